@@ -1,0 +1,83 @@
+"""The Osmo API: `uvicorn api.main:app`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import FastAPI
+
+from api.errors import install_error_handlers
+from api.routes import (
+    connect,
+    connections,
+    connectors,
+    customers,
+    integrations,
+    logs,
+    oauth_callback,
+    proxy,
+)
+from api.services import Services
+from core.settings import Settings, get_settings
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    services: Services | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
+    """Builds the app; services (database, connector runtime) start with it.
+
+    Args:
+        settings: Defaults to the environment's settings.
+        services: Prebuilt services (tests); otherwise built at startup from `settings`.
+        transport: httpx transport for calls to external apps (tests may pass ASGI apps).
+    """
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if services is not None:
+            yield
+            return
+        built = Services.build(settings, transport=transport)
+        app.state.services = built
+        yield
+        await built.aclose()
+
+    app = FastAPI(
+        title="Osmo",
+        version="0.1.0",
+        description="Universal integration layer: connections, connectors, flows.",
+        lifespan=lifespan,
+    )
+    if services is not None:
+        app.state.services = services
+    install_error_handlers(app)
+    for module in (
+        customers,
+        integrations,
+        connections,
+        proxy,
+        connect,
+        oauth_callback,
+        logs,
+        connectors,
+    ):
+        app.include_router(module.router)
+
+    @app.get("/health", tags=["health"])
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+
+def __getattr__(name: str) -> FastAPI:
+    # `uvicorn api.main:app` builds the app lazily so importing this module has no side effects.
+    if name == "app":
+        return create_app()
+    raise AttributeError(name)

@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import Field
+
+from api.models import ApiModel, PublicModel
+
+
+class CustomerBase(ApiModel):
+    name: str | None = Field(default=None, max_length=255)
+    fields: dict[str, Any] = Field(default_factory=dict)
+
+
+class CustomerCreate(CustomerBase):
+    tenant_key: str = Field(min_length=1, max_length=255)
+
+
+class CustomerUpdate(ApiModel):
+    name: str | None = Field(default=None, max_length=255)
+    fields: dict[str, Any] | None = None
+
+
+class CustomerPublic(PublicModel, CustomerBase):
+    id: str
+    tenant_key: str
+    created_at: datetime
+    updated_at: datetime

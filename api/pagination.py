@@ -1,0 +1,63 @@
+"""Keyset pagination: lists return `{items, cursor}`; pass `cursor` back for the next page."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel
+from sqlalchemy import and_, or_
+from sqlmodel import Session, SQLModel
+
+from core.errors import bad_request
+
+T = TypeVar("T")
+M = TypeVar("M", bound=SQLModel)
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    cursor: str | None = None
+
+
+def encode_cursor(created_at: datetime, row_id: str) -> str:
+    raw = json.dumps([created_at.isoformat(), row_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        created, row_id = json.loads(raw)
+        return datetime.fromisoformat(created), str(row_id)
+    except (ValueError, TypeError) as exc:
+        raise bad_request("invalid_cursor", "The cursor is malformed", path="cursor") from exc
+
+
+def paginate(
+    session: Session,
+    statement: Any,
+    model: type[M],
+    *,
+    cursor: str | None,
+    limit: int,
+    newest_first: bool = False,
+) -> tuple[list[M], str | None]:
+    """Runs `statement` ordered by (created_at, id) from `cursor`; returns rows and next cursor."""
+    created, ident = model.created_at, model.id  # type: ignore[attr-defined]
+    if cursor:
+        at, row_id = decode_cursor(cursor)
+        if newest_first:
+            statement = statement.where(or_(created < at, and_(created == at, ident < row_id)))
+        else:
+            statement = statement.where(or_(created > at, and_(created == at, ident > row_id)))
+    order = (created.desc(), ident.desc()) if newest_first else (created.asc(), ident.asc())
+    rows = list(session.exec(statement.order_by(*order).limit(limit + 1)).all())
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = encode_cursor(last.created_at, last.id)  # type: ignore[attr-defined]
+    return rows, next_cursor

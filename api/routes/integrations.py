@@ -1,0 +1,134 @@
+"""Integrations (admin writes): the workspace's use of connectors, with OAuth app secrets."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query, Response
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from api.deps import AdminDep, CallerDep, ServicesDep, SessionDep
+from api.models.integrations import IntegrationCreate, IntegrationPublic, IntegrationUpdate
+from api.pagination import Page, paginate
+from api.services import Services
+from core.errors import OsmoError, conflict, not_found, validation_error
+from core.models import Connection, Integration, utcnow
+
+router = APIRouter(prefix="/integrations", tags=["integrations"])
+
+
+def get_integration(session: Session, key: str) -> Integration:
+    integration = session.exec(select(Integration).where(Integration.key == key)).first()
+    if integration is None:
+        integration = session.get(Integration, key)
+    if integration is None:
+        raise not_found("integration", key)
+    return integration
+
+
+def _public(services: Services, integration: Integration, secrets: bool) -> IntegrationPublic:
+    public = IntegrationPublic.model_validate(integration)
+    public.has_client_secret = integration.client_secret_encrypted is not None
+    if secrets and integration.client_secret_encrypted:
+        public.client_secret = services.encryptor.decrypt(integration.client_secret_encrypted)
+    return public
+
+
+def _check(services: Services, connector_key: str, auth_options: list[str]) -> None:
+    connector = services.registry.get(connector_key)
+    if connector is None:
+        raise validation_error(
+            [{"path": "connectorKey", "message": f"unknown connector {connector_key!r}"}]
+        )
+    known = {option.key for option in connector.auth}
+    problems = [
+        {"path": f"authOptions[{i}]", "message": f"connector has no auth option {key!r}"}
+        for i, key in enumerate(auth_options)
+        if key not in known
+    ]
+    if problems:
+        raise validation_error(problems)
+
+
+@router.get("", response_model=Page[IntegrationPublic])
+def list_integrations(
+    _: CallerDep,
+    services: ServicesDep,
+    session: SessionDep,
+    cursor: str | None = None,
+    limit: int = Query(50, ge=1, le=500),
+) -> Page[IntegrationPublic]:
+    rows, next_cursor = paginate(session, select(Integration), Integration, cursor=cursor, limit=limit)
+    return Page(items=[_public(services, r, False) for r in rows], cursor=next_cursor)
+
+
+@router.post("", response_model=IntegrationPublic, status_code=201)
+def create_integration(
+    _: AdminDep, services: ServicesDep, session: SessionDep, body: IntegrationCreate
+) -> IntegrationPublic:
+    _check(services, body.connector_key, body.auth_options)
+    connector = services.registry.get(body.connector_key)
+    assert connector is not None
+    integration = Integration(
+        key=body.key,
+        name=body.name or connector.name,
+        connector_key=body.connector_key,
+        client_id=body.client_id,
+        client_secret_encrypted=(
+            services.encryptor.encrypt(body.client_secret) if body.client_secret else None
+        ),
+        scopes=body.scopes,
+        auth_options=body.auth_options,
+        parameters=body.parameters,
+    )
+    session.add(integration)
+    try:
+        session.commit()
+    except IntegrityError as exc:
+        session.rollback()
+        raise conflict("integration_exists", f"Integration {body.key!r} already exists") from exc
+    return _public(services, integration, False)
+
+
+@router.get("/{key}", response_model=IntegrationPublic)
+def read_integration(
+    caller: CallerDep,
+    services: ServicesDep,
+    session: SessionDep,
+    key: str,
+    include_secrets: bool = Query(False, alias="includeSecrets"),
+) -> IntegrationPublic:
+    if include_secrets and not caller.is_admin:
+        raise OsmoError("auth", "forbidden", "includeSecrets needs an admin token", status=403)
+    return _public(services, get_integration(session, key), include_secrets)
+
+
+@router.patch("/{key}", response_model=IntegrationPublic)
+def update_integration(
+    _: AdminDep, services: ServicesDep, session: SessionDep, key: str, body: IntegrationUpdate
+) -> IntegrationPublic:
+    integration = get_integration(session, key)
+    changes = body.model_dump(exclude_unset=True)
+    if "auth_options" in changes:
+        _check(services, integration.connector_key, changes["auth_options"] or [])
+    if "client_secret" in changes:
+        secret = changes.pop("client_secret")
+        integration.client_secret_encrypted = services.encryptor.encrypt(secret) if secret else None
+    for field, value in changes.items():
+        setattr(integration, field, value if value is not None else getattr(integration, field))
+    integration.updated_at = utcnow()
+    session.add(integration)
+    session.commit()
+    return _public(services, integration, False)
+
+
+@router.delete("/{key}", status_code=204)
+def delete_integration(_: AdminDep, session: SessionDep, key: str) -> Response:
+    integration = get_integration(session, key)
+    if session.exec(select(Connection.id).where(Connection.integration_id == integration.id)).first():
+        raise conflict(
+            "integration_has_connections",
+            "Customers are connected to this integration; delete their connections first",
+        )
+    session.delete(integration)
+    session.commit()
+    return Response(status_code=204)

@@ -1,0 +1,82 @@
+"""Logs of what crossed the boundary: external API requests and connection attempts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Query
+from sqlmodel import select
+
+from api.deps import CallerDep, SessionDep
+from api.models.logs import ConnectionAttemptPublic, ExternalApiLogPublic
+from api.pagination import Page, paginate
+from core.errors import not_found
+from core.models import ConnectionAttempt, ExternalApiLog
+
+router = APIRouter(tags=["logs"])
+
+
+@router.get("/external-api-logs", response_model=Page[ExternalApiLogPublic])
+def list_external_api_logs(
+    caller: CallerDep,
+    session: SessionDep,
+    connection_id: str | None = Query(None, alias="connectionId"),
+    customer_id: str | None = Query(None, alias="customerId"),
+    status: int | None = None,
+    success: bool | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    cursor: str | None = None,
+    limit: int = Query(50, ge=1, le=500),
+) -> Page[ExternalApiLogPublic]:
+    """Newest first. A customer sees only their own logs."""
+    statement = select(ExternalApiLog)
+    if not caller.is_admin:
+        statement = statement.where(ExternalApiLog.customer_id == caller.customer_id)
+    elif customer_id:
+        statement = statement.where(ExternalApiLog.customer_id == customer_id)
+    if connection_id:
+        statement = statement.where(ExternalApiLog.connection_id == connection_id)
+    if status is not None:
+        statement = statement.where(ExternalApiLog.status == status)
+    if success is not None:
+        statement = statement.where(ExternalApiLog.success == success)
+    if since:
+        statement = statement.where(ExternalApiLog.created_at >= since)  # type: ignore[operator]
+    if until:
+        statement = statement.where(ExternalApiLog.created_at < until)  # type: ignore[operator]
+    rows, next_cursor = paginate(
+        session, statement, ExternalApiLog, cursor=cursor, limit=limit, newest_first=True
+    )
+    return Page(items=[ExternalApiLogPublic.model_validate(r) for r in rows], cursor=next_cursor)
+
+
+@router.get("/external-api-logs/{log_id}", response_model=ExternalApiLogPublic)
+def read_external_api_log(caller: CallerDep, session: SessionDep, log_id: str) -> ExternalApiLog:
+    log = session.get(ExternalApiLog, log_id)
+    if log is None or not caller.can_see(log.customer_id):
+        raise not_found("external_api_log", log_id)
+    return log
+
+
+@router.get("/connection-attempts", response_model=Page[ConnectionAttemptPublic])
+def list_connection_attempts(
+    caller: CallerDep,
+    session: SessionDep,
+    integration_key: str | None = Query(None, alias="integrationKey"),
+    success: bool | None = None,
+    cursor: str | None = None,
+    limit: int = Query(50, ge=1, le=500),
+) -> Page[ConnectionAttemptPublic]:
+    """Newest first: every run of the connect flow, with the provider's error when it failed."""
+    statement = select(ConnectionAttempt)
+    if not caller.is_admin:
+        statement = statement.where(ConnectionAttempt.customer_id == caller.customer_id)
+    if integration_key:
+        statement = statement.where(ConnectionAttempt.integration_key == integration_key)
+    if success is not None:
+        statement = statement.where(ConnectionAttempt.success == success)
+    rows, next_cursor = paginate(
+        session, statement, ConnectionAttempt, cursor=cursor, limit=limit, newest_first=True
+    )
+    return Page(items=[ConnectionAttemptPublic.model_validate(r) for r in rows], cursor=next_cursor)

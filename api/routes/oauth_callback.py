@@ -1,0 +1,109 @@
+"""Where providers send the customer back: finish the OAuth dance and store the connection."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from api.connect_pages import error_page, result
+from api.connecting import establish, new_context, record_attempt, resolve
+from api.deps import ServicesDep, SessionDep
+from connectors.runtime import ConnectorError, OAuthGrantError
+from connectors.spec import OAuth1Option, OAuth2Option
+from core.errors import OsmoError
+from core.models import Integration
+from core.stores.oauth_states import StateError, consume_state
+
+router = APIRouter(tags=["connect"])
+
+
+@router.get("/oauth/callback", include_in_schema=False)
+async def oauth_callback(request: Request, services: ServicesDep, session: SessionDep) -> Response:
+    params = request.query_params
+    settings = services.settings
+    try:
+        pending = consume_state(
+            session, services.encryptor, settings.workspace_secret, params.get("state", "")
+        )
+    except StateError as exc:
+        return error_page(request, str(exc), "invalid_state")
+    state = pending.state
+    integration = session.get(Integration, state.integration_id)
+    if integration is None:
+        return error_page(request, "The integration no longer exists.", "integration_not_found")
+
+    def fail(key: str, message: str) -> Response:
+        record_attempt(
+            session,
+            customer_id=state.customer_id,
+            integration_key=integration.key,
+            auth_option_key=state.auth_option_key,
+            connection_id=state.connection_id,
+            error=OsmoError("connection", key, message),
+        )
+        return result(
+            request,
+            success=False,
+            message=message,
+            redirect_uri=state.redirect_uri,
+            error_key=key,
+            status_code=400,
+        )
+
+    if params.get("error"):
+        description = params.get("error_description") or "The app did not grant access."
+        return fail(params["error"], f"{params['error']}: {description}")
+    connector, option = resolve(services, integration, state.auth_option_key)
+    inputs = pending.secret.get("inputs", {})
+    ctx = new_context(services, integration, connector, option, state.customer_id, inputs)
+    try:
+        if isinstance(option, OAuth1Option):
+            ctx.credentials = await services.runtime.oauth1.access_token(
+                ctx,
+                option,
+                params.get("oauth_token") or pending.secret["oauth_token"],
+                pending.secret["oauth_token_secret"],
+                params.get("oauth_verifier", ""),
+            )
+        else:
+            assert isinstance(option, OAuth2Option)
+            if not params.get("code"):
+                return fail("missing_code", "The app returned no authorization code.")
+            token = await services.runtime.grants.exchange_code(
+                ctx,
+                option,
+                params["code"],
+                f"{settings.public_url.rstrip('/')}/oauth/callback",
+                pending.secret.get("verifier"),
+            )
+            ctx.credentials, ctx.token_expires_at = token.credentials, token.expires_at
+    except OAuthGrantError as exc:
+        return fail("token_exchange_failed", f"The app refused the authorization: {exc}")
+    except ConnectorError as exc:
+        return fail(exc.key, exc.message)
+
+    try:
+        connection = await establish(
+            services,
+            session,
+            ctx,
+            integration,
+            connection_id=state.connection_id,
+            reuse_existing=not pending.secret.get("multiple", False),
+        )
+    except OsmoError as exc:
+        return result(
+            request,
+            success=False,
+            message=exc.message,
+            redirect_uri=state.redirect_uri,
+            error_key=exc.key,
+            status_code=400,
+        )
+    return result(
+        request,
+        success=True,
+        message=f"{connector.name} is connected.",
+        redirect_uri=state.redirect_uri,
+        connection_id=connection.id,
+    )

@@ -1,0 +1,52 @@
+"""Everything the API's routes share, built once per app."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+from sqlalchemy.engine import Engine
+
+from connectors.registry import ConnectorRegistry
+from connectors.runtime import ConnectorRuntime, DatabaseApiLogSink
+from core.crypto import Encryptor
+from core.db import create_db_engine, migrate
+from core.settings import Settings
+from core.stores.connections import ConnectionStore
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: Engine
+    encryptor: Encryptor
+    registry: ConnectorRegistry
+    connections: ConnectionStore
+    runtime: ConnectorRuntime
+
+    @classmethod
+    def build(
+        cls,
+        settings: Settings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        engine: Engine | None = None,
+    ) -> Services:
+        engine = engine or create_db_engine(settings.database_url)
+        migrate(engine)
+        encryptor = Encryptor.from_setting(settings.encryption_keys)
+        registry = ConnectorRegistry(settings.extra_connector_paths)
+        connections = ConnectionStore(engine, encryptor)
+        runtime = ConnectorRuntime(
+            registry,
+            connections,
+            DatabaseApiLogSink(engine),
+            transport=transport,
+            timeout=settings.http_timeout_seconds,
+            body_limit=settings.log_body_limit,
+            refresh_margin=settings.refresh_margin_seconds,
+        )
+        return cls(settings, engine, encryptor, registry, connections, runtime)
+
+    async def aclose(self) -> None:
+        await self.runtime.aclose()

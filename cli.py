@@ -1,0 +1,81 @@
+"""`osmo` command line: development tokens, the dev launcher, migrations, key rotation."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from core.settings import get_settings
+from core.tokens import mint_token
+
+
+def cmd_token(args: argparse.Namespace) -> None:
+    settings = get_settings()
+    print(
+        mint_token(
+            settings.workspace_secret,
+            settings.workspace_key,
+            tenant_key=args.tenant or None,
+            name=args.name,
+            is_admin=args.admin or not args.tenant,
+            ttl_seconds=args.ttl,
+            algorithm=args.algorithm,
+        )
+    )
+
+
+def cmd_migrate(_: argparse.Namespace) -> None:
+    from core.db import create_db_engine, migrate
+
+    migrate(create_db_engine(get_settings().database_url))
+    print("database is at the latest migration")
+
+
+def cmd_rotate_keys(_: argparse.Namespace) -> None:
+    from core.crypto import Encryptor
+    from core.db import create_db_engine, migrate
+    from core.rotation import reencrypt_all
+
+    settings = get_settings()
+    engine = create_db_engine(settings.database_url)
+    migrate(engine)
+    count = reencrypt_all(engine, Encryptor.from_setting(settings.encryption_keys))
+    print(f"re-encrypted {count} secret values with the active key")
+
+
+def cmd_generate_key(_: argparse.Namespace) -> None:
+    from core.crypto import generate_key
+
+    print(generate_key())
+
+
+def cmd_dev(_: argparse.Namespace) -> None:
+    from core.devserver import run_dev
+
+    sys.exit(run_dev(get_settings()))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="osmo", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    token = sub.add_parser("token", help="mint an API token (admin unless --tenant is given)")
+    token.add_argument("--tenant", help="tenantKey of the customer")
+    token.add_argument("--name", help="customer name claim")
+    token.add_argument("--admin", action="store_true", help="add isAdmin: true")
+    token.add_argument("--ttl", type=int, default=24 * 3600, help="lifetime in seconds")
+    token.add_argument("--algorithm", choices=["HS256", "HS512"], default="HS256")
+    token.set_defaults(func=cmd_token)
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+    sub.add_parser(
+        "rotate-keys", help="re-encrypt every secret with the first OSMO_ENCRYPTION_KEYS key"
+    ).set_defaults(func=cmd_rotate_keys)
+    sub.add_parser("generate-key", help="print a new encryption key").set_defaults(
+        func=cmd_generate_key
+    )
+    sub.add_parser("dev", help="run Temporal, the worker and the API").set_defaults(func=cmd_dev)
+    args = parser.parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

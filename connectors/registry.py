@@ -1,0 +1,45 @@
+"""Discovers connectors: every `*/connector.yaml` under the built-in and extra folders."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from connectors.spec import ConnectorSpec
+
+BUILTIN = Path(__file__).resolve().parent
+
+
+class ConnectorLoadError(Exception):
+    """A connector file is not valid YAML or does not match the spec."""
+
+
+def load_connector(path: Path) -> ConnectorSpec:
+    """Parses and validates one `connector.yaml`."""
+    try:
+        data = yaml.safe_load(path.read_text())
+        return ConnectorSpec.model_validate(data)
+    except (yaml.YAMLError, ValidationError) as exc:
+        raise ConnectorLoadError(f"{path}: {exc}") from exc
+
+
+class ConnectorRegistry:
+    """The connectors this deployment knows, by key."""
+
+    def __init__(self, folders: Iterable[Path] = ()) -> None:
+        self._specs: dict[str, ConnectorSpec] = {}
+        for folder in [BUILTIN, *folders]:
+            for path in sorted(folder.glob("*/connector.yaml")):
+                spec = load_connector(path)
+                if spec.key in self._specs:
+                    raise ConnectorLoadError(f"{path}: duplicate connector key {spec.key!r}")
+                self._specs[spec.key] = spec
+
+    def get(self, key: str) -> ConnectorSpec | None:
+        return self._specs.get(key)
+
+    def all(self) -> list[ConnectorSpec]:
+        return sorted(self._specs.values(), key=lambda spec: spec.key)

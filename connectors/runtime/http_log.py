@@ -1,0 +1,72 @@
+"""Turns httpx requests and responses into redacted `ApiCall` log entries."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+
+from connectors.runtime.context import ApiCall, ApiLogSink, ConnectionContext
+
+START = "osmo_started_at"
+
+
+def describe(
+    ctx: ConnectionContext,
+    request: httpx.Request,
+    response: httpx.Response | None,
+    body_limit: int,
+    *,
+    duration_ms: float,
+    error_key: str | None = None,
+    error_message: str | None = None,
+) -> ApiCall:
+    redactor = ctx.redactor()
+    request_body = request.content if request.stream is not None else b""
+    content_type = request.headers.get("content-type", "")
+    response_body: bytes = b""
+    if response is not None:
+        try:
+            response_body = response.content
+        except httpx.ResponseNotRead:
+            response_body = b""
+    return ApiCall(
+        method=request.method,
+        url=redactor.url(str(request.url)),
+        status=response.status_code if response is not None else None,
+        success=response is not None and response.status_code < 400,
+        duration_ms=round(duration_ms, 2),
+        request_size=len(request_body),
+        response_size=len(response_body),
+        request_headers=redactor.headers(request.headers.items()),
+        request_body=redactor.body(request_body, content_type, body_limit),
+        response_body=(
+            redactor.body(response_body, response.headers.get("content-type", ""), body_limit)
+            if response is not None
+            else None
+        ),
+        customer_id=ctx.customer_id,
+        connection_id=ctx.connection_id,
+        integration_key=ctx.integration_key,
+        error_key=error_key,
+        error_message=redactor.text(error_message) if error_message else None,
+    )
+
+
+def logging_hooks(
+    ctx: ConnectionContext, sink: ApiLogSink, body_limit: int
+) -> dict[str, list[Callable[[Any], Awaitable[None]]]]:
+    """httpx event hooks that log every request a third-party client (authlib) makes."""
+
+    async def on_request(request: httpx.Request) -> None:
+        request.extensions[START] = time.perf_counter()
+
+    async def on_response(response: httpx.Response) -> None:
+        await response.aread()
+        started = response.request.extensions.get(START, time.perf_counter())
+        duration = (time.perf_counter() - started) * 1000
+        sink.record(describe(ctx, response.request, response, body_limit, duration_ms=duration))
+
+    return {"request": [on_request], "response": [on_response]}

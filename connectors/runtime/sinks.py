@@ -1,0 +1,33 @@
+"""External API logs: the database sink of the connector runtime."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from connectors.runtime.context import ApiCall
+from core.models import ExternalApiLog
+
+
+class DatabaseApiLogSink:
+    """Writes each external call as one `external_api_logs` row."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def record(self, call: ApiCall) -> None:
+        with Session(self.engine) as session:
+            session.add(ExternalApiLog(**asdict(call)))
+            session.commit()
+
+
+class MemoryApiLogSink:
+    """Keeps calls in a list (benchmarks and tests)."""
+
+    def __init__(self) -> None:
+        self.calls: list[ApiCall] = []
+
+    def record(self, call: ApiCall) -> None:
+        self.calls.append(call)

@@ -1,0 +1,185 @@
+"""The declarative connector spec: closed pydantic models behind `connector.yaml`.
+
+Every model forbids unknown keys and every variant carries a `type` literal, so a typo in a
+connector file is an error at load time, not a surprise at run time. Strings in requests are
+templates: `{{ inputs.subdomain }}`, `{{ credentials.access_token }}`,
+`{{ integration.parameters.baseUrl }}` (see connectors/runtime/templates.py).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.alias_generators import to_camel
+
+HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+
+class SpecModel(BaseModel):
+    """Base of every spec model: closed, camelCase in YAML, snake_case in Python."""
+
+    model_config = ConfigDict(
+        extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True
+    )
+
+
+class RequestSpec(SpecModel):
+    """A templated HTTP request against the connector's API."""
+
+    method: HttpMethod = "GET"
+    path: str = Field(description="Path relative to `api.baseUrl`, or an absolute URL.")
+    headers: dict[str, str] = Field(default_factory=dict)
+    query: dict[str, str] = Field(default_factory=dict)
+    json_body: Any = Field(default=None, alias="json", description="JSON body (templated).")
+    form: dict[str, str] | None = Field(default=None, description="Form-encoded body.")
+
+
+class BasicCredentials(SpecModel):
+    username: str
+    password: str = ""
+
+
+class CredentialsMapping(SpecModel):
+    """How a connection's inputs and credentials go into every API request."""
+
+    headers: dict[str, str] = Field(default_factory=dict)
+    query: dict[str, str] = Field(default_factory=dict)
+    basic: BasicCredentials | None = None
+
+
+class AuthOptionBase(SpecModel):
+    key: str = Field(description="Stable key of this auth option within the connector.")
+    name: str | None = None
+    input_schema: dict[str, Any] | None = Field(
+        default=None,
+        description="JSON Schema of fields the customer enters (subdomain, API key...). "
+        "Properties with `isSensitive: true` are treated as secrets.",
+    )
+    apply: CredentialsMapping | None = Field(
+        default=None, description="Overrides how credentials are put into requests."
+    )
+    test: RequestSpec | None = Field(
+        default=None, description="Request that proves the credentials work."
+    )
+
+
+class TokenRevocation(SpecModel):
+    url: str
+    token: Literal["access_token", "refresh_token"] = "refresh_token"
+
+
+class OAuth2Option(AuthOptionBase):
+    """OAuth 2.0 authorization code grant (with PKCE and refresh)."""
+
+    type: Literal["oauth2"]
+    authorize_url: str
+    token_url: str
+    scopes: list[str] = Field(default_factory=list, description="Scopes always requested.")
+    scope_separator: str = " "
+    pkce: bool = True
+    authorize_params: dict[str, str] = Field(default_factory=dict)
+    client_auth: Literal["body", "basic"] = Field(
+        "body", description="Where the client id/secret go in token requests."
+    )
+    token_values: dict[str, str] = Field(
+        default_factory=dict,
+        description="Values kept from the token response: name → dotted path, e.g. "
+        "`instanceUrl: instance_url`. Available as `credentials.<name>`.",
+    )
+    refresh: bool = Field(True, description="Refresh with the refresh_token grant.")
+    revoke: TokenRevocation | None = None
+
+
+class OAuth2ClientCredentialsOption(AuthOptionBase):
+    """OAuth 2.0 client credentials grant, with the customer's or the integration's client."""
+
+    type: Literal["oauth2-client-credentials"]
+    token_url: str
+    scopes: list[str] = Field(default_factory=list)
+    scope_separator: str = " "
+    client_auth: Literal["body", "basic"] = "body"
+    client_from: Literal["integration", "inputs"] = Field(
+        "integration",
+        description="`inputs` reads `clientId`/`clientSecret` from the customer's inputs.",
+    )
+
+
+class OAuth1Option(AuthOptionBase):
+    """OAuth 1.0a three-legged flow (HMAC-SHA1 signatures)."""
+
+    type: Literal["oauth1"]
+    request_token_url: str
+    authorize_url: str
+    access_token_url: str
+    signature_method: Literal["HMAC-SHA1", "HMAC-SHA256", "PLAINTEXT"] = "HMAC-SHA1"
+
+
+class ApiKeyOption(AuthOptionBase):
+    """An API key the customer pastes; `apply` says where it goes."""
+
+    type: Literal["api-key"]
+
+    @model_validator(mode="after")
+    def _needs_apply(self) -> ApiKeyOption:
+        if self.apply is None:
+            raise ValueError("api-key auth needs `apply` (where the key goes in requests)")
+        return self
+
+
+class BasicOption(AuthOptionBase):
+    """HTTP Basic with a username and password (or token) the customer enters."""
+
+    type: Literal["basic"]
+
+
+class CustomOption(AuthOptionBase):
+    """Any input fields described by `inputSchema`, mapped into requests by `apply`."""
+
+    type: Literal["custom"]
+
+    @model_validator(mode="after")
+    def _needs_apply(self) -> CustomOption:
+        if self.apply is None:
+            raise ValueError("custom auth needs `apply` (how inputs go in requests)")
+        return self
+
+
+AuthOption = Annotated[
+    OAuth2Option
+    | OAuth2ClientCredentialsOption
+    | OAuth1Option
+    | ApiKeyOption
+    | BasicOption
+    | CustomOption,
+    Field(discriminator="type"),
+]
+
+OAUTH_REDIRECT_TYPES = ("oauth2", "oauth1")
+
+
+class ApiClientSpec(SpecModel):
+    """How to talk to the app's API."""
+
+    base_url: str = Field(description="Templated, e.g. `https://{{ inputs.subdomain }}.x.com`.")
+    headers: dict[str, str] = Field(default_factory=dict)
+    query: dict[str, str] = Field(default_factory=dict)
+
+
+class ConnectorSpec(SpecModel):
+    """One external app, as `connectors/<slug>/connector.yaml` describes it."""
+
+    key: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    name: str
+    version: str = "1.0.0"
+    categories: list[str] = Field(default_factory=list)
+    logo_url: str | None = None
+    docs_url: str | None = None
+    auth: list[AuthOption] = Field(min_length=1)
+    api: ApiClientSpec
+
+    def auth_option(self, key: str | None) -> AuthOption | None:
+        """The auth option with `key`, or the first one when `key` is None."""
+        if key is None:
+            return self.auth[0]
+        return next((option for option in self.auth if option.key == key), None)

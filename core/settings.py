@@ -1,0 +1,106 @@
+"""Osmo settings: the one place environment variables are read."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_WORKSPACE_SECRET = "osmo-dev-workspace-secret-change-me-0123456789"
+DEV_ENCRYPTION_KEY = base64.urlsafe_b64encode(
+    hashlib.sha256(b"osmo-dev-encryption-key").digest()
+).decode()
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class InsecureSettingsError(RuntimeError):
+    """Raised when a default (publicly known) secret is used outside dev mode."""
+
+
+class Settings(BaseSettings):
+    """Deployment settings, read from `OSMO_*` environment variables (and `.env`)."""
+
+    model_config = SettingsConfigDict(env_prefix="OSMO_", env_file=".env", extra="ignore")
+
+    env: Literal["dev", "test", "production"] = Field(
+        "dev", description="`dev` allows the built-in development secrets; others refuse them."
+    )
+    workspace_key: str = Field("dev", description="Key of this deployment's workspace.")
+    workspace_secret: str = Field(
+        DEV_WORKSPACE_SECRET, description="Secret that signs API tokens (HS256/HS512)."
+    )
+    encryption_keys: str = Field(
+        f"dev:{DEV_ENCRYPTION_KEY}",
+        description=(
+            "Comma-separated `keyId:base64url(32 bytes)` AES-GCM keys. The first encrypts; "
+            "all decrypt, so keys can rotate."
+        ),
+    )
+    database_url: str = Field(
+        f"sqlite:///{ROOT / '.data' / 'osmo.db'}", description="SQLAlchemy database URL."
+    )
+    public_url: str = Field(
+        "http://127.0.0.1:8000", description="URL where the API is reachable by browsers."
+    )
+    temporal_address: str = Field("127.0.0.1:7233", description="Temporal frontend host:port.")
+    temporal_namespace: str = Field("default", description="Temporal namespace.")
+    task_queue: str = Field("osmo", description="Task queue of Osmo's worker.")
+    connector_paths: str = Field(
+        "",
+        description="Extra folders (os.pathsep-separated) scanned for `*/connector.yaml`.",
+    )
+    allowed_redirect_origins: str = Field(
+        "*",
+        description=(
+            "Comma-separated origins the connect page may return to; `*` allows any "
+            "(dev only)."
+        ),
+    )
+    log_body_limit: int = Field(
+        4096, description="Bytes of request/response body kept in external API logs."
+    )
+    state_ttl_seconds: int = Field(600, description="Lifetime of an OAuth `state`.")
+    refresh_margin_seconds: int = Field(
+        300, description="Refresh access tokens this long before they expire."
+    )
+    http_timeout_seconds: float = Field(30.0, description="Timeout of calls to external APIs.")
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets(self) -> Settings:
+        if self.env == "dev":
+            return self
+        if self.workspace_secret == DEV_WORKSPACE_SECRET:
+            raise InsecureSettingsError(
+                "OSMO_WORKSPACE_SECRET is the built-in dev secret; set your own outside dev mode"
+            )
+        if DEV_ENCRYPTION_KEY in self.encryption_keys:
+            raise InsecureSettingsError(
+                "OSMO_ENCRYPTION_KEYS contains the built-in dev key; set your own outside dev mode"
+            )
+        if self.allowed_redirect_origins.strip() == "*" and self.env == "production":
+            raise InsecureSettingsError(
+                "OSMO_ALLOWED_REDIRECT_ORIGINS must list origins in production"
+            )
+        return self
+
+    @property
+    def extra_connector_paths(self) -> list[Path]:
+        import os
+
+        return [Path(p) for p in self.connector_paths.split(os.pathsep) if p.strip()]
+
+    @property
+    def redirect_origins(self) -> list[str]:
+        return [o.strip().rstrip("/") for o in self.allowed_redirect_origins.split(",") if o]
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (cached; tests build their own `Settings`)."""
+    return Settings()

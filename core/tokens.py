@@ -1,0 +1,81 @@
+"""Workspace API tokens: JWTs signed with the workspace secret."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import jwt
+
+from core.errors import OsmoError
+
+ALGORITHMS = ["HS256", "HS512"]
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    """What a verified token says about its caller."""
+
+    workspace_key: str
+    tenant_key: str | None = None
+    name: str | None = None
+    fields: dict[str, Any] = field(default_factory=dict)
+    is_admin: bool = False
+
+
+def _auth_error(key: str, message: str) -> OsmoError:
+    return OsmoError("auth", key, message, status=401)
+
+
+def mint_token(
+    secret: str,
+    workspace_key: str,
+    *,
+    tenant_key: str | None = None,
+    name: str | None = None,
+    fields: dict[str, Any] | None = None,
+    is_admin: bool = False,
+    ttl_seconds: int = 3600,
+    algorithm: str = "HS256",
+) -> str:
+    """Signs a token the API accepts (for development, tests and the product's backend)."""
+    claims: dict[str, Any] = {"workspaceKey": workspace_key, "exp": int(time.time()) + ttl_seconds}
+    if tenant_key is not None:
+        claims["tenantKey"] = tenant_key
+    if name is not None:
+        claims["name"] = name
+    if fields:
+        claims["fields"] = fields
+    if is_admin:
+        claims["isAdmin"] = True
+    return jwt.encode(claims, secret, algorithm=algorithm)
+
+
+def verify_token(token: str, secret: str, workspace_key: str) -> TokenClaims:
+    """Verifies signature, expiry and workspace of a token.
+
+    Raises:
+        OsmoError: 401 `access_token_expired` or `not_authenticated`.
+    """
+    try:
+        claims = jwt.decode(
+            token, secret, algorithms=ALGORITHMS, options={"require": ["exp"]}, leeway=5
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise _auth_error("access_token_expired", "The access token has expired") from exc
+    except jwt.InvalidTokenError as exc:
+        raise _auth_error("not_authenticated", f"Invalid access token: {exc}") from exc
+    if claims.get("workspaceKey") != workspace_key:
+        raise _auth_error("not_authenticated", "The token belongs to another workspace")
+    tenant_key = claims.get("tenantKey")
+    fields = claims.get("fields") or {}
+    if tenant_key is not None and not isinstance(tenant_key, str) or not isinstance(fields, dict):
+        raise _auth_error("not_authenticated", "Malformed tenantKey or fields claim")
+    return TokenClaims(
+        workspace_key=workspace_key,
+        tenant_key=tenant_key,
+        name=claims.get("name"),
+        fields=fields,
+        is_admin=claims.get("isAdmin") is True,
+    )
