@@ -30,7 +30,7 @@ warnings.filterwarnings("ignore", message=".*httpx module is deprecated.*")
 
 FAKE_CONNECTORS = Path(__file__).parent / "fake_connectors"
 POSTGRES_URL = os.environ.get("OSMO_TEST_POSTGRES_URL")
-WORKSPACE_SECRET = "test-workspace-secret-0123456789abcdef0123456789"
+WORKSPACE_SECRET = "test-workspace-secret-" + "0123456789abcdef" * 4
 CRM_CLIENT = ("osmo-client", "osmo-client-secret-123")
 
 
