@@ -56,7 +56,8 @@ class Redactor:
 
     def url(self, url: str) -> str:
         parts = urlsplit(url)
-        query = [(k, MASK if is_secret_name(k) else v) for k, v in parse_qsl(parts.query, True)]
+        pairs = parse_qsl(parts.query, keep_blank_values=True)
+        query = [(k, MASK if is_secret_name(k) else self.text(v)) for k, v in pairs]
         netloc = parts.netloc.rsplit("@", 1)[-1]
         return self.text(urlunsplit(parts._replace(netloc=netloc, query=urlencode(query))))
 
