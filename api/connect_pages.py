@@ -71,11 +71,12 @@ def redirect_allowed(settings: Settings, uri: str | None) -> bool:
     return "*" in origins or f"{parts.scheme}://{parts.netloc}" in origins
 
 
-def _origin(uri: str | None) -> str:
-    if not uri:
-        return "*"
-    parts = urlsplit(uri)
-    return f"{parts.scheme}://{parts.netloc}"
+def _target_origins(settings: Settings, uri: str | None) -> list[str]:
+    """Who may receive the popup's `postMessage`: the product's origin, never any page."""
+    if uri:
+        parts = urlsplit(uri)
+        return [f"{parts.scheme}://{parts.netloc}"]
+    return settings.redirect_origins or ["*"]
 
 
 def result(
@@ -108,7 +109,7 @@ def result(
             "error_key": error_key,
             "return_url": return_url,
             "message_payload": payload,
-            "target_origin": _origin(redirect_uri),
+            "target_origins": _target_origins(request.app.state.services.settings, redirect_uri),
         },
         status_code=status_code,
     )

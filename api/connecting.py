@@ -49,7 +49,9 @@ def input_problems(option: AuthOption, inputs: dict[str, Any]) -> list[dict[str,
     """Validation problems of the customer's inputs against the option's input schema."""
     if not option.input_schema:
         return []
-    validator = Draft202012Validator(option.input_schema)
+    validator = Draft202012Validator(
+        option.input_schema, format_checker=Draft202012Validator.FORMAT_CHECKER
+    )
     problems = []
     for error in sorted(validator.iter_errors(inputs), key=lambda e: list(e.absolute_path)):
         path = ".".join(str(p) for p in ["inputs", *error.absolute_path])

@@ -53,7 +53,7 @@ class Encryptor:
         return f"{PREFIX}:{self.active_key_id}:{token}"
 
     def decrypt(self, ciphertext: str) -> str:
-        prefix, key_id, token = (ciphertext.split(":", 2) + ["", ""])[:3]
+        prefix, key_id, token = [*ciphertext.split(":", 2), "", ""][:3]
         if prefix != PREFIX or key_id not in self._keys:
             raise DecryptionError(f"cannot decrypt value sealed with key {key_id!r}")
         raw = _b64decode(token)

@@ -36,7 +36,7 @@ def wait_for_port(host: str, port: int, timeout: float, proc: subprocess.Popen[b
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise SystemExit(f"{proc.args[0]} exited with {proc.returncode}")
+            raise SystemExit(f"{proc.args!r} exited with {proc.returncode}")
         with socket.socket() as sock:
             sock.settimeout(0.5)
             if sock.connect_ex((host, port)) == 0:
@@ -154,7 +154,8 @@ Try it:
   2. List acme's connections:
      curl -s {api}/connections -H "Authorization: Bearer $OSMO_ACME"
   3. Call the CRM through Osmo (use the id from step 2):
-     curl -s {api}/connections/<id>/proxy/api/v1/contacts?limit=3 -H "Authorization: Bearer $OSMO_ACME"
+     curl -s "{api}/connections/<id>/proxy/api/v1/contacts?limit=3" \\
+          -H "Authorization: Bearer $OSMO_ACME"
   4. See what crossed the boundary:
      curl -s "{api}/external-api-logs?limit=5" -H "Authorization: Bearer $OSMO_ADMIN"
 

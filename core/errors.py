@@ -46,7 +46,9 @@ def bad_request(key: str, message: str, **data: Any) -> OsmoError:
 
 def validation_error(problems: list[dict[str, str]]) -> OsmoError:
     """A 422 listing every problem with the path of the bad field."""
-    message = "; ".join(f"{p['path']}: {p['message']}" if p["path"] else p["message"] for p in problems)
+    message = "; ".join(
+        f"{p['path']}: {p['message']}" if p["path"] else p["message"] for p in problems
+    )
     return OsmoError("bad_request", "validation_error", message, {"errors": problems}, status=422)
 
 

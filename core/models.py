@@ -55,9 +55,7 @@ class Integration(SQLModel, table=True):
     client_secret_encrypted: str | None = Field(default=None, sa_column=Column(Text))
     scopes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     auth_options: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    parameters: dict[str, Any] = Field(
-        default_factory=dict, sa_column=Column(JSON, nullable=False)
-    )
+    parameters: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
 

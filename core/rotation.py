@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -20,7 +22,8 @@ def reencrypt_all(engine: Engine, encryptor: Encryptor) -> int:
     changed = 0
     with Session(engine) as session:
         for model, columns in ENCRYPTED_COLUMNS.items():
-            for row in session.exec(select(model)).all():
+            rows: list[Any] = list(session.exec(select(model)).all())
+            for row in rows:
                 for column in columns:
                     value = getattr(row, column)
                     if value and encryptor.key_id_of(value) != encryptor.active_key_id:

@@ -58,8 +58,7 @@ class Settings(BaseSettings):
     allowed_redirect_origins: str = Field(
         "*",
         description=(
-            "Comma-separated origins the connect page may return to; `*` allows any "
-            "(dev only)."
+            "Comma-separated origins the connect page may return to; `*` allows any (dev only)."
         ),
     )
     log_body_limit: int = Field(

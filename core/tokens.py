@@ -70,7 +70,7 @@ def verify_token(token: str, secret: str, workspace_key: str) -> TokenClaims:
         raise _auth_error("not_authenticated", "The token belongs to another workspace")
     tenant_key = claims.get("tenantKey")
     fields = claims.get("fields") or {}
-    if tenant_key is not None and not isinstance(tenant_key, str) or not isinstance(fields, dict):
+    if (tenant_key is not None and not isinstance(tenant_key, str)) or not isinstance(fields, dict):
         raise _auth_error("not_authenticated", "Malformed tenantKey or fields claim")
     return TokenClaims(
         workspace_key=workspace_key,

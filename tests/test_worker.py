@@ -16,7 +16,9 @@ from workflows import search_attributes as sa
 from workflows.api_request import ApiRequestWorkflow
 
 
-async def test_worker_runs_api_request_findable_by_search_attributes(osmo_sqlite: Osmo, crm) -> None:
+async def test_worker_runs_api_request_findable_by_search_attributes(
+    osmo_sqlite: Osmo, crm
+) -> None:
     _, url = crm
     await create_crm_integration(osmo_sqlite, url)
     await connect_oauth2(osmo_sqlite, "acme")

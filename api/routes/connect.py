@@ -39,7 +39,9 @@ class ConnectRequest:
     ) -> None:
         token = params.get("token") or ""
         if not token:
-            raise OsmoError("auth", "not_authenticated", "The connect link has no token", status=401)
+            raise OsmoError(
+                "auth", "not_authenticated", "The connect link has no token", status=401
+            )
         self.token = token
         self.caller: Caller = authenticate(token, services, session)
         if self.caller.customer is None:
@@ -128,7 +130,11 @@ async def connect_page(request: Request, services: ServicesDep, session: Session
         options = enabled_auth_options(visit.connector, visit.integration)
         if not visit.option_chosen and len(options) > 1:
             choices = [
-                {"key": o.key, "name": o.name or o.key, "url": f"/connect?{visit.query(authOptionKey=o.key)}"}
+                {
+                    "key": o.key,
+                    "name": o.name or o.key,
+                    "url": f"/connect?{visit.query(authOptionKey=o.key)}",
+                }
                 for o in options
             ]
             return templates.TemplateResponse(
@@ -169,7 +175,8 @@ async def submit_connect(request: Request, services: ServicesDep, session: Sessi
             reuse_existing=not visit.allow_multiple,
         )
     except OAuthGrantError as exc:
-        return _form(request, visit, inputs, error=f"The app refused the credentials: {exc}")
+        message = f"The app refused the credentials: {exc}"
+        return _form(request, visit, inputs, error=message, status_code=400)
     except (OsmoError, ConnectorError) as exc:
         return _form(request, visit, inputs, error=exc.message, status_code=400)
     return result(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from fastapi import APIRouter, Query, Response
 from sqlmodel import Session, select
 
@@ -82,11 +84,9 @@ async def create_connection(
     The connector's test request must pass; otherwise nothing is stored.
     """
     customer_id = caller.customer_id
-    if body.customer_id is not None or body.credentials is not None:
-        if not caller.is_admin:
-            raise OsmoError(
-                "auth", "forbidden", "customerId and credentials need an admin", status=403
-            )
+    admin_fields = body.customer_id is not None or body.credentials is not None
+    if admin_fields and not caller.is_admin:
+        raise OsmoError("auth", "forbidden", "customerId and credentials need an admin", status=403)
     if body.customer_id is not None:
         customer = session.get(Customer, body.customer_id)
         if customer is None:
@@ -151,12 +151,11 @@ async def delete_connection(
     """Deletes the connection after revoking its credentials at the provider (best effort)."""
     connection = get_connection(session, caller, connection_id)
     if connection.state == ConnectionState.connected:
-        try:
+        # The provider may already have dropped the token; deletion proceeds regardless.
+        with contextlib.suppress(ConnectorError, OsmoError):
             await services.runtime.revoke(
                 services.runtime.context_for(services.connections.load(connection.id))
             )
-        except (ConnectorError, OsmoError):
-            pass  # the provider may already have dropped the token; deletion still proceeds
     session.delete(connection)
     session.commit()
     return Response(status_code=204)
@@ -174,7 +173,9 @@ async def test_connection(
     except ConnectorError as exc:
         session.refresh(connection)
         if connection.state != ConnectionState.disconnected:
-            services.connections.mark_state(connection.id, ConnectionState.error, exc.key, exc.message)
+            services.connections.mark_state(
+                connection.id, ConnectionState.error, exc.key, exc.message
+            )
         session.refresh(connection)
         return ConnectionTestResult(success=False, state=connection.state, error=exc.to_dict())
     if connection.state != ConnectionState.connected:

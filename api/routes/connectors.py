@@ -38,4 +38,7 @@ def read_connector(_: CallerDep, services: ServicesDep, key: str) -> dict[str, A
     spec = services.registry.get(key)
     if spec is None:
         raise not_found("connector", key)
-    return {**_summary(spec), "spec": spec.model_dump(mode="json", by_alias=True, exclude_none=True)}
+    return {
+        **_summary(spec),
+        "spec": spec.model_dump(mode="json", by_alias=True, exclude_none=True),
+    }

@@ -35,7 +35,7 @@ def list_customers(
 ) -> Page[CustomerPublic]:
     statement = select(Customer)
     if search:
-        statement = statement.where(Customer.tenant_key.contains(search))  # type: ignore[attr-defined]
+        statement = statement.where(Customer.tenant_key.contains(search))  # type: ignore[attr-defined,arg-type]
     rows, next_cursor = paginate(session, statement, Customer, cursor=cursor, limit=limit)
     return Page(items=[CustomerPublic.model_validate(r) for r in rows], cursor=next_cursor)
 
@@ -77,7 +77,7 @@ def delete_customer(_: AdminDep, session: SessionDep, customer_id: str) -> Respo
     """Deletes the customer with their connections and pending connect attempts."""
     customer = _get(session, customer_id)
     for model in (OAuthState, Connection):
-        session.execute(delete(model).where(model.customer_id == customer.id))  # type: ignore[attr-defined]
+        session.execute(delete(model).where(model.customer_id == customer.id))  # type: ignore[attr-defined,arg-type]
     session.delete(customer)
     session.commit()
     return Response(status_code=204)

@@ -57,7 +57,9 @@ def list_integrations(
     cursor: str | None = None,
     limit: int = Query(50, ge=1, le=500),
 ) -> Page[IntegrationPublic]:
-    rows, next_cursor = paginate(session, select(Integration), Integration, cursor=cursor, limit=limit)
+    rows, next_cursor = paginate(
+        session, select(Integration), Integration, cursor=cursor, limit=limit
+    )
     return Page(items=[_public(services, r, False) for r in rows], cursor=next_cursor)
 
 
@@ -124,7 +126,9 @@ def update_integration(
 @router.delete("/{key}", status_code=204)
 def delete_integration(_: AdminDep, session: SessionDep, key: str) -> Response:
     integration = get_integration(session, key)
-    if session.exec(select(Connection.id).where(Connection.integration_id == integration.id)).first():
+    if session.exec(
+        select(Connection.id).where(Connection.integration_id == integration.id)
+    ).first():
         raise conflict(
             "integration_has_connections",
             "Customers are connected to this integration; delete their connections first",

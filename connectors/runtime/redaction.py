@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Iterable
@@ -50,9 +51,7 @@ class Redactor:
         return self._pattern.sub(MASK, value) if self._pattern else value
 
     def headers(self, headers: Iterable[tuple[str, str]]) -> dict[str, str]:
-        return {
-            name: MASK if is_secret_name(name) else self.text(value) for name, value in headers
-        }
+        return {name: MASK if is_secret_name(name) else self.text(value) for name, value in headers}
 
     def url(self, url: str) -> str:
         parts = urlsplit(url)
@@ -70,10 +69,8 @@ class Redactor:
         except UnicodeDecodeError:
             return f"<{len(content)} bytes of binary data>"
         if "json" in content_type:
-            try:
+            with contextlib.suppress(ValueError):
                 text = json.dumps(self.value(json.loads(text)), separators=(",", ":"))
-            except ValueError:
-                pass
         elif "x-www-form-urlencoded" in content_type:
             pairs = parse_qsl(text, keep_blank_values=True)
             text = urlencode([(k, MASK if is_secret_name(k) else v) for k, v in pairs])

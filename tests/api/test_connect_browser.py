@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 
 from playwright.async_api import Page, expect
 
-from tests.browser import browser_page, chromium  # noqa: F401 (pytest fixtures)
+from tests.browser import browser_page_fixture, chromium_fixture  # noqa: F401 (fixtures)
 from tests.conftest import Osmo, create_crm_integration
 from tests.fakes import FakeCRM, FakeHelpdesk
 
@@ -142,7 +142,7 @@ async def test_api_token_form_in_the_browser(
     await expect(page.locator("#form-error")).to_have_count(0)
 
     # 1. malformed inputs: inline errors, nothing sent to the helpdesk, nothing stored
-    status = await _submit(page, "x", "short")
+    status = await _submit(page, "x", "s3cr3t")
     assert status == 422
     await expect(page.locator("#form-error")).to_have_text("Please correct the fields below.")
     await expect(page.locator("#error-email")).to_contain_text("too short")
@@ -151,7 +151,7 @@ async def test_api_token_form_in_the_browser(
     await expect(token).to_have_attribute("aria-invalid", "true")
     await expect(email).to_have_value("x")
     await expect(token).to_have_value("")
-    assert "short" not in await page.content()
+    assert "s3cr3t" not in await page.content()
     assert fake.api_requests == []
     assert await connections(osmo) == []
 

@@ -78,6 +78,14 @@ async def test_invalid_inputs_are_422_with_paths_and_nothing_is_sent(osmo: Osmo,
     paths = {e["path"] for e in response.json()["data"]["errors"]}
     assert paths == {"inputs.email", "inputs.apiToken"}
     assert "short" not in response.text  # sensitive values are never echoed
+    malformed = await osmo.call(
+        "POST",
+        "/connections",
+        tenant="acme",
+        json={"integrationKey": "desk", "inputs": {"email": "nope", "apiToken": "long-enough"}},
+    )
+    assert malformed.status_code == 422
+    assert [e["path"] for e in malformed.json()["data"]["errors"]] == ["inputs.email"]
     assert fake.api_requests == []
     assert (await osmo.call("GET", "/connections", tenant="acme")).json()["items"] == []
 
@@ -100,9 +108,7 @@ async def test_failing_test_request_stores_nothing(osmo: Osmo, helpdesk) -> None
 async def test_client_credentials_connection(osmo: Osmo, crm) -> None:
     fake, url = crm
     await create_crm_integration(osmo, url, auth_options=("client-credentials",))
-    created = await osmo.call(
-        "POST", "/connections", tenant="acme", json={"integrationKey": "crm"}
-    )
+    created = await osmo.call("POST", "/connections", tenant="acme", json={"integrationKey": "crm"})
     assert created.status_code == 201, created.text
     connection_id = created.json()["id"]
     me = await osmo.call("GET", f"/connections/{connection_id}/proxy/api/v1/me", tenant="acme")
@@ -115,7 +121,7 @@ async def test_client_credentials_connection(osmo: Osmo, crm) -> None:
 
 
 async def test_oauth1_connection_end_to_end(osmo: Osmo, oauth1_app) -> None:
-    fake, url = oauth1_app
+    _, url = oauth1_app
     created = await osmo.call(
         "POST",
         "/integrations",
@@ -139,7 +145,9 @@ async def test_oauth1_connection_end_to_end(osmo: Osmo, oauth1_app) -> None:
         done = await browser.get(callback)
     assert done.status_code == 200, done.text
     connection = await only_connection(osmo, "acme")
-    me = await osmo.call("GET", f"/connections/{connection['id']}/proxy/api/1/members/me", tenant="acme")
+    me = await osmo.call(
+        "GET", f"/connections/{connection['id']}/proxy/api/1/members/me", tenant="acme"
+    )
     assert me.status_code == 200, me.text
     assert me.json()["username"] == "bob"
 
@@ -160,7 +168,9 @@ async def test_other_customers_objects_are_404(osmo: Osmo, crm) -> None:
         assert response.status_code == 404, (method, path, response.text)
         assert response.json()["key"] == "connection_not_found"
     assert (await osmo.call("GET", "/connections", tenant="globex")).json()["items"] == []
-    assert (await osmo.call("GET", f"/connections/{connection_id}", tenant="acme")).status_code == 200
+    assert (
+        await osmo.call("GET", f"/connections/{connection_id}", tenant="acme")
+    ).status_code == 200
 
 
 async def test_secrets_only_for_admins_who_ask(osmo: Osmo, crm) -> None:
@@ -170,7 +180,9 @@ async def test_secrets_only_for_admins_who_ask(osmo: Osmo, crm) -> None:
     connection_id = (await only_connection(osmo, "acme"))["id"]
     plain = (await osmo.call("GET", f"/connections/{connection_id}")).json()
     assert plain["credentials"] is None
-    denied = await osmo.call("GET", f"/connections/{connection_id}?includeSecrets=true", tenant="acme")
+    denied = await osmo.call(
+        "GET", f"/connections/{connection_id}?includeSecrets=true", tenant="acme"
+    )
     assert denied.status_code == 403
     secret = (await osmo.call("GET", f"/connections/{connection_id}?includeSecrets=true")).json()
     assert secret["credentials"]["access_token"] and secret["credentials"]["refresh_token"]
@@ -184,7 +196,9 @@ async def test_test_disconnect_and_delete(osmo: Osmo, crm) -> None:
     tested = await osmo.call("POST", f"/connections/{connection_id}/test", tenant="acme")
     assert tested.json() == {"success": True, "state": "connected", "error": None}
     refresh_token = osmo.services.connections.load(connection_id).credentials["refresh_token"]
-    disconnected = await osmo.call("POST", f"/connections/{connection_id}/disconnect", tenant="acme")
+    disconnected = await osmo.call(
+        "POST", f"/connections/{connection_id}/disconnect", tenant="acme"
+    )
     assert disconnected.json()["state"] == "disconnected"
     assert disconnected.json()["disconnectReason"] == "disconnected_by_user"
     assert refresh_token in fake.revoked_tokens
@@ -192,8 +206,12 @@ async def test_test_disconnect_and_delete(osmo: Osmo, crm) -> None:
     tested = await osmo.call("POST", f"/connections/{connection_id}/test", tenant="acme")
     assert tested.json()["success"] is False
     assert tested.json()["state"] == "disconnected"
-    assert (await osmo.call("DELETE", f"/connections/{connection_id}", tenant="acme")).status_code == 204
-    assert (await osmo.call("GET", f"/connections/{connection_id}", tenant="acme")).status_code == 404
+    assert (
+        await osmo.call("DELETE", f"/connections/{connection_id}", tenant="acme")
+    ).status_code == 204
+    assert (
+        await osmo.call("GET", f"/connections/{connection_id}", tenant="acme")
+    ).status_code == 404
 
 
 async def test_failed_test_marks_connection_error(osmo: Osmo, crm) -> None:

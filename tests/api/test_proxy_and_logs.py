@@ -39,7 +39,9 @@ async def test_proxy_passes_status_headers_and_body(osmo: Osmo, crm) -> None:
     assert sent["authorization"].startswith("Bearer ")
     assert osmo.token("acme") not in sent["authorization"]
     await osmo.call(
-        "GET", f"/connections/{connection_id}/proxy/api/v1/contacts?limit=2&after=1005", tenant="acme"
+        "GET",
+        f"/connections/{connection_id}/proxy/api/v1/contacts?limit=2&after=1005",
+        tenant="acme",
     )
     assert fake.api_requests[-1]["query"] == {"limit": "2", "after": "1005"}
 
@@ -48,14 +50,18 @@ async def test_upstream_rate_limit_is_passed_through(osmo: Osmo, crm) -> None:
     fake, _ = crm
     connection_id = await connected(osmo, crm)
     fake.arm_rate_limit(1, retry_after=9)
-    response = await osmo.call("GET", f"/connections/{connection_id}/proxy/api/v1/me", tenant="acme")
+    response = await osmo.call(
+        "GET", f"/connections/{connection_id}/proxy/api/v1/me", tenant="acme"
+    )
     assert response.status_code == 429
     assert response.headers["retry-after"] == "9"
 
 
 async def test_every_external_request_is_logged_redacted(osmo: Osmo, crm) -> None:
     connection_id = await connected(osmo, crm)
-    await osmo.call("GET", f"/connections/{connection_id}/proxy/api/v1/contacts?limit=1", tenant="acme")
+    await osmo.call(
+        "GET", f"/connections/{connection_id}/proxy/api/v1/contacts?limit=1", tenant="acme"
+    )
     logs = (await osmo.call("GET", "/external-api-logs", tenant="acme")).json()["items"]
     # newest first: proxy call, test request, token exchange
     assert [(log["method"], log["url"].split("?")[0].rsplit("/", 2)[-2:]) for log in logs] == [
@@ -71,7 +77,11 @@ async def test_every_external_request_is_logged_redacted(osmo: Osmo, crm) -> Non
     token_log = logs[2]
     credentials = osmo.services.connections.load(connection_id).credentials
     everything = str(logs)
-    for secret in (credentials["access_token"], credentials["refresh_token"], "osmo-client-secret-123"):
+    for secret in (
+        credentials["access_token"],
+        credentials["refresh_token"],
+        "osmo-client-secret-123",
+    ):
         assert secret not in everything
     assert "[REDACTED]" in (token_log["responseBody"] or "")
 
@@ -106,7 +116,9 @@ async def test_logs_filters_pagination_and_isolation(osmo: Osmo, crm) -> None:
     assert all(log["customerId"] == globex_logs[0]["customerId"] for log in globex_logs)
     seen, cursor = [], None
     while True:
-        query = f"/external-api-logs?connectionId={acme}&limit=3" + (f"&cursor={cursor}" if cursor else "")
+        query = f"/external-api-logs?connectionId={acme}&limit=3" + (
+            f"&cursor={cursor}" if cursor else ""
+        )
         page = (await osmo.call("GET", query, tenant="acme")).json()
         seen += page["items"]
         cursor = page["cursor"]
@@ -117,6 +129,8 @@ async def test_logs_filters_pagination_and_isolation(osmo: Osmo, crm) -> None:
     times = [log["createdAt"] for log in seen]
     assert times == sorted(times, reverse=True)
     log_id = seen[0]["id"]
-    assert (await osmo.call("GET", f"/external-api-logs/{log_id}", tenant="globex")).status_code == 404
-    future = (await osmo.call("GET", "/external-api-logs?since=2999-01-01T00:00:00Z", tenant="acme"))
+    assert (
+        await osmo.call("GET", f"/external-api-logs/{log_id}", tenant="globex")
+    ).status_code == 404
+    future = await osmo.call("GET", "/external-api-logs?since=2999-01-01T00:00:00Z", tenant="acme")
     assert future.json()["items"] == []

@@ -45,6 +45,8 @@ def test_unknown_auth_type_and_missing_apply_are_refused(tmp_path: Path) -> None
 def test_duplicate_keys_are_refused(tmp_path: Path) -> None:
     copy = tmp_path / "dup" / "fake-crm"
     copy.mkdir(parents=True)
-    (copy / "connector.yaml").write_text((FAKE_CONNECTORS / "fake-crm" / "connector.yaml").read_text())
+    (copy / "connector.yaml").write_text(
+        (FAKE_CONNECTORS / "fake-crm" / "connector.yaml").read_text()
+    )
     with pytest.raises(ConnectorLoadError, match="duplicate"):
         ConnectorRegistry([FAKE_CONNECTORS, tmp_path / "dup"])

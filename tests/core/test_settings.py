@@ -13,7 +13,9 @@ def test_dev_mode_runs_on_builtin_secrets() -> None:
 @pytest.mark.parametrize("env", ["test", "production"])
 def test_default_secrets_are_refused_outside_dev(env: str) -> None:
     with pytest.raises(InsecureSettingsError, match="OSMO_WORKSPACE_SECRET"):
-        Settings(env=env, encryption_keys=f"k:{generate_key()}", allowed_redirect_origins="https://a")
+        Settings(
+            env=env, encryption_keys=f"k:{generate_key()}", allowed_redirect_origins="https://a"
+        )
     with pytest.raises(InsecureSettingsError, match="OSMO_ENCRYPTION_KEYS"):
         Settings(env=env, workspace_secret="x" * 64, allowed_redirect_origins="https://a")
 

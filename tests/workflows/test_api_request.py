@@ -86,7 +86,10 @@ async def test_rate_limited_request_waits_and_succeeds(env, osmo_sqlite: Osmo, c
     assert result.body["email"] == "alice@example.com"  # type: ignore[attr-defined]
     assert [r["status"] for r in fake.api_requests] == [429, 429, 200]
     # the retry waited the server-given 30 s (skipped in test time), not the 1 s default
-    gaps = [b["time"] - a["time"] for a, b in zip(fake.api_requests, fake.api_requests[1:], strict=False)]
+    gaps = [
+        b["time"] - a["time"]
+        for a, b in zip(fake.api_requests, fake.api_requests[1:], strict=False)
+    ]
     assert all(gap < 5 for gap in gaps)
 
 
@@ -95,8 +98,12 @@ async def test_client_error_is_not_retried(env, osmo_sqlite: Osmo, crm) -> None:
     connection_id = await crm_connection(osmo_sqlite, crm)
     fake.api_requests.clear()
     with pytest.raises(WorkflowFailureError) as raised:
-        await run(env, osmo_sqlite, ApiRequestInput(connection_id, "GET", "/api/v1/contacts/424242"))
-    cause = raised.value.cause.cause  # workflow failure ← activity failure ← application error
+        await run(
+            env, osmo_sqlite, ApiRequestInput(connection_id, "GET", "/api/v1/contacts/424242")
+        )
+    activity_failure = raised.value.cause
+    assert activity_failure is not None
+    cause = activity_failure.__cause__  # workflow failure ← activity failure ← application error
     assert isinstance(cause, ApplicationError)
     assert cause.type == "not_found" and cause.non_retryable
     assert len(fake.api_requests) == 1
@@ -107,10 +114,15 @@ async def test_credentials_never_enter_history(env, osmo_sqlite: Osmo, crm) -> N
     credentials = osmo_sqlite.services.connections.load(connection_id).credentials
     queue_id = str(uuid.uuid4())
     services = osmo_sqlite.services
-    runtime = ConnectorRuntime(services.registry, services.connections, DatabaseApiLogSink(services.engine))
+    runtime = ConnectorRuntime(
+        services.registry, services.connections, DatabaseApiLogSink(services.engine)
+    )
     activities = ConnectorActivities(runtime, services.connections)
     async with Worker(
-        env.client, task_queue=queue_id, workflows=[ApiRequestWorkflow], activities=[activities.api_request]
+        env.client,
+        task_queue=queue_id,
+        workflows=[ApiRequestWorkflow],
+        activities=[activities.api_request],
     ):
         handle = await env.client.start_workflow(
             ApiRequestWorkflow.run,

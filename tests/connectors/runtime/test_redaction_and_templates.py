@@ -27,7 +27,9 @@ def test_secret_named_fields_are_masked_in_json_and_forms() -> None:
         "nested": {"client_secret": MASK},
         "name": "ok",
     }
-    form = redactor.body(b"grant_type=refresh_token&refresh_token=abc", "application/x-www-form-urlencoded", 1000)
+    form = redactor.body(
+        b"grant_type=refresh_token&refresh_token=abc", "application/x-www-form-urlencoded", 1000
+    )
     assert form == "grant_type=refresh_token&refresh_token=%5BREDACTED%5D"
     assert redactor.body(b"\xff\xfe", "application/octet-stream", 10) == "<2 bytes of binary data>"
 
@@ -40,4 +42,6 @@ def test_templates_render_and_report_missing_paths() -> None:
     assert render_value({"h": ["{{ inputs.subdomain }}", 3]}, context) == {"h": ["acme", 3]}
     with pytest.raises(OsmoError) as raised:
         render("{{ inputs.region }}", context)
-    assert raised.value.key == "template_value_missing" and raised.value.data == {"path": "inputs.region"}
+    assert raised.value.key == "template_value_missing" and raised.value.data == {
+        "path": "inputs.region"
+    }

@@ -147,7 +147,9 @@ async def test_invalid_grant_disconnects_with_the_providers_reason(connected) ->
 async def test_refresh_credentials_endpoint_forces_a_refresh(connected) -> None:
     osmo, fake, connection_id = connected
     before = osmo.services.connections.load(connection_id).credentials["access_token"]
-    response = await osmo.call("POST", f"/connections/{connection_id}/refresh-credentials", tenant="acme")
+    response = await osmo.call(
+        "POST", f"/connections/{connection_id}/refresh-credentials", tenant="acme"
+    )
     assert response.status_code == 200, response.text
     assert osmo.services.connections.load(connection_id).credentials["access_token"] != before
     assert len(refresh_grants(fake)) == 1
@@ -179,10 +181,7 @@ async def test_two_api_processes_share_one_refresh(database_url: str, slow_crm) 
             fake.expire_access_tokens()
             path = f"/connections/{connection_id}/proxy/api/v1/me"
             responses = await asyncio.gather(
-                *(
-                    (first if i % 2 else second).call("GET", path, tenant="acme")
-                    for i in range(20)
-                )
+                *((first if i % 2 else second).call("GET", path, tenant="acme") for i in range(20))
             )
             assert [r.status_code for r in responses] == [200] * 20
             assert len(refresh_grants(fake)) == 1
