@@ -68,6 +68,8 @@ def get_caller(request: Request, services: ServicesDep, session: SessionDep) -> 
             "auth", "not_authenticated", "Send `Authorization: Bearer <token>`", status=401
         )
     caller = authenticate(token.strip(), services, session)
+    # End the read transaction so no pooled connection is held while the route awaits I/O.
+    session.commit()
     if not caller.is_admin and caller.customer is None:
         raise OsmoError(
             "auth",

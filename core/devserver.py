@@ -135,6 +135,7 @@ def print_welcome(settings: Settings) -> None:
             "clientId": "osmo-demo",
             "clientSecret": "osmo-demo-secret",
             "parameters": {"baseUrl": f"http://127.0.0.1:{DEMO_CRM_PORT}"},
+            "authOptions": ["oauth2"],
         },
     )
     seeded = "created" if status == 201 else "already there" if status == 409 else f"HTTP {status}"

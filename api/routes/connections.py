@@ -28,6 +28,7 @@ router = APIRouter(prefix="/connections", tags=["connections"])
 def get_connection(session: Session, caller: Caller, connection_id: str) -> Connection:
     """The connection, or 404 when it does not exist or belongs to another customer."""
     connection = session.get(Connection, connection_id)
+    session.commit()  # release the pooled connection before the caller awaits external I/O
     if connection is None or not caller.can_see(connection.customer_id):
         raise not_found("connection", connection_id)
     return connection

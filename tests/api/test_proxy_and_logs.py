@@ -134,3 +134,13 @@ async def test_logs_filters_pagination_and_isolation(osmo: Osmo, crm) -> None:
     ).status_code == 404
     future = await osmo.call("GET", "/external-api-logs?since=2999-01-01T00:00:00Z", tenant="acme")
     assert future.json()["items"] == []
+
+
+async def test_many_concurrent_proxy_calls_do_not_exhaust_the_pool(osmo: Osmo, crm) -> None:
+    """Routes release their database connection before awaiting the external app."""
+    connection_id = await connected(osmo, crm)
+    path = f"/connections/{connection_id}/proxy/api/v1/me"
+    responses = await asyncio.wait_for(
+        asyncio.gather(*(osmo.call("GET", path, tenant="acme") for _ in range(60))), timeout=25
+    )
+    assert [r.status_code for r in responses] == [200] * 60
