@@ -17,6 +17,7 @@ from api.routes import (
     integrations,
     logs,
     oauth_callback,
+    operations,
     proxy,
 )
 from api.services import Services
@@ -66,6 +67,7 @@ def create_app(
         oauth_callback,
         logs,
         connectors,
+        operations,
     ):
         app.include_router(module.router)
 

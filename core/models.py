@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, Text
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Text
 from sqlmodel import Field, SQLModel
 
 
@@ -108,6 +108,16 @@ class ConnectionLock(SQLModel, table=True):
     connection_id: str = Field(primary_key=True)
     holder: str = Field(max_length=64)
     expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class RequestBudget(SQLModel, table=True):
+    """Requests made in the current window per connection (proactive rate limiting)."""
+
+    __tablename__ = "request_budgets"
+
+    connection_id: str = Field(primary_key=True)
+    window: int = Field(default=0, sa_type=BigInteger)
+    count: int = Field(default=0)
 
 
 class ExternalApiLog(SQLModel, table=True):

@@ -28,6 +28,12 @@ def _summary(spec: ConnectorSpec) -> dict[str, Any]:
     }
 
 
+@router.get("/schema")
+def connector_schema() -> dict[str, Any]:
+    """JSON Schema of `connector.yaml`, generated from the spec models."""
+    return ConnectorSpec.model_json_schema(by_alias=True)
+
+
 @router.get("")
 def list_connectors(_: CallerDep, services: ServicesDep) -> dict[str, Any]:
     return {"items": [_summary(spec) for spec in services.registry.all()], "cursor": None}

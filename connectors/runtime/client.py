@@ -11,11 +11,13 @@ from typing import Any
 import httpx
 
 from connectors.registry import ConnectorRegistry
+from connectors.runtime.components import load_components
 from connectors.runtime.context import ApiLogSink, ConnectionContext, CredentialStore
-from connectors.runtime.errors import ConnectorError, error_for_status, parse_retry_after
+from connectors.runtime.errors import ConnectorError
 from connectors.runtime.http_log import describe
 from connectors.runtime.oauth1 import OAuth1Flow, request_signer
 from connectors.runtime.oauth2 import OAuth2Grants, OAuthGrantError, TokenSet
+from connectors.runtime.responses import classify
 from connectors.runtime.templates import render, render_value
 from connectors.spec import (
     BasicOption,
@@ -34,6 +36,7 @@ BASIC = CredentialsMapping.model_validate(
     {"basic": {"username": "{{ inputs.username }}", "password": "{{ inputs.password }}"}}
 )
 LEASE_SECONDS = 30.0
+BUDGET_MAX_WAIT = 30.0
 
 
 class ConnectorRuntime:
@@ -171,15 +174,37 @@ class ConnectorRuntime:
         if response.status_code == 401 and self.can_refresh(ctx):
             await self.refresh(ctx, stale_version=version)
             response = await self._send(ctx, self.build_request(ctx, method, path, **kwargs))
-        if raise_for_status and response.status_code >= 400:
-            raise error_for_status(
-                response.status_code,
-                f"{method} {path} failed with HTTP {response.status_code}",
-                parse_retry_after(response.headers.get("retry-after")),
-            )
+        if raise_for_status:
+            hooks = load_components(ctx.connector.components)
+            error = hooks.check_response(response) or classify(response, ctx.connector.api)
+            if error is not None:
+                error.message = f"{method} {path}: {error.message}"
+                raise error
         return response
 
+    async def _take_budget(self, ctx: ConnectionContext) -> None:
+        """Waits for room in the connection's request budget (shared by all processes)."""
+        budget = ctx.connector.api.budget
+        if budget is None or ctx.connection_id is None or self.store is None:
+            return
+        deadline = time.monotonic() + BUDGET_MAX_WAIT
+        while True:
+            window = int(time.time() // budget.per_seconds)
+            if await asyncio.to_thread(
+                self.store.take_budget, ctx.connection_id, window, budget.requests
+            ):
+                return
+            wait = (window + 1) * budget.per_seconds - time.time()
+            if time.monotonic() + wait > deadline:
+                raise ConnectorError(
+                    "rate_limit_exceeded",
+                    "The connection's request budget is used up",
+                    retry_after=wait,
+                )
+            await asyncio.sleep(max(wait, 0.01))
+
     async def _send(self, ctx: ConnectionContext, request: httpx.Request) -> httpx.Response:
+        await self._take_budget(ctx)
         started = time.perf_counter()
         error: ConnectorError | None = None
         response: httpx.Response | None = None

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import quote
 
 from core.errors import OsmoError
 
@@ -28,8 +29,12 @@ def lookup(context: dict[str, Any], path: str) -> Any:
     return value
 
 
-def render(template: str, context: dict[str, Any]) -> str:
-    """Renders every placeholder; a missing value is an error naming the path."""
+def render(template: str, context: dict[str, Any], *, url_encode: bool = False) -> str:
+    """Renders every placeholder; a missing value is an error naming the path.
+
+    Args:
+        url_encode: Percent-encode substituted values (for path segments).
+    """
 
     def replace(match: re.Match[str]) -> str:
         value = lookup(context, match.group(1))
@@ -40,7 +45,8 @@ def render(template: str, context: dict[str, Any]) -> str:
                 f"Template needs {match.group(1)!r}, which this connection does not have",
                 {"path": match.group(1)},
             )
-        return str(value)
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        return quote(text, safe="") if url_encode else text
 
     return _PLACEHOLDER.sub(replace, template)
 

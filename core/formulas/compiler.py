@@ -12,7 +12,13 @@ from functools import lru_cache
 from typing import Any
 
 from core.formulas.errors import FormulaProblem, Site
-from core.formulas.locators import Getter, LocatorError, make_getter, parse_locator
+from core.formulas.locators import (
+    Getter,
+    LocatorError,
+    make_getter,
+    make_scope_getter,
+    parse_locator,
+)
 from core.formulas.registry import FORMULAS
 from core.formulas.scope import Evaluator, Scope
 from core.formulas.syntax import contains_key, formula_name, locators_in
@@ -62,7 +68,19 @@ class Compiler:
             return build_object
         if kind is list:
             items = [self.compile(item, join_index(path, i)) for i, item in enumerate(value)]
-            return lambda scope: [v for v in (fn(scope) for fn in items) if v is not UNDEFINED]
+
+            def build_array(scope: Scope) -> list[Any]:
+                root = scope.root
+                out = []
+                for item in items:
+                    scope.root = root  # with no enclosing object, each element is its own root
+                    result = item(scope)
+                    if result is not UNDEFINED:
+                        out.append(result)
+                scope.root = root
+                return out
+
+            return build_array
         return constant(value)
 
     def filler(self, value: dict[str, Any], path: str) -> Filler:
@@ -105,6 +123,14 @@ class Compiler:
         """Compile a locator; records a problem and returns None when it is malformed."""
         try:
             return make_getter(parse_locator(locator))
+        except LocatorError as error:
+            self.problem(path, str(error))
+            return None
+
+    def variable_reader(self, locator: Any, path: str) -> Evaluator | None:
+        """Compile a locator into a reader of the variables; None (and a problem) if malformed."""
+        try:
+            return make_scope_getter(parse_locator(locator))
         except LocatorError as error:
             self.problem(path, str(error))
             return None

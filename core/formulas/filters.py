@@ -27,6 +27,7 @@ def compile_filter(spec: Any, c: Compiler, path: str) -> Predicate:
         return lambda scope: False
     if len(conditions) == 1:
         return conditions[0]
+
     return lambda scope: all(condition(scope) for condition in conditions)
 
 
@@ -41,26 +42,26 @@ def _condition(spec: Any, c: Compiler, path: str) -> Predicate:
         c.problem(join_key(path, "operator"), f"unknown operator {shown}")
     if "field" not in spec:
         c.problem(join_key(path, "field"), "a condition needs a field")
-    get = c.getter(spec.get("field"), join_key(path, "field")) if "field" in spec else None
+    field = spec.get("field")
+    read = c.variable_reader(field, join_key(path, "field")) if "field" in spec else None
     if "value" not in spec and operator_name not in UNARY_OPERATORS:
         c.problem(join_key(path, "value"), f"operator {operator_name} needs a value")
     value = c.compile(spec.get("value"), join_key(path, "value"))
-    if operator is None or get is None:
+    if operator is None or read is None:
         return lambda scope: False
-    site = Site(path, (spec["field"],))
-    return _predicate(operator, operator_name, get, value, site)
+    return _predicate(operator, str(operator_name), read, value, Site(path, (str(field),)))
 
 
 def _predicate(
     operator: Callable[[Any, Any], bool],
     name: str,
-    get: Callable[[Any], Any],
+    read: Callable[[Scope], Any],
     value: Callable[[Scope], Any],
     site: Site,
 ) -> Predicate:
     def matches(scope: Scope) -> bool:
         try:
-            return operator(get(scope.variables), value(scope))
+            return operator(read(scope), value(scope))
         except OperandTypeError as error:
             raise site.fail(scope, f"{name}: {error}") from None
 

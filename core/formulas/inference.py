@@ -60,7 +60,8 @@ def union(schemas: list[Schema]) -> Schema:
     if len(unique) == 1:
         return unique[0]
     types = {s.get("type") for s in unique}
-    if len(types) == 1 and isinstance(next(iter(types)), str):
+    same_type = len(types) == 1 and isinstance(next(iter(types)), str)
+    if same_type or types <= {"integer", "number"}:
         merged = unique[0]
         for schema in unique[1:]:
             merged = merge_schemas(merged, schema)
@@ -196,7 +197,9 @@ class _Analyzer:
         if not isinstance(arg, dict):
             return {}
         self.infer(arg.get("value"), variables, join_key(here, "value"))
-        mapping = arg.get("mapping") if isinstance(arg.get("mapping"), list) else []
+        mapping = arg.get("mapping")
+        if not isinstance(mapping, list):
+            mapping = []
         branches = [
             self.infer(
                 entry["to"], variables, join_key(join_index(join_key(here, "mapping"), i), "to")

@@ -122,17 +122,19 @@ def compile_eval(node: Any, c: Compiler, here: str) -> Evaluator:
     return evaluate
 
 
-def _truthy(value: Any) -> bool:
-    return value is not UNDEFINED and bool(value)
-
-
 def _compile_junction(arg: Any, c: Compiler, here: str, need_all: bool) -> Evaluator:
     if not isinstance(arg, list):
         return c.problem(here, "expected a list of conditions")
     parts = [c.compile(item, join_index(here, i)) for i, item in enumerate(arg)]
-    if need_all:
-        return lambda scope: all(_truthy(part(scope)) for part in parts)
-    return lambda scope: any(_truthy(part(scope)) for part in parts)
+
+    def junction(scope: Scope) -> bool:
+        for part in parts:
+            value = part(scope)
+            if (value is not UNDEFINED and bool(value)) is not need_all:
+                return not need_all
+        return need_all
+
+    return junction
 
 
 def compile_and(arg: Any, c: Compiler, here: str) -> Evaluator:

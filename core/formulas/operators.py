@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from core.formulas.values import is_empty, is_missing, is_number, json_equal, json_type, to_text
+from core.formulas.values import UNDEFINED, is_empty, is_missing, json_equal, json_type, to_text
 
 Operator = Callable[[Any, Any], bool]
+
+
+_ORDERED = frozenset({(int, int), (int, float), (float, int), (float, float), (str, str)})
 
 
 class OperandTypeError(TypeError):
@@ -66,9 +69,10 @@ def _array_does_not_include(left: Any, right: Any) -> bool:
 
 def _comparable(left: Any, right: Any) -> bool:
     """Whether an ordering applies; missing operands make every ordering false."""
-    if is_missing(left) or is_missing(right):
+    if left is None or right is None or left is UNDEFINED or right is UNDEFINED:
         return False
-    if (is_number(left) and is_number(right)) or (type(left) is str and type(right) is str):
+    kinds = (type(left), type(right))
+    if kinds in _ORDERED:
         return True
     raise OperandTypeError(f"cannot compare {json_type(left)} with {json_type(right)}")
 

@@ -33,7 +33,7 @@ FORMULAS: dict[str, CompileFormula] = {
     "$firstNotEmpty": structure.compile_first_not_empty,
     "$mergeObjects": structure.compile_merge_objects,
     "$jsonata": jsonata_formula.compile_jsonata,
-    "$formula": structure.compile_formula,
+    "$formula": structure.compile_dynamic_formula,
     "$record": structure.compile_record,
     "$dataSchemaRef": schema_ref.compile_data_schema_ref,
     "$lookup": io_formulas.compile_lookup,

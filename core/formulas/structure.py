@@ -16,10 +16,8 @@ if TYPE_CHECKING:
 
 def compile_var(arg: Any, c: Compiler, here: str) -> Evaluator:
     """`{"$var": "$.customer.name"}`: the value at a locator, undefined if absent."""
-    get = c.getter(arg, here)
-    if get is None:
-        return c.problem(here, "expected a locator such as $.field")
-    return lambda scope: get(scope.variables)
+    read = c.variable_reader(arg, here)
+    return read if read is not None else lambda scope: UNDEFINED
 
 
 def compile_plain(arg: Any, c: Compiler, here: str) -> Evaluator:
@@ -31,7 +29,7 @@ def compile_copy(arg: Any, c: Compiler, here: str) -> Evaluator:
     """`{"$copy": "fullName"}`: a field of the result being built, by locator from its root."""
     get = c.getter(arg, here)
     if get is None:
-        return c.problem(here, "expected a locator into the result")
+        return lambda scope: UNDEFINED
 
     def copy_field(scope: Scope) -> Any:
         return UNDEFINED if scope.root is None else copy.deepcopy(get(scope.root))
@@ -100,16 +98,17 @@ def compile_iterate(arg: Any, c: Compiler, here: str) -> Evaluator:
             return UNDEFINED
         if type(elements) is not list:
             raise site.type_error(scope, "array", elements)
-        outer = scope.variables
+        outer, root = scope.variables, scope.root
         results = []
         try:
             for index, element in enumerate(elements):
                 scope.variables = {**outer, "item": element, "parent": outer, "index": index}
+                scope.root = root  # with no enclosing object, each item is its own root
                 value = item(scope)
                 if value is not UNDEFINED:
                     results.append(value)
         finally:
-            scope.variables = outer
+            scope.variables, scope.root = outer, root
         return results
 
     return iterate
@@ -147,7 +146,7 @@ def compile_record(arg: Any, c: Compiler, here: str) -> Evaluator:
     return record
 
 
-def compile_formula(arg: Any, c: Compiler, here: str) -> Evaluator:
+def compile_dynamic_formula(arg: Any, c: Compiler, here: str) -> Evaluator:
     """`{"$formula": {"$var": "$.settings.title"}}`: evaluate a formula held in the data.
 
     The argument is evaluated first; its value is then compiled (cached) and evaluated with the

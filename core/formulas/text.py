@@ -30,7 +30,7 @@ def compile_tpl(arg: Any, c: Compiler, here: str) -> Evaluator:
 
     def tpl(scope: Scope) -> str:
         data = scope.variables
-        return "".join(p if type(p) is str else to_text(p(data)) for p in pieces)  # type: ignore[operator]
+        return "".join([p if type(p) is str else to_text(p(data)) for p in pieces])  # type: ignore[operator]
 
     return tpl
 

@@ -64,7 +64,10 @@ def is_number(value: Any) -> bool:
 
 def json_equal(a: Any, b: Any) -> bool:
     """JSON equality: `1 == 1.0`, but `true != 1`; arrays and objects compare deeply."""
-    if type(a) is bool or type(b) is bool:
+    kind = type(a)
+    if kind is type(b) and (kind is str or kind is int or kind is float):
+        return bool(a == b)
+    if kind is bool or type(b) is bool:
         return a is b
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(json_equal(a[k], b[k]) for k in a)

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import date, datetime, time
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
-from jsonschema.exceptions import ValidationError
+from jsonschema.exceptions import SchemaError, UnknownType, ValidationError
 
 from core.schemas.paths import format_path, join_key
 from core.schemas.problems import SchemaProblem
 from core.schemas.refs import SchemaRefError, SchemaResolver, resolve_schema_refs
 from core.schemas.sensitivity import is_sensitive_path, sensitive_paths
 from core.schemas.types import json_type, preview
+from core.schemas.well_formed import validate_schema
 
 _FORMATS = FormatChecker()
 
@@ -57,13 +59,18 @@ def validate_value(
             schema = resolve_schema_refs(schema, resolver)
         except SchemaRefError as error:
             return [SchemaProblem("", str(error))]
+    try:
+        failures = list(Draft202012Validator(schema, format_checker=_FORMATS).iter_errors(value))
+    except (SchemaError, UnknownType, TypeError, ValueError, re.error):
+        return [SchemaProblem("", f"invalid schema: {p}") for p in validate_schema(schema)] or [
+            SchemaProblem("", "invalid schema")
+        ]
     hidden = sensitive_paths(schema)
-    validator = Draft202012Validator(schema, format_checker=_FORMATS)
     problems: list[SchemaProblem] = []
-    for error in sorted(validator.iter_errors(value), key=lambda e: list(map(str, e.path))):
-        path = format_path(error.absolute_path)
-        sensitive = is_sensitive_path(path, hidden) or _schema_flag(error.schema)
-        for problem in _problems(error, path, sensitive):
+    for failure in sorted(failures, key=lambda e: list(map(str, e.path))):
+        path = format_path(failure.absolute_path)
+        sensitive = is_sensitive_path(path, hidden) or _schema_flag(failure.schema)
+        for problem in _problems(failure, path, sensitive):
             if problem not in problems:
                 problems.append(problem)
     return problems

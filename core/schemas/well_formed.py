@@ -12,7 +12,9 @@ from core.schemas.problems import SchemaProblem
 from core.schemas.refs import DATA_COLLECTION, REF_TYPES
 from core.schemas.walk import children
 
-_META = Draft202012Validator(Draft202012Validator.META_SCHEMA)
+_META = Draft202012Validator(
+    Draft202012Validator.META_SCHEMA, format_checker=Draft202012Validator.FORMAT_CHECKER
+)
 _TYPES = {"string", "number", "integer", "boolean", "object", "array", "null"}
 _FLAGS = ("allowCustom", "isImplied", "isSensitive", "readOnly", "writeOnly")
 _RANGES = (("minimum", "maximum"), ("minLength", "maxLength"), ("minItems", "maxItems"))
@@ -78,7 +80,8 @@ def _check_flags(schema: Mapping[str, Any]) -> Found:
 def _check_ranges(schema: Mapping[str, Any]) -> Found:
     found = []
     for low, high in _RANGES:
-        lower, upper = schema.get(low), schema.get(high)
+        lower: Any = schema.get(low)
+        upper: Any = schema.get(high)
         if _is_number(lower) and _is_number(upper) and lower > upper:
             found.append((low, f"{low} ({lower}) is greater than {high} ({upper})"))
     return found

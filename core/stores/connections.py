@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,6 +19,7 @@ from core.models import (
     ConnectionState,
     Customer,
     Integration,
+    RequestBudget,
     utcnow,
 )
 
@@ -179,6 +179,35 @@ class ConnectionStore:
                 session.rollback()
                 return False
 
+    def take_budget(self, connection_id: str, window: int, limit: int) -> bool:
+        """Counts one request in `window` unless `limit` is reached (atomic across processes)."""
+        with Session(self.engine) as session:
+            for statement in (
+                update(RequestBudget)
+                .where(
+                    RequestBudget.connection_id == connection_id,  # type: ignore[arg-type]
+                    RequestBudget.window == window,  # type: ignore[arg-type]
+                    RequestBudget.count < limit,  # type: ignore[arg-type]
+                )
+                .values(count=RequestBudget.count + 1),
+                update(RequestBudget)
+                .where(
+                    RequestBudget.connection_id == connection_id,  # type: ignore[arg-type]
+                    RequestBudget.window < window,  # type: ignore[arg-type]
+                )
+                .values(window=window, count=1),
+            ):
+                if session.execute(statement).rowcount == 1:  # type: ignore[attr-defined]
+                    session.commit()
+                    return True
+            session.add(RequestBudget(connection_id=connection_id, window=window, count=1))
+            try:
+                session.commit()
+                return True
+            except IntegrityError:
+                session.rollback()
+                return False
+
     def unlock(self, connection_id: str, holder: str) -> None:
         with Session(self.engine) as session:
             session.execute(
@@ -188,7 +217,3 @@ class ConnectionStore:
                 )
             )
             session.commit()
-
-
-def monotonic_deadline(seconds: float) -> float:
-    return time.monotonic() + seconds

@@ -1,38 +1,12 @@
-"""The declarative connector spec: closed pydantic models behind `connector.yaml`.
-
-Every model forbids unknown keys and every variant carries a `type` literal, so a typo in a
-connector file is an error at load time, not a surprise at run time. Strings in requests are
-templates: `{{ inputs.subdomain }}`, `{{ credentials.access_token }}`,
-`{{ integration.parameters.baseUrl }}` (see connectors/runtime/templates.py).
-"""
+"""Auth options: how a connection authenticates and how credentials go into requests."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import Field, model_validator
 
-HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
-
-
-class SpecModel(BaseModel):
-    """Base of every spec model: closed, camelCase in YAML, snake_case in Python."""
-
-    model_config = ConfigDict(
-        extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True
-    )
-
-
-class RequestSpec(SpecModel):
-    """A templated HTTP request against the connector's API."""
-
-    method: HttpMethod = "GET"
-    path: str = Field(description="Path relative to `api.baseUrl`, or an absolute URL.")
-    headers: dict[str, str] = Field(default_factory=dict)
-    query: dict[str, str] = Field(default_factory=dict)
-    json_body: Any = Field(default=None, alias="json", description="JSON body (templated).")
-    form: dict[str, str] | None = Field(default=None, description="Form-encoded body.")
+from connectors.spec.base import RequestSpec, SpecModel
 
 
 class BasicCredentials(SpecModel):
@@ -158,28 +132,3 @@ AuthOption = Annotated[
 OAUTH_REDIRECT_TYPES = ("oauth2", "oauth1")
 
 
-class ApiClientSpec(SpecModel):
-    """How to talk to the app's API."""
-
-    base_url: str = Field(description="Templated, e.g. `https://{{ inputs.subdomain }}.x.com`.")
-    headers: dict[str, str] = Field(default_factory=dict)
-    query: dict[str, str] = Field(default_factory=dict)
-
-
-class ConnectorSpec(SpecModel):
-    """One external app, as `connectors/<slug>/connector.yaml` describes it."""
-
-    key: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
-    name: str
-    version: str = "1.0.0"
-    categories: list[str] = Field(default_factory=list)
-    logo_url: str | None = None
-    docs_url: str | None = None
-    auth: list[AuthOption] = Field(min_length=1)
-    api: ApiClientSpec
-
-    def auth_option(self, key: str | None) -> AuthOption | None:
-        """The auth option with `key`, or the first one when `key` is None."""
-        if key is None:
-            return self.auth[0]
-        return next((option for option in self.auth if option.key == key), None)

@@ -1,0 +1,133 @@
+"""Data collection methods: list, find-by-id, match, search, create, update, delete."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import TYPE_CHECKING, Any
+
+from connectors.runtime.context import ConnectionContext
+from connectors.runtime.mapping import locate
+from connectors.runtime.operations import fetch_page, input_problems
+from connectors.spec import CollectionMethod, DataCollection, NoPagination, RecordSpec
+from core.errors import OsmoError, bad_request, validation_error
+from core.formulas import UNDEFINED, evaluate
+
+if TYPE_CHECKING:
+    from connectors.runtime.client import ConnectorRuntime
+
+API_METHODS = {
+    "list": "list",
+    "find-by-id": "find_by_id",
+    "match": "match",
+    "search": "search",
+    "create": "create",
+    "update": "update",
+    "delete": "delete",
+}
+
+
+def encode_cursor(state: Any) -> str | None:
+    if state is None:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(state).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> Any:
+    if not cursor:
+        return None
+    try:
+        return json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except ValueError as exc:
+        raise bad_request("invalid_cursor", "The cursor is malformed", path="cursor") from exc
+
+
+def _read(spec: Any, record: Any) -> Any:
+    if spec is None:
+        return None
+    value = locate(record, spec) if isinstance(spec, str) else evaluate(spec, {"record": record})
+    return None if value is UNDEFINED else value
+
+
+def parse_record(spec: RecordSpec, raw: Any) -> dict[str, Any]:
+    """The record in Osmo's shape: `{id, name, fields, createdTime, updatedTime}`."""
+    record_id = _read(spec.id, raw)
+    return {
+        "id": None if record_id is None else str(record_id),
+        "name": _read(spec.name, raw),
+        "fields": raw if spec.fields is None else _read(spec.fields, raw),
+        "createdTime": _read(spec.created_time, raw),
+        "updatedTime": _read(spec.updated_time, raw),
+    }
+
+
+def find_collection(ctx: ConnectionContext, key: str) -> DataCollection:
+    collection = ctx.connector.collection(key)
+    if collection is None:
+        raise OsmoError(
+            "not_found",
+            "data_collection_not_found",
+            f"Connector {ctx.connector.key!r} has no data collection {key!r}",
+            status=404,
+        )
+    return collection
+
+
+def _method(collection: DataCollection, name: str) -> CollectionMethod:
+    method = collection.method(name)
+    if method is None:
+        raise bad_request(
+            "method_not_supported",
+            f"Data collection {collection.key!r} does not support {name!r}",
+            supported=collection.supported_methods(),
+        )
+    return method
+
+
+def _check(collection: DataCollection, parameters: dict[str, Any], fields: Any = None) -> None:
+    problems = []
+    if collection.parameters_schema:
+        problems += input_problems(collection.parameters_schema, parameters, "parameters")
+    if fields is not None:
+        loose = {k: v for k, v in collection.fields_schema.items() if k != "required"}
+        problems += input_problems(loose, fields, "fields")
+    if problems:
+        raise validation_error(problems)
+
+
+async def run_method(
+    runtime: ConnectorRuntime,
+    ctx: ConnectionContext,
+    collection_key: str,
+    method_name: str,
+    *,
+    parameters: dict[str, Any] | None = None,
+    id: str | None = None,
+    fields: dict[str, Any] | None = None,
+    query: dict[str, Any] | None = None,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    """Runs one collection method and returns Osmo's normalized result."""
+    collection = find_collection(ctx, collection_key)
+    method = _method(collection, method_name)
+    parameters = parameters or {}
+    _check(collection, parameters, fields if method_name in ("create", "update") else None)
+    if method_name in ("find_by_id", "update", "delete") and not id:
+        raise validation_error([{"path": "id", "message": "is required"}])
+    variables = {"parameters": parameters, "id": id, "fields": fields or {}, "query": query or {}}
+    paginated = method_name in ("list", "search")
+    mapping = method.request
+    if not paginated and mapping.pagination is None:
+        mapping = mapping.model_copy(update={"pagination": NoPagination(type="none")})
+    page = await fetch_page(
+        runtime, ctx, mapping, variables, decode_cursor(cursor), method.records_path
+    )
+    if paginated or method_name == "match":
+        records = [parse_record(collection.record, raw) for raw in page.items]
+        if method_name == "match":
+            return {"record": records[0] if records else None}
+        return {"records": records, "cursor": encode_cursor(page.next)}
+    if method_name == "delete":
+        return {}
+    raw = locate(page.body, method.record_path) if method.record_path else page.body
+    return {"record": parse_record(collection.record, raw) if raw else None}

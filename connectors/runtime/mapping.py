@@ -1,0 +1,70 @@
+"""Renders an `HttpMapping` (templated path, formula-built query/headers/body) into a request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from connectors.runtime.templates import render
+from connectors.spec import HttpMapping
+from core.formulas import UNDEFINED, evaluate, parse_locator
+from core.formulas.locators import get_in
+
+
+def locate(data: Any, path: str | None) -> Any:
+    """The value at a locator (`data.items[0].id`), or None."""
+    if path is None:
+        return data
+    value = get_in(data, parse_locator(path))
+    return None if value is UNDEFINED else value
+
+
+def _defined(value: Any) -> bool:
+    return value is not UNDEFINED and value is not None
+
+
+def _query_value(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return [_query_value(v) for v in value]
+    return value if isinstance(value, str) else str(value)
+
+
+@dataclass
+class RenderedRequest:
+    """Keyword arguments for `ConnectorRuntime.request`, built from a mapping."""
+
+    method: str
+    path: str
+    params: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    json: Any = None
+    data: dict[str, str] | None = None
+
+    def kwargs(self) -> dict[str, Any]:
+        return {
+            "params": self.params or None,
+            "headers": self.headers or None,
+            "json": self.json,
+            "data": self.data,
+        }
+
+
+def render_mapping(mapping: HttpMapping, variables: dict[str, Any]) -> RenderedRequest:
+    """Evaluates the mapping; parameters that evaluate to nothing are left out."""
+    query = evaluate(mapping.query, variables) if mapping.query else {}
+    headers = evaluate(mapping.headers, variables) if mapping.headers else {}
+    body = evaluate(mapping.body, variables) if mapping.body is not None else None
+    rendered = RenderedRequest(
+        method=mapping.method,
+        path=render(mapping.path, variables, url_encode=True),
+        params={k: _query_value(v) for k, v in query.items() if _defined(v)},
+        headers={k: str(v) for k, v in headers.items() if _defined(v)},
+    )
+    if _defined(body):
+        if mapping.body_format == "form":
+            rendered.data = {k: str(_query_value(v)) for k, v in body.items() if _defined(v)}
+        else:
+            rendered.json = body
+    return rendered
