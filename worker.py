@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
+from datetime import timedelta
 
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -39,8 +41,14 @@ def build_worker(client: Client, settings: Settings, activities: ConnectorActivi
     return Worker(
         client,
         task_queue=settings.task_queue,
+        graceful_shutdown_timeout=timedelta(seconds=20),
         workflows=WORKFLOWS,
-        activities=[activities.api_request, activities.test_connection],
+        activities=[
+            activities.api_request,
+            activities.run_operation,
+            activities.collection_method,
+            activities.test_connection,
+        ],
     )
 
 
@@ -52,7 +60,14 @@ async def main() -> None:
     logging.getLogger("osmo.worker").info(
         "worker polling task queue %r on %s", settings.task_queue, settings.temporal_address
     )
-    await build_worker(client, settings, activities).run()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        # Finish running activities (up to the graceful timeout) instead of dropping them.
+        loop.add_signal_handler(signum, stop.set)
+    async with build_worker(client, settings, activities):
+        await stop.wait()
+    await activities.runtime.aclose()
 
 
 if __name__ == "__main__":

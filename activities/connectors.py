@@ -14,6 +14,9 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from connectors.runtime import ConnectorError, ConnectorRuntime
+from connectors.runtime.collections import run_method
+from connectors.runtime.operations import run_operation
+from core.errors import OsmoError
 from core.stores.connections import ConnectionStore
 
 
@@ -34,15 +37,35 @@ class ApiRequestOutput:
     body: Any
 
 
-def to_application_error(error: ConnectorError) -> ApplicationError:
-    """Normalized connector errors decide Temporal retries: 4xx stop, 429/503 wait as told."""
-    delay = timedelta(seconds=error.retry_after) if error.retry_after is not None else None
+@dataclass(frozen=True)
+class RunOperationInput:
+    connection_id: str
+    operation_key: str
+    input: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CollectionMethodInput:
+    connection_id: str
+    collection: str
+    method: str
+    parameters: dict[str, Any] = field(default_factory=dict)
+    id: str | None = None
+    fields: dict[str, Any] | None = None
+    query: dict[str, Any] | None = None
+    cursor: str | None = None
+
+
+def to_application_error(error: OsmoError) -> ApplicationError:
+    """Normalized errors decide Temporal retries: 4xx stop, 429/503 wait as told, 5xx retry."""
+    retryable = isinstance(error, ConnectorError) and error.retryable
+    retry_after = error.retry_after if isinstance(error, ConnectorError) else None
     return ApplicationError(
         error.message,
         error.to_dict(),
         type=error.key,
-        non_retryable=not error.retryable,
-        next_retry_delay=delay,
+        non_retryable=not retryable,
+        next_retry_delay=timedelta(seconds=retry_after) if retry_after is not None else None,
     )
 
 
@@ -74,6 +97,36 @@ class ConnectorActivities:
         except ValueError:
             body = response.text
         return ApiRequestOutput(response.status_code, dict(response.headers), body)
+
+    @activity.defn(name="run_operation")
+    async def run_operation(self, input: RunOperationInput) -> Any:
+        """Runs a connector operation for the connection."""
+        stored = await asyncio.to_thread(self.connections.load, input.connection_id)
+        try:
+            return await run_operation(
+                self.runtime, self.runtime.context_for(stored), input.operation_key, input.input
+            )
+        except OsmoError as exc:
+            raise to_application_error(exc) from exc
+
+    @activity.defn(name="collection_method")
+    async def collection_method(self, input: CollectionMethodInput) -> dict[str, Any]:
+        """Runs one data collection method (list a page, find, create, update, delete...)."""
+        stored = await asyncio.to_thread(self.connections.load, input.connection_id)
+        try:
+            return await run_method(
+                self.runtime,
+                self.runtime.context_for(stored),
+                input.collection,
+                input.method,
+                parameters=input.parameters,
+                id=input.id,
+                fields=input.fields,
+                query=input.query,
+                cursor=input.cursor,
+            )
+        except OsmoError as exc:
+            raise to_application_error(exc) from exc
 
     @activity.defn(name="test_connection")
     async def test_connection(self, connection_id: str) -> bool:

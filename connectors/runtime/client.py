@@ -224,7 +224,10 @@ class ConnectorRuntime:
             error_key=error.key if error else None,
             error_message=error.message if error else None,
         )
-        await asyncio.to_thread(self.sink.record, call)
+        if getattr(self.sink, "blocking", True):
+            await asyncio.to_thread(self.sink.record, call)
+        else:
+            self.sink.record(call)
         if error is not None:
             raise error
         assert response is not None

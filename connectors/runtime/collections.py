@@ -7,11 +7,11 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from connectors.runtime.context import ConnectionContext
-from connectors.runtime.mapping import locate
+from connectors.runtime.mapping import evaluate_spec, locate
 from connectors.runtime.operations import fetch_page, input_problems
 from connectors.spec import CollectionMethod, DataCollection, NoPagination, RecordSpec
 from core.errors import OsmoError, bad_request, validation_error
-from core.formulas import UNDEFINED, evaluate
+from core.formulas import UNDEFINED
 
 if TYPE_CHECKING:
     from connectors.runtime.client import ConnectorRuntime
@@ -45,7 +45,7 @@ def decode_cursor(cursor: str | None) -> Any:
 def _read(spec: Any, record: Any) -> Any:
     if spec is None:
         return None
-    value = locate(record, spec) if isinstance(spec, str) else evaluate(spec, {"record": record})
+    value = locate(record, spec) if isinstance(spec, str) else evaluate_spec(spec, {"record": record})
     return None if value is UNDEFINED else value
 
 

@@ -31,6 +31,7 @@ class ConnectionContext:
     credentials_version: int = 0
     token_expires_at: datetime | None = None
     connection_id: str | None = None
+    _redactor: tuple[Any, Redactor] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_stored(
@@ -66,7 +67,12 @@ class ConnectionContext:
         }
 
     def redactor(self) -> Redactor:
-        return Redactor(secret_values(self.credentials, self.inputs, self.client_secret))
+        """A redactor for this connection's secrets (rebuilt only when they change)."""
+        key = (self.credentials_version, id(self.credentials), id(self.inputs))
+        if self._redactor is None or self._redactor[0] != key:
+            secrets = secret_values(self.credentials, self.inputs, self.client_secret)
+            self._redactor = (key, Redactor(secrets))
+        return self._redactor[1]
 
 
 @dataclass

@@ -7,8 +7,20 @@ from typing import Any
 
 from connectors.runtime.templates import render
 from connectors.spec import HttpMapping
-from core.formulas import UNDEFINED, evaluate, parse_locator
+from core.formulas import UNDEFINED, CompiledFormula, compile_formula, parse_locator
 from core.formulas.locators import get_in
+
+# Spec values live as long as the process; compile each formula once, keyed by identity.
+_COMPILED: dict[int, tuple[Any, CompiledFormula]] = {}
+
+
+def evaluate_spec(value: Any, variables: Any) -> Any:
+    """Evaluates a formula that is part of a loaded connector spec (compiled once)."""
+    entry = _COMPILED.get(id(value))
+    if entry is None or entry[0] is not value:
+        entry = (value, compile_formula(value))
+        _COMPILED[id(value)] = entry
+    return entry[1].evaluate(variables)
 
 
 def locate(data: Any, path: str | None) -> Any:
@@ -53,9 +65,9 @@ class RenderedRequest:
 
 def render_mapping(mapping: HttpMapping, variables: dict[str, Any]) -> RenderedRequest:
     """Evaluates the mapping; parameters that evaluate to nothing are left out."""
-    query = evaluate(mapping.query, variables) if mapping.query else {}
-    headers = evaluate(mapping.headers, variables) if mapping.headers else {}
-    body = evaluate(mapping.body, variables) if mapping.body is not None else None
+    query = evaluate_spec(mapping.query, variables) if mapping.query else {}
+    headers = evaluate_spec(mapping.headers, variables) if mapping.headers else {}
+    body = evaluate_spec(mapping.body, variables) if mapping.body is not None else None
     rendered = RenderedRequest(
         method=mapping.method,
         path=render(mapping.path, variables, url_encode=True),

@@ -10,12 +10,12 @@ from jsonschema import Draft202012Validator
 from connectors.runtime.components import load_components
 from connectors.runtime.context import ConnectionContext
 from connectors.runtime.errors import ConnectorError
-from connectors.runtime.mapping import RenderedRequest, render_mapping
+from connectors.runtime.mapping import RenderedRequest, evaluate_spec, render_mapping
 from connectors.runtime.pagination import Page, prepare, read_page
 from connectors.runtime.templates import render
 from connectors.spec import HttpMapping, NoPagination, Operation, Pagination
 from core.errors import OsmoError, validation_error
-from core.formulas import UNDEFINED, evaluate
+from core.formulas import UNDEFINED
 
 if TYPE_CHECKING:
     from connectors.runtime.client import ConnectorRuntime
@@ -114,5 +114,5 @@ async def run_operation(
         body = response.json() if response.content else None
     if operation.output is None:
         return body
-    result = evaluate(operation.output, {"response": body, "input": input})
+    result = evaluate_spec(operation.output, {"response": body, "input": input})
     return None if result is UNDEFINED else result

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import json
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -13,6 +11,14 @@ MASK = "[REDACTED]"
 SECRET_NAME = re.compile(
     r"(authorization|cookie|token|secret|password|passwd|api[-_]?key|apikey|signature|"
     r"verifier|^code$|^oauth_|credential|private)",
+    re.IGNORECASE,
+)
+
+
+# A JSON member whose name looks secret and whose value is a string.
+_JSON_SECRET_MEMBER = re.compile(
+    r'("(?:[^"\\]*(?:token|secret|password|passwd|api[-_]?key|apikey|signature|verifier|'
+    r'credential|private|authorization|cookie)[^"\\]*)"\s*:\s*)"(?:[^"\\]|\\.)*"',
     re.IGNORECASE,
 )
 
@@ -69,22 +75,10 @@ class Redactor:
         except UnicodeDecodeError:
             return f"<{len(content)} bytes of binary data>"
         if "json" in content_type:
-            with contextlib.suppress(ValueError):
-                text = json.dumps(self.value(json.loads(text)), separators=(",", ":"))
+            # Text-level, so large bodies are not parsed and re-serialized just to be logged.
+            text = _JSON_SECRET_MEMBER.sub(rf'\1"{MASK}"', text)
         elif "x-www-form-urlencoded" in content_type:
             pairs = parse_qsl(text, keep_blank_values=True)
             text = urlencode([(k, MASK if is_secret_name(k) else v) for k, v in pairs])
         text = self.text(text)
         return text if len(text) <= limit else text[:limit] + f"…[truncated {len(text) - limit}]"
-
-    def value(self, value: Any) -> Any:
-        if isinstance(value, dict):
-            return {
-                k: MASK if is_secret_name(k) and isinstance(v, str) else self.value(v)
-                for k, v in value.items()
-            }
-        if isinstance(value, list):
-            return [self.value(v) for v in value]
-        if isinstance(value, str):
-            return self.text(value)
-        return value

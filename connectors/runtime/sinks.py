@@ -14,6 +14,8 @@ from core.models import ExternalApiLog
 class DatabaseApiLogSink:
     """Writes each external call as one `external_api_logs` row."""
 
+    blocking = True
+
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
@@ -25,6 +27,8 @@ class DatabaseApiLogSink:
 
 class MemoryApiLogSink:
     """Keeps calls in a list (benchmarks and tests)."""
+
+    blocking = False  # recording never waits on I/O, so no worker thread is needed
 
     def __init__(self) -> None:
         self.calls: list[ApiCall] = []
