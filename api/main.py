@@ -12,15 +12,19 @@ from api.errors import install_error_handlers
 from api.routes import (
     connect,
     connections,
+    data_links,
     connectors,
     customers,
+    field_mappings,
     integrations,
     logs,
     oauth_callback,
     operations,
     proxy,
 )
+from api.routes.elements import element_router
 from api.services import Services
+from core.elements.kinds import KINDS
 from core.settings import Settings, get_settings
 
 
@@ -68,8 +72,12 @@ def create_app(
         logs,
         connectors,
         operations,
+        field_mappings,
+        data_links,
     ):
         app.include_router(module.router)
+    for kind in KINDS:
+        app.include_router(element_router(kind))
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, str]:

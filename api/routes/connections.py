@@ -19,6 +19,8 @@ from api.pagination import Page, paginate
 from api.routes.integrations import get_integration
 from api.services import Services
 from connectors.runtime import ConnectorError
+from core import data_links
+from core.elements.store import ElementStore
 from core.errors import OsmoError, not_found, validation_error
 from core.models import Connection, ConnectionState, Customer, Integration, utcnow
 
@@ -157,9 +159,16 @@ async def delete_connection(
             await services.runtime.revoke(
                 services.runtime.context_for(services.connections.load(connection.id))
             )
+    forget_connection(session, connection)
+    return Response(status_code=204)
+
+
+def forget_connection(session: Session, connection: Connection) -> None:
+    """Deletes the connection with its element instances and data links."""
+    ElementStore(session).delete_for_connection(connection.id)
+    data_links.delete_for_connection(session, connection.id)
     session.delete(connection)
     session.commit()
-    return Response(status_code=204)
 
 
 @router.post("/{connection_id}/test", response_model=ConnectionTestResult)

@@ -10,6 +10,7 @@ from sqlmodel import select
 from api.deps import AdminDep, SessionDep
 from api.models.customers import CustomerCreate, CustomerPublic, CustomerUpdate
 from api.pagination import Page, paginate
+from api.routes.connections import forget_connection
 from core.errors import conflict, not_found
 from core.models import Connection, Customer, OAuthState, utcnow
 
@@ -76,8 +77,11 @@ def update_customer(
 def delete_customer(_: AdminDep, session: SessionDep, customer_id: str) -> Response:
     """Deletes the customer with their connections and pending connect attempts."""
     customer = _get(session, customer_id)
-    for model in (OAuthState, Connection):
-        session.execute(delete(model).where(model.customer_id == customer.id))  # type: ignore[attr-defined,arg-type]
+    for connection in session.exec(
+        select(Connection).where(Connection.customer_id == customer.id)
+    ).all():
+        forget_connection(session, connection)
+    session.execute(delete(OAuthState).where(OAuthState.customer_id == customer.id))  # type: ignore[arg-type]
     session.delete(customer)
     session.commit()
     return Response(status_code=204)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Query, Response
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -10,6 +11,7 @@ from api.deps import AdminDep, CallerDep, ServicesDep, SessionDep
 from api.models.integrations import IntegrationCreate, IntegrationPublic, IntegrationUpdate
 from api.pagination import Page, paginate
 from api.services import Services
+from core.elements.models import Element
 from core.errors import OsmoError, conflict, not_found, validation_error
 from core.models import Connection, Integration, utcnow
 
@@ -133,6 +135,7 @@ def delete_integration(_: AdminDep, session: SessionDep, key: str) -> Response:
             "integration_has_connections",
             "Customers are connected to this integration; delete their connections first",
         )
+    session.execute(delete(Element).where(Element.integration_id == integration.id))  # type: ignore[arg-type]
     session.delete(integration)
     session.commit()
     return Response(status_code=204)

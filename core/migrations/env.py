@@ -6,7 +6,8 @@ from alembic import context
 from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
-import core.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+import core.elements.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+import core.models  # noqa: F401
 
 config = context.config
 target_metadata = SQLModel.metadata
