@@ -12,9 +12,9 @@ from api.errors import install_error_handlers
 from api.routes import (
     connect,
     connections,
-    data_links,
     connectors,
     customers,
+    data_links,
     field_mappings,
     integrations,
     logs,

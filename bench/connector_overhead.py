@@ -3,7 +3,7 @@
 Serves a cursor-paginated list on a loopback port, then fetches the same 2,000 pages twice in
 one run: through the connector runtime (`run_method(..., "list")`: request rendering, auth,
 pagination, record parsing, classification, logging to memory) and with raw httpx following the
-same cursors. Prints both and the ratio (target: runtime ≤ 1.2× raw); the last line is JSON.
+same cursors. Prints both and the ratio (target: runtime <= 1.2x raw); the last line is JSON.
 """
 
 from __future__ import annotations

@@ -96,11 +96,11 @@ async def main() -> None:
                 proxied = await measure(
                     client, f"{osmo_url}/connections/{connection_id}/proxy/{path}", customer
                 )
-    print(f"raw httpx      p50 {raw['p50_ms']:.2f} ms  p95 {raw['p95_ms']:.2f} ms  {raw['rps']:.0f} req/s")
-    print(
-        f"osmo proxy     p50 {proxied['p50_ms']:.2f} ms  p95 {proxied['p95_ms']:.2f} ms"
-        f"  {proxied['rps']:.0f} req/s"
-    )
+    for label, figures_of in (("raw httpx ", raw), ("osmo proxy", proxied)):
+        print(
+            f"{label}  p50 {figures_of['p50_ms']:.2f} ms  p95 {figures_of['p95_ms']:.2f} ms"
+            f"  {figures_of['rps']:.0f} req/s"
+        )
     figures = {
         "bench": "proxy_overhead",
         "runs": RUNS,

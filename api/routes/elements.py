@@ -72,13 +72,18 @@ def element_router(kind: str) -> APIRouter:
 
     @router.get(f"/{kind}")
     def list_elements(
-        _: CallerDep, session: SessionDep, integration_key: str | None = Query(None, alias="integrationKey")
+        _: CallerDep,
+        session: SessionDep,
+        integration_key: str | None = Query(None, alias="integrationKey"),
     ) -> dict[str, Any]:
         store = ElementStore(session)
         scope = "universal"
         if integration_key:
             scope = f"integration:{get_integration(session, integration_key).id}"
-        return {"items": [element_public(store, e) for e in store.list(kind, scope)], "cursor": None}
+        return {
+            "items": [element_public(store, e) for e in store.list(kind, scope)],
+            "cursor": None,
+        }
 
     @router.post(f"/{kind}", status_code=201)
     def create_element(
@@ -106,7 +111,10 @@ def element_router(kind: str) -> APIRouter:
         envelope, changes = _split(body)
         store = ElementStore(session)
         element = store.update(
-            store.find(kind, selector), changes, name=envelope.get("name"), revision=_revision(envelope)
+            store.find(kind, selector),
+            changes,
+            name=envelope.get("name"),
+            revision=_revision(envelope),
         )
         return element_public(store, element)
 
@@ -140,7 +148,9 @@ def element_router(kind: str) -> APIRouter:
         element = store.create(kind, _key(envelope), envelope.get("name"), definition, integration)
         return element_public(store, element)
 
-    def integration_element(session: SessionDep, integration_key: str, key: str) -> tuple[ElementStore, Element]:
+    def integration_element(
+        session: SessionDep, integration_key: str, key: str
+    ) -> tuple[ElementStore, Element]:
         store = ElementStore(session)
         return store, store.at_integration(kind, key, get_integration(session, integration_key))
 
@@ -161,7 +171,9 @@ def element_router(kind: str) -> APIRouter:
     ) -> dict[str, Any]:
         envelope, changes = _split(body)
         store, element = integration_element(session, integration_key, key)
-        element = store.update(element, changes, name=envelope.get("name"), revision=_revision(envelope))
+        element = store.update(
+            element, changes, name=envelope.get("name"), revision=_revision(envelope)
+        )
         return element_public(store, element)
 
     @router.delete(f"/integrations/{{integration_key}}/{kind}/{{key}}", status_code=204)
@@ -180,7 +192,11 @@ def element_router(kind: str) -> APIRouter:
         return element_public(store, store.reset(element))
 
     def connection_element(
-        session: SessionDep, caller: CallerDep, connection_id: str, key: str, instance_key: str | None
+        session: SessionDep,
+        caller: CallerDep,
+        connection_id: str,
+        key: str,
+        instance_key: str | None,
     ) -> tuple[ElementStore, Element]:
         connection = get_connection(session, caller, connection_id)
         store = ElementStore(session)

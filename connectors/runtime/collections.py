@@ -45,7 +45,9 @@ def decode_cursor(cursor: str | None) -> Any:
 def _read(spec: Any, record: Any) -> Any:
     if spec is None:
         return None
-    value = locate(record, spec) if isinstance(spec, str) else evaluate_spec(spec, {"record": record})
+    value = (
+        locate(record, spec) if isinstance(spec, str) else evaluate_spec(spec, {"record": record})
+    )
     return None if value is UNDEFINED else value
 
 

@@ -15,7 +15,9 @@ from connectors.runtime.mapping import RenderedRequest
 class Components:
     """Hooks a connector may override; the defaults do nothing."""
 
-    def prepare_request(self, request: RenderedRequest, variables: dict[str, Any]) -> RenderedRequest:
+    def prepare_request(
+        self, request: RenderedRequest, variables: dict[str, Any]
+    ) -> RenderedRequest:
         """Adjusts a rendered request before it is sent (e.g. builds a GraphQL body)."""
         return request
 

@@ -75,7 +75,7 @@ def render_mapping(mapping: HttpMapping, variables: dict[str, Any]) -> RenderedR
         headers={k: str(v) for k, v in headers.items() if _defined(v)},
     )
     if _defined(body):
-        if mapping.body_format == "form":
+        if mapping.body_format == "form" and isinstance(body, dict):
             rendered.data = {k: str(_query_value(v)) for k, v in body.items() if _defined(v)}
         else:
             rendered.json = body

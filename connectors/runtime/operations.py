@@ -61,7 +61,9 @@ def _same_origin(ctx: ConnectionContext, url: str) -> None:
     base = urlsplit(render(ctx.connector.api.base_url, ctx.template_context()))
     target = urlsplit(url)
     if (target.scheme, target.netloc) != (base.scheme, base.netloc):
-        raise ConnectorError("bad_request", f"Refusing to follow a next-page URL to {target.netloc}")
+        raise ConnectorError(
+            "bad_request", f"Refusing to follow a next-page URL to {target.netloc}"
+        )
 
 
 async def fetch_page(

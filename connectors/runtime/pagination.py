@@ -94,7 +94,8 @@ def _next(
 ) -> Any:
     if pagination is None or isinstance(pagination, NoPagination) or not items:
         return None
-    has_more = locate(body, pagination.has_more_path) if getattr(pagination, "has_more_path", None) else None  # type: ignore[union-attr]
+    has_more_path = getattr(pagination, "has_more_path", None)
+    has_more = locate(body, has_more_path) if has_more_path else None
     if has_more is False:
         return None
     full_page = pagination.page_size is None or len(items) >= pagination.page_size

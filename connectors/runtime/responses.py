@@ -56,7 +56,11 @@ def classify(response: httpx.Response, api: ApiClientSpec) -> ConnectorError | N
     for handler in handlers:
         if _matches(handler, response, body):
             message = locate(body, handler.message_path) if handler.message_path else None
-            delay = retry_after(response, api.rate_limit) if handler.error == "rate_limit_exceeded" else None
+            delay = (
+                retry_after(response, api.rate_limit)
+                if handler.error == "rate_limit_exceeded"
+                else None
+            )
             if handler.error == "rate_limit_exceeded" and delay is None:
                 delay = api.rate_limit.default_retry_after
             return ConnectorError(

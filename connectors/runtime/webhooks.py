@@ -75,7 +75,9 @@ def verify_signature(
     for name, value in headers.items():
         payload = payload.replace(f"{{header:{name}}}", value)
     before, _, after = payload.partition("{body}")
-    signed = before.encode() + body + after.encode() if "{body}" in spec.payload else payload.encode()
+    signed = (
+        before.encode() + body + after.encode() if "{body}" in spec.payload else payload.encode()
+    )
     secret = render(spec.secret, context).encode()
     digest = hmac.new(secret, signed, _DIGESTS[spec.algorithm]).digest()
     expected = digest.hex() if spec.encoding == "hex" else base64.b64encode(digest).decode()

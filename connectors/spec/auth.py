@@ -130,5 +130,3 @@ AuthOption = Annotated[
 ]
 
 OAUTH_REDIRECT_TYPES = ("oauth2", "oauth1")
-
-

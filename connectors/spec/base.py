@@ -27,5 +27,3 @@ class RequestSpec(SpecModel):
     query: dict[str, str] = Field(default_factory=dict)
     json_body: Any = Field(default=None, alias="json", description="JSON body (templated).")
     form: dict[str, str] | None = Field(default=None, description="Form-encoded body.")
-
-

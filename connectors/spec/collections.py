@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import Annotated, Any, Literal
 
 from pydantic import Field
@@ -61,9 +62,7 @@ class FullScan(SpecModel):
     interval_seconds: int = Field(3600, ge=60)
 
 
-EventSource = Annotated[
-    WebhookEvents | PullLatestRecords | FullScan, Field(discriminator="type")
-]
+EventSource = Annotated[WebhookEvents | PullLatestRecords | FullScan, Field(discriminator="type")]
 
 
 class CollectionEvents(SpecModel):
@@ -100,5 +99,5 @@ class DataCollection(SpecModel):
     def method(self, name: str) -> CollectionMethod | None:
         return getattr(self, name) if name in COLLECTION_METHODS else None
 
-    def supported_methods(self) -> list[str]:
+    def supported_methods(self) -> builtins.list[str]:
         return [name for name in COLLECTION_METHODS if getattr(self, name) is not None]

@@ -74,10 +74,14 @@ def _field_mapping_problems(definition: dict[str, Any]) -> list[Problem]:
 
 
 def _schema_problems(definition: dict[str, Any]) -> list[Problem]:
-    return [
-        {"path": f"schema{'.' + p.path if p.path else ''}", "message": p.message}
-        for p in validate_schema(definition["schema"])
-    ] if isinstance(definition.get("schema"), dict) else []
+    return (
+        [
+            {"path": f"schema{'.' + p.path if p.path else ''}", "message": p.message}
+            for p in validate_schema(definition["schema"])
+        ]
+        if isinstance(definition.get("schema"), dict)
+        else []
+    )
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,9 @@ from core.models import new_id, utcnow
 UNIVERSAL = "universal"
 
 
-def scope_of(integration_id: str | None, connection_id: str | None, instance_key: str | None) -> str:
+def scope_of(
+    integration_id: str | None, connection_id: str | None, instance_key: str | None
+) -> str:
     """One string per layer so (kind, key, scope) is unique on every database."""
     if connection_id:
         return f"connection:{connection_id}:{instance_key or ''}"

@@ -23,7 +23,9 @@ FROZEN = {"importValue": "frozenImportFields", "exportValue": "frozenExportField
 def kind_of(name: str) -> ElementKind:
     kind = KINDS.get(name)
     if kind is None:
-        raise OsmoError("not_found", "element_kind_not_found", f"Unknown element kind {name!r}", status=404)
+        raise OsmoError(
+            "not_found", "element_kind_not_found", f"Unknown element kind {name!r}", status=404
+        )
     return kind
 
 
@@ -211,7 +213,9 @@ class ElementStore:
         self.session.execute(delete(Element).where(Element.id == element.id))  # type: ignore[arg-type]
         self.session.commit()
 
-    def instance(self, kind_name: str, key: str, connection: Connection, instance_key: str | None = None) -> Element:
+    def instance(
+        self, kind_name: str, key: str, connection: Connection, instance_key: str | None = None
+    ) -> Element:
         """The connection's instance of an element, created on first use."""
         scope = scope_of(None, connection.id, instance_key)
         element = self._one(kind_name, key, scope)

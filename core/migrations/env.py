@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
-import core.elements.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+import core.elements.models
 import core.models  # noqa: F401
 
 config = context.config

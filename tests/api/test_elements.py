@@ -7,7 +7,7 @@ from typing import Any
 from tests.api.connect_helpers import connect_oauth2, only_connection
 from tests.conftest import Osmo, create_crm_integration
 
-MAPPING = {
+MAPPING: dict[str, Any] = {
     "key": "contacts",
     "name": "Contacts",
     "appSchema": {
@@ -17,7 +17,9 @@ MAPPING = {
     "direction": "both",
     "importValue": {
         "email": {"$var": "email"},
-        "fullName": {"$concat": {"values": [{"$var": "firstname"}, {"$var": "lastname"}], "delimiter": " "}},
+        "fullName": {
+            "$concat": {"values": [{"$var": "firstname"}, {"$var": "lastname"}], "delimiter": " "}
+        },
     },
     "exportValue": {"email": {"$var": "email"}, "firstname": {"$firstName": {"$var": "fullName"}}},
     "frozenImportFields": ["email"],
@@ -146,7 +148,9 @@ async def test_customer_cannot_write_universal_elements_and_other_customers_get_
     osmo: Osmo, crm
 ) -> None:
     connection_id = await setup(osmo, crm)
-    assert (await osmo.call("POST", "/field-mappings", tenant="acme", json=MAPPING)).status_code == 403
+    assert (
+        await osmo.call("POST", "/field-mappings", tenant="acme", json=MAPPING)
+    ).status_code == 403
     await osmo.call("POST", "/field-mappings", json=MAPPING)
     other = await osmo.call(
         "GET", f"/connections/{connection_id}/field-mappings/contacts", tenant="globex"
@@ -163,4 +167,6 @@ async def test_delete_cascades_to_instances(osmo: Osmo, crm) -> None:
         "GET", f"/connections/{connection_id}/field-mappings/contacts", tenant="acme"
     )
     assert gone.status_code == 404
-    assert (await osmo.call("DELETE", f"/connections/{connection_id}", tenant="acme")).status_code == 204
+    assert (
+        await osmo.call("DELETE", f"/connections/{connection_id}", tenant="acme")
+    ).status_code == 204

@@ -58,7 +58,9 @@ async def test_default_mapping_is_generated_from_the_unified_model(osmo: Osmo, c
 
 async def test_links_and_lookups_through_a_data_link_table(osmo: Osmo, crm) -> None:
     connection_id = await setup(osmo, crm)
-    assert (await osmo.call("POST", "/data-link-tables", json={"key": "companies"})).status_code == 201
+    assert (
+        await osmo.call("POST", "/data-link-tables", json={"key": "companies"})
+    ).status_code == 201
     links = f"/connections/{connection_id}/data-link-tables/companies/links"
     first = await osmo.call(
         "POST", links, tenant="acme", json={"appRecordId": "app-1", "externalRecordId": "ext-1"}
@@ -83,7 +85,7 @@ async def test_links_and_lookups_through_a_data_link_table(osmo: Osmo, crm) -> N
     )
     assert shared.status_code == 201
     by_external = await osmo.call("GET", f"{links}?externalRecordId=ext-9", tenant="acme")
-    assert {l["appRecordId"] for l in by_external.json()["items"]} == {"app-2", "app-3"}
+    assert {link["appRecordId"] for link in by_external.json()["items"]} == {"app-2", "app-3"}
     await osmo.call(
         "POST",
         "/field-mappings",
@@ -92,12 +94,18 @@ async def test_links_and_lookups_through_a_data_link_table(osmo: Osmo, crm) -> N
             "exportValue": {
                 "name": {"$var": "title"},
                 "companyId": {
-                    "$findExternalRecordId": {"dataLinkTable": "companies", "recordId": {"$var": "companyId"}}
+                    "$findExternalRecordId": {
+                        "dataLinkTable": "companies",
+                        "recordId": {"$var": "companyId"},
+                    }
                 },
             },
             "importValue": {
                 "companyId": {
-                    "$findAppRecordId": {"dataLinkTable": "companies", "recordId": {"$var": "companyId"}}
+                    "$findAppRecordId": {
+                        "dataLinkTable": "companies",
+                        "recordId": {"$var": "companyId"},
+                    }
                 }
             },
         },
@@ -117,7 +125,11 @@ async def test_links_and_lookups_through_a_data_link_table(osmo: Osmo, crm) -> N
         "POST",
         "/field-mappings/deals/run",
         tenant="acme",
-        json={"connectionId": connection_id, "direction": "import", "input": {"companyId": "ext-1"}},
+        json={
+            "connectionId": connection_id,
+            "direction": "import",
+            "input": {"companyId": "ext-1"},
+        },
     )
     assert imported.json() == {"output": {"companyId": "app-1"}}
     deleted = await osmo.call("DELETE", f"{links}?appRecordId=app-1", tenant="acme")
@@ -131,7 +143,6 @@ async def test_links_and_lookups_through_a_data_link_table(osmo: Osmo, crm) -> N
 
 
 async def test_lookup_finds_records_through_the_connector(osmo: Osmo, crm) -> None:
-    fake, _ = crm
     connection_id = await setup(osmo, crm)
     await osmo.call(
         "POST",
@@ -153,7 +164,11 @@ async def test_lookup_finds_records_through_the_connector(osmo: Osmo, crm) -> No
         "POST",
         "/field-mappings/owner/run",
         tenant="acme",
-        json={"connectionId": connection_id, "direction": "export", "input": {"ownerEmail": "x@y.z"}},
+        json={
+            "connectionId": connection_id,
+            "direction": "export",
+            "input": {"ownerEmail": "x@y.z"},
+        },
     )
     # the fake CRM connector has no `match` method: the error says so instead of guessing
     assert response.status_code == 400

@@ -26,7 +26,10 @@ SPEC = ConnectorSpec.model_validate(
                 "apply": {"headers": {"X-Key": "{{ inputs.key }}"}},
             }
         ],
-        "api": {"baseUrl": "https://api.example.test", "budget": {"requests": 3, "perSeconds": 0.5}},
+        "api": {
+            "baseUrl": "https://api.example.test",
+            "budget": {"requests": 3, "perSeconds": 0.5},
+        },
     }
 )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from typing import Any
 
 import pytest
 
@@ -20,7 +21,9 @@ def sign(payload: bytes, algorithm=hashlib.sha256, secret: bytes = b"whsec_test"
 
 
 def scheme(**fields) -> WebhookSignature:
-    return WebhookSignature.model_validate({"secret": "{{ integration.parameters.secret }}", **fields})
+    return WebhookSignature.model_validate(
+        {"secret": "{{ integration.parameters.secret }}", **fields}
+    )
 
 
 def test_github_style_prefixed_hex_sha256() -> None:
@@ -65,7 +68,7 @@ def test_stripe_header_format() -> None:
 
 def test_app_level_events_are_routed_to_their_connection() -> None:
     routing = WebhookRouting(event_path="portalId", connection_value="{{ credentials.hub_id }}")
-    connections = [
+    connections: list[tuple[str, dict[str, Any]]] = [
         ("conn-a", {"credentials": {"hub_id": 111}}),
         ("conn-b", {"credentials": {"hub_id": 222}}),
         ("conn-c", {"credentials": {}}),
