@@ -1,10 +1,10 @@
 """Replay harness for connector tests: vendor-shaped responses through `httpx.MockTransport`.
 
-    replay = Replay()
-    replay.on("GET", "/crm/v3/objects/contacts", json_response({...}), json_response({...}))
-    async with harness(replay, "hubspot", credentials={"access_token": "t"}) as (runtime, ctx):
-        result = await run_method(runtime, ctx, "contacts", "list")
-    assert replay.requests[0].url.params["limit"] == "100"
+replay = Replay()
+replay.on("GET", "/crm/v3/objects/contacts", json_response({...}), json_response({...}))
+async with harness(replay, "hubspot", credentials={"access_token": "t"}) as (runtime, ctx):
+    result = await run_method(runtime, ctx, "contacts", "list")
+assert replay.requests[0].url.params["limit"] == "100"
 """
 
 from __future__ import annotations
@@ -27,7 +27,9 @@ from core.stores.connections import CredentialsSnapshot
 Responder = httpx.Response | Callable[[httpx.Request], httpx.Response]
 
 
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> httpx.Response:
+def json_response(
+    body: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> httpx.Response:
     return httpx.Response(status, json=body, headers=headers)
 
 
@@ -72,7 +74,9 @@ class MemoryCredentialStore:
         self.budget: dict[str, tuple[int, int]] = {}
 
     def load_credentials(self, connection_id: str) -> CredentialsSnapshot:
-        return CredentialsSnapshot(dict(self.credentials), self.version, self.expires_at, self.state)
+        return CredentialsSnapshot(
+            dict(self.credentials), self.version, self.expires_at, self.state
+        )
 
     def save_credentials(
         self, connection_id: str, credentials: dict[str, Any], expires_at: datetime | None
@@ -125,7 +129,11 @@ async def harness(
     expires_at = utcnow() + timedelta(seconds=expires_in) if expires_in else None
     store = MemoryCredentialStore(dict(credentials or {}), expires_at)
     runtime = ConnectorRuntime(
-        registry, store, MemoryApiLogSink(), transport=httpx.MockTransport(replay), refresh_margin=60
+        registry,
+        store,
+        MemoryApiLogSink(),
+        transport=httpx.MockTransport(replay),
+        refresh_margin=60,
     )
     ctx = ConnectionContext(
         connector=connector,
