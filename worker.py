@@ -18,8 +18,9 @@ from core.db import create_db_engine, migrate
 from core.settings import Settings, get_settings
 from core.stores.connections import ConnectionStore
 from workflows.api_request import ApiRequestWorkflow
+from workflows.flow_run import FlowRunWorkflow
 
-WORKFLOWS = [ApiRequestWorkflow]
+WORKFLOWS = [ApiRequestWorkflow, FlowRunWorkflow]
 
 
 def build_activities(settings: Settings) -> ConnectorActivities:

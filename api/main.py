@@ -16,6 +16,7 @@ from api.routes import (
     customers,
     data_links,
     field_mappings,
+    flow_runs,
     integrations,
     logs,
     oauth_callback,
@@ -74,6 +75,7 @@ def create_app(
         operations,
         field_mappings,
         data_links,
+        flow_runs,
     ):
         app.include_router(module.router)
     for kind in KINDS:

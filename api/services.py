@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import httpx
+from temporalio.client import Client
 from sqlalchemy.engine import Engine
 
 from connectors.registry import ConnectorRegistry
@@ -23,6 +24,15 @@ class Services:
     registry: ConnectorRegistry
     connections: ConnectionStore
     runtime: ConnectorRuntime
+    temporal_client: Client | None = None
+
+    async def temporal(self) -> Client:
+        """The Temporal client, connected on first use (the API starts without Temporal)."""
+        if self.temporal_client is None:
+            self.temporal_client = await Client.connect(
+                self.settings.temporal_address, namespace=self.settings.temporal_namespace
+            )
+        return self.temporal_client
 
     @classmethod
     def build(

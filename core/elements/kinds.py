@@ -6,17 +6,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from pydantic.alias_generators import to_camel
+from pydantic import Field, ValidationError
 
+from core.elements.definition import Definition, Problem
+from core.elements.flows import FlowDefinition, flow_problems
 from core.formulas import validate_formula
 from core.schemas import validate_schema
 
-Problem = dict[str, str]
-
-
-class Definition(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
 
 
 class DataSourceDefinition(Definition):
@@ -115,5 +111,8 @@ KINDS: dict[str, ElementKind] = {
         ),
         ElementKind("data-link-tables", DataLinkTableDefinition),
         ElementKind("app-data-schemas", AppDataSchemaDefinition, _schema_problems),
+        ElementKind(
+            "flows", FlowDefinition, flow_problems, customizable=("parameters", "enabled", "nodes")
+        ),
     )
 }

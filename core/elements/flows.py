@@ -1,0 +1,133 @@
+"""Validation of flow definitions: node types, configs, formulas, links, triggers, cycles."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from pydantic import Field
+
+from core.elements.definition import Definition, Problem
+from core.formulas import validate_formula
+
+TRIGGER_SUFFIX = "-trigger"
+
+
+class FlowDefinition(Definition):
+    """A flow: nodes by key, parameters within a schema, enabled or not (per instance)."""
+
+    nodes: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    parameters_schema: dict[str, Any] | None = None
+    enabled: bool = True
+
+
+NODE_KEYS = {
+    "type", "name", "config", "links", "onError", "concurrency", "retry", "timeoutSeconds",
+    "inputSchema", "outputSchema",
+}  # fmt: skip
+
+
+def _node_types() -> dict[str, dict[str, Any]]:
+    # Imported lazily: the node modules belong to the workflow layer.
+    from workflows.nodes import NODE_TYPES
+
+    return {name: node.config_schema for name, node in NODE_TYPES.items()}
+
+
+def _cycle(nodes: dict[str, dict[str, Any]]) -> list[str] | None:
+    state: dict[str, int] = {}
+
+    def visit(key: str, path: list[str]) -> list[str] | None:
+        state[key] = 1
+        for link in nodes[key].get("links") or []:
+            target = link.get("key") if isinstance(link, dict) else None
+            if target not in nodes:
+                continue
+            if state.get(target) == 1:
+                return [*path, target]
+            if target not in state and (found := visit(target, [*path, target])):
+                return found
+        state[key] = 2
+        return None
+
+    for key in nodes:
+        if key not in state and (found := visit(key, [key])):
+            return found
+    return None
+
+
+def _node_problems(key: str, node: Any, types: dict[str, dict[str, Any]], keys: set[str]) -> list[Problem]:
+    path = f"nodes.{key}"
+    if not isinstance(node, dict):
+        return [{"path": path, "message": "a node must be an object"}]
+    problems = [
+        {"path": f"{path}.{name}", "message": "unknown node property"}
+        for name in node
+        if name not in NODE_KEYS
+    ]
+    node_type = node.get("type")
+    if node_type not in types:
+        problems.append({"path": f"{path}.type", "message": f"unknown node type {node_type!r}"})
+    else:
+        validator = Draft202012Validator(types[node_type])
+        for error in validator.iter_errors(node.get("config") or {}):
+            where = ".".join(str(p) for p in error.absolute_path)
+            problems.append(
+                {"path": f"{path}.config{'.' + where if where else ''}", "message": error.message}
+            )
+    problems += [
+        {"path": f"{path}.config{'.' + p.path if p.path else ''}", "message": p.message}
+        for p in validate_formula(node.get("config") or {})
+    ]
+    if node.get("onError", "stop") not in ("stop", "continue"):
+        problems.append({"path": f"{path}.onError", "message": "must be stop or continue"})
+    for i, link in enumerate(node.get("links") or []):
+        if not isinstance(link, dict) or link.get("key") not in keys:
+            target = link.get("key") if isinstance(link, dict) else link
+            problems.append(
+                {"path": f"{path}.links[{i}].key", "message": f"no node {target!r} to link to"}
+            )
+        elif link.get("filter") is not None:
+            # Validate the conditions the way `$case` validates its filters.
+            wrapped = {"$case": {"cases": [{"filter": link["filter"], "value": None}]}}
+            prefix = "$case.cases[0].filter"
+            problems += [
+                {
+                    "path": f"{path}.links[{i}].filter{p.path.removeprefix(prefix)}",
+                    "message": p.message,
+                }
+                for p in validate_formula(wrapped)
+            ]
+    return problems
+
+
+def flow_problems(definition: dict[str, Any]) -> list[Problem]:
+    nodes = definition.get("nodes")
+    if not isinstance(nodes, dict):
+        return []
+    types = _node_types()
+    keys = set(nodes)
+    problems: list[Problem] = []
+    for key, node in nodes.items():
+        problems += _node_problems(key, node, types, keys)
+    if problems:
+        return problems
+    targets = {link["key"] for node in nodes.values() for link in node.get("links") or []}
+    roots = [key for key in nodes if key not in targets]
+    triggers = [key for key, node in nodes.items() if str(node["type"]).endswith(TRIGGER_SUFFIX)]
+    if nodes and len(triggers) != 1:
+        problems.append({"path": "nodes", "message": f"a flow needs exactly one trigger, found {len(triggers)}"})
+    problems += [
+        {"path": f"nodes.{key}.links", "message": "nothing may link to a trigger"}
+        for key in triggers
+        if key in targets
+    ]
+    if nodes and roots != triggers:
+        stray = sorted(set(roots) - set(triggers))
+        if stray:
+            problems.append({"path": "nodes", "message": f"unreachable nodes: {stray}"})
+    cycle = _cycle(nodes)
+    if cycle:
+        problems.append({"path": "nodes", "message": f"cycle: {' → '.join(cycle)}"})
+    return problems

@@ -1,0 +1,208 @@
+"""Flows end to end on the dev server: define at three layers, run, inspect, list, fail, re-run."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from tests.api.connect_helpers import connect_oauth2, only_connection
+from tests.conftest import Osmo, create_crm_integration
+from tests.temporal_env import dev_server
+from worker import build_activities, build_worker
+
+FLOW: dict[str, Any] = {
+    "key": "sync-contact",
+    "name": "Sync a contact",
+    "parameters": {"vipDomain": "example.com"},
+    "nodes": {
+        "trigger": {"type": "api-trigger", "links": [{"key": "fields"}]},
+        "fields": {
+            "type": "transform-data",
+            "config": {
+                "value": {
+                    "email": {"$var": "input.trigger.email"},
+                    "firstname": {"$firstName": {"$var": "input.trigger.name"}},
+                    "lastname": {"$lastName": {"$var": "input.trigger.name"}},
+                }
+            },
+            "links": [{"key": "create"}],
+        },
+        "create": {
+            "type": "create-data-record",
+            "config": {"collectionKey": "contacts", "fields": {"$var": "input.fields"}},
+            "links": [
+                {
+                    "key": "vip",
+                    "filter": {
+                        "field": "input.trigger.email",
+                        "operator": "contains",
+                        "value": {"$var": "flowInstance.parameters.vipDomain"},
+                    },
+                },
+                {"key": "regular"},
+            ],
+        },
+        "vip": {"type": "transform-data", "config": {"value": "vip"}},
+        "regular": {"type": "transform-data", "config": {"value": {"$var": "input.create.record.id"}}},
+    },
+}
+
+
+@pytest.fixture(scope="module")
+async def env() -> AsyncIterator[WorkflowEnvironment]:
+    environment = await dev_server()
+    yield environment
+    await environment.shutdown()
+
+
+@pytest.fixture
+async def running(osmo_sqlite: Osmo, crm, env: WorkflowEnvironment) -> AsyncIterator[tuple[Osmo, str]]:
+    _, url = crm
+    await create_crm_integration(osmo_sqlite, url)
+    await connect_oauth2(osmo_sqlite, "acme")
+    connection_id = str((await only_connection(osmo_sqlite, "acme"))["id"])
+    settings = osmo_sqlite.settings.model_copy(update={"task_queue": f"osmo-{uuid.uuid4()}"})
+    osmo_sqlite.services.settings.task_queue = settings.task_queue
+    osmo_sqlite.services.temporal_client = env.client
+    activities = build_activities(settings)
+    async with build_worker(env.client, settings, activities):
+        yield osmo_sqlite, connection_id
+    await activities.runtime.aclose()
+
+
+async def finished(osmo: Osmo, run_id: str, tenant: str = "acme") -> dict[str, Any]:
+    for _ in range(200):
+        run = (await osmo.call("GET", f"/flow-runs/{run_id}", tenant=tenant)).json()
+        if run.get("state") not in ("running", "queued"):
+            return dict(run)
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"run {run_id} did not finish: {run}")
+
+
+async def test_flow_runs_with_branches_and_is_inspectable(running, crm) -> None:
+    osmo, connection_id = running
+    fake, _ = crm
+    assert (await osmo.call("POST", "/flows", json=FLOW)).status_code == 201
+    started = await osmo.call(
+        "POST",
+        f"/connections/{connection_id}/flows/sync-contact/run",
+        tenant="acme",
+        json={"input": {"email": "ada@example.com", "name": "Ada Lovelace"}},
+    )
+    assert started.status_code == 201, started.text
+    run = await finished(osmo, started.json()["flowRunId"])
+    assert run["state"] == "completed", run
+    assert run["input"] == {"email": "ada@example.com", "name": "Ada Lovelace"}
+    keys = [r["node_key"] for r in run["nodeRuns"]]
+    assert keys == ["trigger", "fields", "create", "vip", "regular"]
+    created = run["nodeRuns"][2]["outputs"][0]["record"]
+    assert fake.contacts[created["id"]]["properties"]["firstname"] == "Ada"
+    assert run["nodeRuns"][4]["outputs"] == [created["id"]]
+    # a non-VIP takes only the unfiltered branch
+    other = await osmo.call(
+        "POST",
+        f"/connections/{connection_id}/flows/sync-contact/run",
+        tenant="acme",
+        json={"input": {"email": "grace@navy.mil", "name": "Grace Hopper"}},
+    )
+    run = await finished(osmo, other.json()["flowRunId"])
+    assert [r["node_key"] for r in run["nodeRuns"]] == ["trigger", "fields", "create", "regular"]
+
+
+async def test_failed_node_stops_the_run_and_rerun_from_it(running, crm) -> None:
+    osmo, connection_id = running
+    fake, _ = crm
+    await osmo.call("POST", "/flows", json=FLOW)
+    started = await osmo.call(
+        "POST",
+        "/flows/sync-contact/run",
+        tenant="acme",
+        json={"connectionId": connection_id, "input": {"email": "not-unique", "name": "A B"}},
+    )
+    # the fake CRM refuses a duplicate email with 409 → conflict is not retried
+    first = await finished(osmo, started.json()["flowRunId"])
+    assert first["state"] == "completed"
+    again = await osmo.call(
+        "POST",
+        "/flows/sync-contact/run",
+        tenant="acme",
+        json={"connectionId": connection_id, "input": {"email": "not-unique", "name": "A B"}},
+    )
+    failed = await finished(osmo, again.json()["flowRunId"])
+    assert failed["state"] == "failed", failed
+    assert failed["failedNodeKey"] == "create"
+    assert failed["nodeRuns"][-1]["error"]["key"] == "conflict"
+    # remove the clash, then re-run from the failed node with the original definition
+    duplicate = next(i for i, c in fake.contacts.items() if c["properties"]["email"] == "not-unique")
+    del fake.contacts[duplicate]
+    rerun = await osmo.call(
+        "POST",
+        f"/flow-runs/{failed['id']}/rerun",
+        tenant="acme",
+        json={"from": "failed-node", "definition": "original"},
+    )
+    assert rerun.status_code == 201, rerun.text
+    resumed = await finished(osmo, rerun.json()["flowRunId"])
+    assert resumed["state"] == "completed"
+    assert [r["node_key"] for r in resumed["nodeRuns"]][0] == "create"
+    listed = (await osmo.call("GET", "/flow-runs?state=failed", tenant="acme")).json()
+    for _ in range(50):
+        if listed["items"]:
+            break
+        await asyncio.sleep(0.1)
+        listed = (await osmo.call("GET", "/flow-runs?state=failed", tenant="acme")).json()
+    assert [item["id"] for item in listed["items"]] == [failed["id"]]
+    assert (await osmo.call("GET", "/flow-runs", tenant="globex")).json()["items"] == []
+    assert (await osmo.call("GET", f"/flow-runs/{failed['id']}", tenant="globex")).status_code == 404
+
+
+async def test_stop_a_running_flow(running) -> None:
+    osmo, connection_id = running
+    flow = {
+        "key": "slow",
+        "nodes": {
+            "trigger": {"type": "api-trigger", "links": [{"key": "wait"}]},
+            "wait": {"type": "delay", "config": {"seconds": 3600}},
+        },
+    }
+    assert (await osmo.call("POST", "/flows", json=flow)).status_code == 201
+    started = await osmo.call(
+        "POST", f"/connections/{connection_id}/flows/slow/run", tenant="acme", json={}
+    )
+    run_id = started.json()["flowRunId"]
+    run = (await osmo.call("GET", f"/flow-runs/{run_id}", tenant="acme")).json()
+    assert run["state"] == "running"
+    stopped = await osmo.call("POST", f"/flow-runs/{run_id}/stop", tenant="acme")
+    assert stopped.json()["state"] == "stopping"
+    assert (await finished(osmo, run_id))["state"] == "stopped"
+
+
+async def test_invalid_flows_are_refused_with_paths(osmo_sqlite: Osmo) -> None:
+    bad = {
+        "key": "bad",
+        "nodes": {
+            "t": {"type": "api-trigger", "links": [{"key": "missing"}]},
+            "x": {"type": "teleport"},
+            "f": {"type": "filter", "config": {}},
+        },
+    }
+    response = await osmo_sqlite.call("POST", "/flows", json=bad)
+    assert response.status_code == 422
+    paths = {e["path"] for e in response.json()["data"]["errors"]}
+    assert {"nodes.t.links[0].key", "nodes.x.type", "nodes.f.config"} <= paths
+    cyclic = {
+        "key": "loop",
+        "nodes": {
+            "t": {"type": "api-trigger", "links": [{"key": "a"}]},
+            "a": {"type": "transform-data", "config": {"value": 1}, "links": [{"key": "b"}]},
+            "b": {"type": "transform-data", "config": {"value": 1}, "links": [{"key": "a"}]},
+        },
+    }
+    response = await osmo_sqlite.call("POST", "/flows", json=cyclic)
+    assert response.status_code == 422 and "cycle" in response.json()["message"]
+    assert (await osmo_sqlite.call("GET", "/flows")).json()["items"] == []

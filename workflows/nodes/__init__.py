@@ -1,0 +1,27 @@
+"""Node types by the kebab-case name users see."""
+
+from __future__ import annotations
+
+from workflows.nodes.api_request import ApiRequestToExternalApp
+from workflows.nodes.base import NodeContext, NodeType
+from workflows.nodes.data_records import DATA_RECORD_NODES
+from workflows.nodes.delay import Delay
+from workflows.nodes.filter import Filter
+from workflows.nodes.for_each import ForEach
+from workflows.nodes.transform_data import TransformData
+from workflows.nodes.triggers import trigger_types
+
+NODE_TYPES: dict[str, NodeType] = {
+    cls.type: cls()
+    for cls in [
+        *trigger_types(),
+        TransformData,
+        Filter,
+        ForEach,
+        Delay,
+        ApiRequestToExternalApp,
+        *DATA_RECORD_NODES,
+    ]
+}
+
+__all__ = ["NODE_TYPES", "NodeContext", "NodeType"]

@@ -1,0 +1,47 @@
+"""`api-request-to-external-app`: a raw request through the connection (auth, refresh, logs)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from temporalio import workflow
+
+from workflows.nodes.base import NodeContext, NodeType
+
+with workflow.unsafe.imports_passed_through():
+    from activities.connectors import ApiRequestInput
+
+
+class ApiRequestToExternalApp(NodeType):
+    type = "api-request-to-external-app"
+    config_schema = {
+        "type": "object",
+        "required": ["path"],
+        "properties": {
+            "method": {"enum": ["GET", "POST", "PUT", "PATCH", "DELETE"]},
+            "path": {},
+            "query": {},
+            "headers": {},
+            "body": {},
+        },
+    }
+
+    async def run(self, ctx: NodeContext) -> list[Any]:
+        if ctx.connection_id is None:
+            raise ValueError(f"{self.type} needs a connection")
+        config = ctx.config
+        method = config.get("method", "GET")
+        path = str(ctx.evaluate(config["path"]))
+        ctx.summary = f"{method} {path}"
+        output = await ctx.activity(
+            "api_request",
+            ApiRequestInput(
+                connection_id=ctx.connection_id,
+                method=method,
+                path=path,
+                query={k: str(v) for k, v in (ctx.evaluate(config.get("query")) or {}).items()},
+                headers={k: str(v) for k, v in (ctx.evaluate(config.get("headers")) or {}).items()},
+                json=ctx.evaluate(config.get("body")),
+            ),
+        )
+        return [output]

@@ -1,0 +1,133 @@
+"""Data record nodes: one collection method each, run by the `collection_method` activity.
+
+Config: `collectionKey` (the API resolves a `dataSourceKey` into it when it snapshots the flow),
+`parameters`, and per method `id`, `fields`, `query` — all formulas over the node's variables.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from temporalio import workflow
+
+from workflows.nodes.base import NodeContext, NodeType
+
+with workflow.unsafe.imports_passed_through():
+    from activities.connectors import CollectionMethodInput
+
+_SCHEMA = {
+    "type": "object",
+    "required": ["collectionKey"],
+    "properties": {
+        "collectionKey": {"type": "string"},
+        "dataSourceKey": {"type": "string"},
+        "parameters": {},
+        "id": {},
+        "fields": {},
+        "query": {},
+        "cursor": {},
+    },
+}
+
+
+class DataRecordNode(NodeType):
+    method: ClassVar[str]
+    config_schema = _SCHEMA
+
+    def request(self, ctx: NodeContext) -> CollectionMethodInput:
+        config = ctx.config
+        if ctx.connection_id is None:
+            raise ValueError(f"{self.type} needs a connection")
+        return CollectionMethodInput(
+            connection_id=ctx.connection_id,
+            collection=config["collectionKey"],
+            method=self.method,
+            parameters=ctx.evaluate(config.get("parameters")) or {},
+            id=_text(ctx.evaluate(config.get("id"))),
+            fields=ctx.evaluate(config.get("fields")),
+            query=ctx.evaluate(config.get("query")),
+            cursor=_text(ctx.evaluate(config.get("cursor"))),
+        )
+
+    async def call(self, ctx: NodeContext, request: CollectionMethodInput) -> dict[str, Any]:
+        ctx.summary = f"{self.method} {request.collection}"
+        result: dict[str, Any] = await ctx.activity("collection_method", request)
+        return result
+
+    async def run(self, ctx: NodeContext) -> list[Any]:
+        return [await self.call(ctx, self.request(ctx))]
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+class ListDataRecords(DataRecordNode):
+    type = "list-data-records"
+    method = "list"
+
+
+class SearchDataRecords(DataRecordNode):
+    type = "search-data-records"
+    method = "search"
+
+
+class LookupDataRecord(DataRecordNode):
+    type = "lookup-data-record"
+    method = "match"
+
+
+class FindDataRecordById(DataRecordNode):
+    type = "find-data-record-by-id"
+    method = "find_by_id"
+
+
+class CreateDataRecord(DataRecordNode):
+    type = "create-data-record"
+    method = "create"
+
+
+class UpdateDataRecord(DataRecordNode):
+    type = "update-data-record"
+    method = "update"
+
+
+class DeleteDataRecord(DataRecordNode):
+    type = "delete-data-record"
+    method = "delete"
+
+
+class FindOrCreateDataRecord(DataRecordNode):
+    """Matches by `query`; creates from `fields` when nothing matches."""
+
+    type = "find-or-create-data-record"
+    method = "match"
+
+    async def run(self, ctx: NodeContext) -> list[Any]:
+        request = self.request(ctx)
+        found = await self.call(ctx, request)
+        if found.get("record"):
+            return [{**found, "created": False}]
+        created = await self.call(
+            ctx,
+            CollectionMethodInput(
+                connection_id=request.connection_id,
+                collection=request.collection,
+                method="create",
+                parameters=request.parameters,
+                fields=request.fields,
+            ),
+        )
+        return [{**created, "created": True}]
+
+
+DATA_RECORD_NODES: list[type[NodeType]] = [
+    ListDataRecords,
+    SearchDataRecords,
+    LookupDataRecord,
+    FindDataRecordById,
+    CreateDataRecord,
+    UpdateDataRecord,
+    DeleteDataRecord,
+    FindOrCreateDataRecord,
+]

@@ -1,0 +1,17 @@
+"""`filter`: passes its input on only when the conditions hold (pure)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workflows.nodes.base import NodeContext, NodeType
+
+
+class Filter(NodeType):
+    type = "filter"
+    config_schema = {"type": "object", "required": ["filter"], "properties": {"filter": {}}}
+
+    async def run(self, ctx: NodeContext) -> list[Any]:
+        if ctx.matches(ctx.config["filter"]):
+            return [ctx.extra.get("upstream_output")]
+        return []

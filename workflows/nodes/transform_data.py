@@ -1,0 +1,15 @@
+"""`transform-data`: builds a value from formulas over the upstream outputs (pure)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workflows.nodes.base import NodeContext, NodeType
+
+
+class TransformData(NodeType):
+    type = "transform-data"
+    config_schema = {"type": "object", "required": ["value"], "properties": {"value": {}}}
+
+    async def run(self, ctx: NodeContext) -> list[Any]:
+        return [ctx.evaluate(ctx.config.get("value"))]
