@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from core.settings import get_settings
 from core.tokens import mint_token
@@ -55,6 +56,26 @@ def cmd_dev(_: argparse.Namespace) -> None:
     sys.exit(run_dev(get_settings()))
 
 
+def cmd_import_openapi(args: argparse.Namespace) -> None:
+    from connectors.openapi import (
+        OpenApiProblem,
+        build_connector,
+        read_document,
+        summarize,
+        write_connector,
+    )
+    from connectors.registry import BUILTIN
+    from core.errors import OsmoError
+
+    try:
+        result = build_connector(read_document(args.spec), args.key, name=args.name)
+        path = write_connector(result.connector, args.output or BUILTIN, force=args.force)
+    except (OSError, OpenApiProblem, OsmoError) as exc:
+        sys.exit(f"osmo connectors import-openapi: {exc}")
+    print(f"wrote {path}")
+    print(summarize(result))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="osmo", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -73,6 +94,20 @@ def main(argv: list[str] | None = None) -> None:
         func=cmd_generate_key
     )
     sub.add_parser("dev", help="run Temporal, the worker and the API").set_defaults(func=cmd_dev)
+    connectors = sub.add_parser("connectors", help="connector tools").add_subparsers(
+        dest="connectors_command", required=True
+    )
+    importer = connectors.add_parser(
+        "import-openapi", help="generate DIR/KEY/connector.yaml from an OpenAPI description"
+    )
+    importer.add_argument("spec", type=Path, metavar="SPEC", help="OpenAPI 3.x / Swagger 2.0 file")
+    importer.add_argument("--key", required=True, help="connector key, e.g. my-app")
+    importer.add_argument("--name", help="connector name (default: the description's title)")
+    importer.add_argument(
+        "--output", type=Path, metavar="DIR", help="folder of connectors (default: connectors/)"
+    )
+    importer.add_argument("--force", action="store_true", help="replace an existing file")
+    importer.set_defaults(func=cmd_import_openapi)
     args = parser.parse_args(argv)
     args.func(args)
 

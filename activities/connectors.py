@@ -42,6 +42,7 @@ class RunOperationInput:
     connection_id: str
     operation_key: str
     input: dict[str, Any] = field(default_factory=dict)
+    idempotency_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class CollectionMethodInput:
     fields: dict[str, Any] | None = None
     query: dict[str, Any] | None = None
     cursor: str | None = None
+    idempotency_key: str | None = None
 
 
 def to_application_error(error: OsmoError) -> ApplicationError:
@@ -104,7 +106,11 @@ class ConnectorActivities:
         stored = await asyncio.to_thread(self.connections.load, input.connection_id)
         try:
             return await run_operation(
-                self.runtime, self.runtime.context_for(stored), input.operation_key, input.input
+                self.runtime,
+                self.runtime.context_for(stored),
+                input.operation_key,
+                input.input,
+                input.idempotency_key,
             )
         except OsmoError as exc:
             raise to_application_error(exc) from exc
@@ -124,6 +130,7 @@ class ConnectorActivities:
                 fields=input.fields,
                 query=input.query,
                 cursor=input.cursor,
+                idempotency_key=input.idempotency_key,
             )
         except OsmoError as exc:
             raise to_application_error(exc) from exc

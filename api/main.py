@@ -12,6 +12,7 @@ from api.errors import install_error_handlers
 from api.routes import (
     connect,
     connections,
+    connector_import,
     connectors,
     customers,
     data_links,
@@ -72,6 +73,7 @@ def create_app(
         oauth_callback,
         logs,
         connectors,
+        connector_import,
         operations,
         field_mappings,
         data_links,

@@ -11,6 +11,8 @@ from pydantic import ValidationError
 from connectors.spec import ConnectorSpec
 
 BUILTIN = Path(__file__).resolve().parent
+# libyaml's loader when available: connector files are large and parsed at every start.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class ConnectorLoadError(Exception):
@@ -20,7 +22,7 @@ class ConnectorLoadError(Exception):
 def load_connector(path: Path) -> ConnectorSpec:
     """Parses and validates one `connector.yaml`."""
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.load(path.read_text(), Loader=_LOADER)
         return ConnectorSpec.model_validate(data)
     except (yaml.YAMLError, ValidationError) as exc:
         raise ConnectorLoadError(f"{path}: {exc}") from exc

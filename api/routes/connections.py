@@ -180,7 +180,7 @@ async def test_connection(
     ctx = services.runtime.context_for(services.connections.load(connection.id))
     try:
         await services.runtime.test(ctx)
-    except ConnectorError as exc:
+    except OsmoError as exc:  # connector errors, and e.g. credentials missing after disconnect
         session.refresh(connection)
         if connection.state != ConnectionState.disconnected:
             services.connections.mark_state(

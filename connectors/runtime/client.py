@@ -125,12 +125,14 @@ class ConnectorRuntime:
         merged_headers = render_value(dict(api.headers), template)
         merged_headers.update(render_value(dict(mapping.headers), template) if mapping else {})
         merged_headers.update(headers or {})
-        query = httpx.QueryParams(render_value(dict(api.query), template))
+        # Keep the query a URL already carries (next-page links): httpx would replace it.
+        target = httpx.URL(url)
+        query = httpx.QueryParams(target.query).merge(render_value(dict(api.query), template))
         if mapping:
             query = query.merge(render_value(dict(mapping.query), template))
         request = self.http.build_request(
             method,
-            url,
+            target.copy_with(query=None),
             params=query.merge(params) if params else query,
             headers=merged_headers,
             json=json,
@@ -163,7 +165,8 @@ class ConnectorRuntime:
         raise_for_status: bool = True,
         **kwargs: Any,
     ) -> httpx.Response:
-        """Sends one request; refreshes before expiry and once after a 401.
+        """Sends one request; refreshes before expiry, and once after the app says the token
+        expired (a 401, or a body the connector classifies as `access_token_expired`).
 
         Raises:
             ConnectorError: For network failures, and for HTTP errors when `raise_for_status`.
@@ -171,16 +174,22 @@ class ConnectorRuntime:
         await self._ensure_fresh(ctx)
         version = ctx.credentials_version
         response = await self._send(ctx, self.build_request(ctx, method, path, **kwargs))
-        if response.status_code == 401 and self.can_refresh(ctx):
+        error = self._classify(ctx, response)
+        expired = response.status_code == 401 or (
+            error is not None and error.key == "access_token_expired"
+        )
+        if expired and self.can_refresh(ctx):
             await self.refresh(ctx, stale_version=version)
             response = await self._send(ctx, self.build_request(ctx, method, path, **kwargs))
-        if raise_for_status:
-            hooks = load_components(ctx.connector.components)
-            error = hooks.check_response(response) or classify(response, ctx.connector.api)
-            if error is not None:
-                error.message = f"{method} {path}: {error.message}"
-                raise error
+            error = self._classify(ctx, response)
+        if raise_for_status and error is not None:
+            error.message = f"{method} {path}: {error.message}"
+            raise error
         return response
+
+    def _classify(self, ctx: ConnectionContext, response: httpx.Response) -> ConnectorError | None:
+        hooks = load_components(ctx.connector.components)
+        return hooks.check_response(response) or classify(response, ctx.connector.api)
 
     async def _take_budget(self, ctx: ConnectionContext) -> None:
         """Waits for room in the connection's request budget (shared by all processes)."""
@@ -260,7 +269,12 @@ class ConnectorRuntime:
     def can_refresh(self, ctx: ConnectionContext) -> bool:
         if isinstance(ctx.auth, OAuth2ClientCredentialsOption):
             return True
-        return isinstance(ctx.auth, OAuth2Option) and ctx.auth.refresh
+        # Without a refresh token (non-expiring tokens) there is nothing to refresh with.
+        return (
+            isinstance(ctx.auth, OAuth2Option)
+            and ctx.auth.refresh
+            and bool(ctx.credentials.get("refresh_token"))
+        )
 
     async def _ensure_fresh(self, ctx: ConnectionContext) -> None:
         if not self.can_refresh(ctx):

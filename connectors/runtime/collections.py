@@ -7,6 +7,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from connectors.runtime.context import ConnectionContext
+from connectors.runtime.errors import ConnectorError
 from connectors.runtime.mapping import evaluate_spec, locate
 from connectors.runtime.operations import fetch_page, input_problems
 from connectors.spec import CollectionMethod, DataCollection, NoPagination, RecordSpec
@@ -108,8 +109,12 @@ async def run_method(
     fields: dict[str, Any] | None = None,
     query: dict[str, Any] | None = None,
     cursor: str | None = None,
+    idempotency_key: str | None = None,
 ) -> dict[str, Any]:
-    """Runs one collection method and returns Osmo's normalized result."""
+    """Runs one collection method and returns Osmo's normalized result.
+
+    `match` answers `{"record": None}` when the app finds nothing (an empty list or a 404).
+    """
     collection = find_collection(ctx, collection_key)
     method = _method(collection, method_name)
     parameters = parameters or {}
@@ -121,13 +126,28 @@ async def run_method(
     mapping = method.request
     if not paginated and mapping.pagination is None:
         mapping = mapping.model_copy(update={"pagination": NoPagination(type="none")})
-    page = await fetch_page(
-        runtime, ctx, mapping, variables, decode_cursor(cursor), method.records_path
-    )
-    if paginated or method_name == "match":
+    try:
+        page = await fetch_page(
+            runtime,
+            ctx,
+            mapping,
+            variables,
+            decode_cursor(cursor),
+            method.records_path,
+            idempotency_key,
+        )
+    except ConnectorError as exc:
+        if method_name == "match" and exc.key == "not_found":
+            return {"record": None}
+        raise
+    if method_name == "match":
+        # A list of candidates (take the first), or one record where `recordPath` points.
+        raw = page.items[0] if page.items else None
+        if raw is None and method.record_path:
+            raw = locate(page.body, method.record_path)
+        return {"record": parse_record(collection.record, raw) if raw else None}
+    if paginated:
         records = [parse_record(collection.record, raw) for raw in page.items]
-        if method_name == "match":
-            return {"record": records[0] if records else None}
         return {"records": records, "cursor": encode_cursor(page.next)}
     if method_name == "delete":
         return {}

@@ -67,6 +67,8 @@ def render_mapping(mapping: HttpMapping, variables: dict[str, Any]) -> RenderedR
     """Evaluates the mapping; parameters that evaluate to nothing are left out."""
     query = evaluate_spec(mapping.query, variables) if mapping.query else {}
     headers = evaluate_spec(mapping.headers, variables) if mapping.headers else {}
+    query = query if isinstance(query, dict) else {}
+    headers = headers if isinstance(headers, dict) else {}
     body = evaluate_spec(mapping.body, variables) if mapping.body is not None else None
     rendered = RenderedRequest(
         method=mapping.method,
@@ -76,7 +78,23 @@ def render_mapping(mapping: HttpMapping, variables: dict[str, Any]) -> RenderedR
     )
     if _defined(body):
         if mapping.body_format == "form" and isinstance(body, dict):
-            rendered.data = {k: str(_query_value(v)) for k, v in body.items() if _defined(v)}
+            rendered.data = dict(form_fields(body))
         else:
             rendered.json = body
     return rendered
+
+
+def form_fields(value: Any, prefix: str = "") -> list[tuple[str, str]]:
+    """Flattens nested values the way form-encoded APIs expect: `a[b]=1`, `a[0][c]=2`."""
+    if isinstance(value, dict):
+        pairs: list[tuple[str, str]] = []
+        for key, item in value.items():
+            if _defined(item):
+                pairs += form_fields(item, f"{prefix}[{key}]" if prefix else str(key))
+        return pairs
+    if isinstance(value, list):
+        pairs = []
+        for index, item in enumerate(value):
+            pairs += form_fields(item, f"{prefix}[{index}]")
+        return pairs
+    return [(prefix, str(_query_value(value)))]

@@ -24,6 +24,8 @@ def request_signer(ctx: ConnectionContext, option: OAuth1Option) -> OAuth1Auth:
         token=ctx.credentials.get("oauth_token"),
         token_secret=ctx.credentials.get("oauth_token_secret"),
         signature_method=option.signature_method,
+        # authlib drops non-form bodies unless told to keep them (JSON writes would go out empty).
+        force_include_body=True,
     )
 
 

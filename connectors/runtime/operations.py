@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -66,6 +67,16 @@ def _same_origin(ctx: ConnectionContext, url: str) -> None:
         )
 
 
+def with_idempotency(
+    ctx: ConnectionContext, request: RenderedRequest, key: str | None
+) -> RenderedRequest:
+    """Adds the app's idempotency header to writes (a stable key makes retries safe)."""
+    header = ctx.connector.api.idempotency_header
+    if header and request.method != "GET" and header not in request.headers:
+        request.headers[header] = key or uuid.uuid4().hex
+    return request
+
+
 async def fetch_page(
     runtime: ConnectorRuntime,
     ctx: ConnectionContext,
@@ -73,12 +84,13 @@ async def fetch_page(
     variables: dict[str, Any],
     state: Any = None,
     records_path: str | None = None,
+    idempotency_key: str | None = None,
 ) -> Page:
     """One page of a (possibly paginated) request."""
     pagination = pagination_for(ctx, mapping)
     hooks = load_components(ctx.connector.components)
     request: RenderedRequest = hooks.prepare_request(render_mapping(mapping, variables), variables)
-    request = prepare(request, pagination, state)
+    request = with_idempotency(ctx, prepare(request, pagination, state), idempotency_key)
     if request.path.startswith(("http://", "https://")):
         _same_origin(ctx, request.path)
     response = await runtime.request(ctx, request.method, request.path, **request.kwargs())
@@ -90,7 +102,11 @@ async def fetch_page(
 
 
 async def run_operation(
-    runtime: ConnectorRuntime, ctx: ConnectionContext, key: str, input: dict[str, Any]
+    runtime: ConnectorRuntime,
+    ctx: ConnectionContext,
+    key: str,
+    input: dict[str, Any],
+    idempotency_key: str | None = None,
 ) -> Any:
     """Runs operation `key`; input failing the input schema is a 422 and nothing is sent."""
     operation = find_operation(ctx, key)
@@ -112,6 +128,7 @@ async def run_operation(
     else:
         request = render_mapping(operation.request, variables)
         request = load_components(ctx.connector.components).prepare_request(request, variables)
+        request = with_idempotency(ctx, request, idempotency_key)
         response = await runtime.request(ctx, request.method, request.path, **request.kwargs())
         body = response.json() if response.content else None
     if operation.output is None:

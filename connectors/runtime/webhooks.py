@@ -7,6 +7,7 @@ import base64
 import hashlib
 import hmac
 import time
+from datetime import datetime
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -40,6 +41,18 @@ def _candidates(spec: WebhookSignature, headers: Mapping[str, str]) -> tuple[lis
     return [value[len(spec.prefix) :] if value.startswith(spec.prefix) else value], timestamp
 
 
+def _seconds(timestamp: str) -> float:
+    """Epoch seconds from a Unix timestamp or an ISO 8601 one (Zendesk)."""
+    try:
+        return float(timestamp)
+    except ValueError:
+        pass
+    try:
+        return datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp()
+    except ValueError as exc:
+        raise WebhookVerificationError("malformed signature timestamp") from exc
+
+
 def verify_signature(
     spec: WebhookSignature,
     headers: Mapping[str, str],
@@ -65,10 +78,7 @@ def verify_signature(
         if timestamp is None:
             raise WebhookVerificationError("missing signature timestamp")
         if spec.tolerance_seconds is not None:
-            try:
-                age = abs((now if now is not None else time.time()) - float(timestamp))
-            except ValueError as exc:
-                raise WebhookVerificationError("malformed signature timestamp") from exc
+            age = abs((now if now is not None else time.time()) - _seconds(timestamp))
             if age > spec.tolerance_seconds:
                 raise WebhookVerificationError("signature timestamp is too old")
     payload = spec.payload.replace("{timestamp}", timestamp or "")
@@ -79,6 +89,8 @@ def verify_signature(
         before.encode() + body + after.encode() if "{body}" in spec.payload else payload.encode()
     )
     secret = render(spec.secret, context).encode()
+    if spec.secret_encoding == "base64":
+        secret = base64.b64decode(secret)
     digest = hmac.new(secret, signed, _DIGESTS[spec.algorithm]).digest()
     expected = digest.hex() if spec.encoding == "hex" else base64.b64encode(digest).decode()
     if not any(hmac.compare_digest(expected, candidate.strip()) for candidate in signatures):

@@ -27,6 +27,9 @@ class WebhookSignature(SpecModel):
         "plain", description="`stripe`: `t=<ts>,v1=<sig>` in one header."
     )
     secret: str = Field(description="Template of the signing secret.")
+    secret_encoding: Literal["raw", "base64"] = Field(
+        "raw", description="`base64`: the secret is base64 and is decoded before use (Airtable)."
+    )
 
 
 class WebhookRouting(SpecModel):

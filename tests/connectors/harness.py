@@ -14,6 +14,7 @@ import re
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from functools import lru_cache
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -108,6 +109,12 @@ class MemoryCredentialStore:
         return True
 
 
+@lru_cache(maxsize=32)
+def _registry(factory: Callable[[], ConnectorRegistry]) -> ConnectorRegistry:
+    """Connectors parsed once per factory (tests may swap `ConnectorRegistry` for their own)."""
+    return factory()
+
+
 @asynccontextmanager
 async def harness(
     replay: Replay,
@@ -121,7 +128,7 @@ async def harness(
     expires_in: int | None = 3600,
 ) -> AsyncIterator[tuple[ConnectorRuntime, ConnectionContext]]:
     """A runtime whose HTTP goes to `replay`, and a connected context for `connector_key`."""
-    registry = ConnectorRegistry()
+    registry = _registry(ConnectorRegistry)
     connector = registry.get(connector_key)
     assert connector is not None, f"unknown connector {connector_key}"
     auth = connector.auth_option(auth_key)

@@ -47,6 +47,7 @@ class DataRecordNode(NodeType):
             fields=ctx.evaluate(config.get("fields")),
             query=ctx.evaluate(config.get("query")),
             cursor=_text(ctx.evaluate(config.get("cursor"))),
+            idempotency_key=ctx.idempotency_key(),
         )
 
     async def call(self, ctx: NodeContext, request: CollectionMethodInput) -> dict[str, Any]:
@@ -116,6 +117,7 @@ class FindOrCreateDataRecord(DataRecordNode):
                 method="create",
                 parameters=request.parameters,
                 fields=request.fields,
+                idempotency_key=f"{request.idempotency_key}:create",
             ),
         )
         return [{**created, "created": True}]

@@ -45,3 +45,42 @@ def test_templates_render_and_report_missing_paths() -> None:
     assert raised.value.key == "template_value_missing" and raised.value.data == {
         "path": "inputs.region"
     }
+
+
+def test_form_bodies_use_bracket_notation() -> None:
+    from connectors.runtime.mapping import form_fields
+
+    assert form_fields({"a": 1, "metadata": {"k": "v"}, "items": [{"price": "p1"}], "on": True}) == [
+        ("a", "1"),
+        ("metadata[k]", "v"),
+        ("items[0][price]", "p1"),
+        ("on", "true"),
+    ]
+
+
+async def test_next_page_urls_keep_their_query() -> None:
+    from pathlib import Path
+
+    from connectors.registry import ConnectorRegistry
+    from connectors.runtime import ConnectionContext, ConnectorRuntime, MemoryApiLogSink
+
+    registry = ConnectorRegistry([Path(__file__).parents[2] / "fake_connectors"])
+    connector = registry.get("fake-crm")
+    assert connector is not None
+    runtime = ConnectorRuntime(registry, None, MemoryApiLogSink())
+    ctx = ConnectionContext(
+        connector=connector,
+        auth=connector.auth[0],
+        customer_id=None,
+        integration_key="crm",
+        client_id="c",
+        client_secret="s",
+        integration_parameters={"baseUrl": "https://crm.test"},
+        scopes=[],
+        credentials={"access_token": "t"},
+    )
+    request = runtime.build_request(ctx, "GET", "https://crm.test/api/v1/contacts?page=2&x=y")
+    assert request.url.params["page"] == "2" and request.url.params["x"] == "y"
+    request = runtime.build_request(ctx, "GET", "/api/v1/contacts?page=3", params={"limit": "5"})
+    assert dict(request.url.params) == {"page": "3", "limit": "5"}
+    await runtime.aclose()

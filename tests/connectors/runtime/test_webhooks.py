@@ -76,3 +76,22 @@ def test_app_level_events_are_routed_to_their_connection() -> None:
     assert route_event(routing, {"portalId": 222}, connections) == "conn-b"
     assert route_event(routing, {"portalId": 333}, connections) is None
     assert route_event(routing, {}, connections) is None
+
+
+def test_iso_timestamps_and_base64_secrets() -> None:
+    secret = base64.b64encode(b"raw-secret-bytes").decode()
+    spec = WebhookSignature.model_validate(
+        {
+            "header": "X-Sig",
+            "encoding": "base64",
+            "timestampHeader": "X-Ts",
+            "payload": "{timestamp}{body}",
+            "secret": secret,
+            "secretEncoding": "base64",
+        }
+    )
+    stamp = "2023-11-14T22:13:20Z"  # 1700000000
+    value = base64.b64encode(sign(stamp.encode() + BODY, secret=b"raw-secret-bytes")).decode()
+    verify_signature(spec, {"X-Sig": value, "X-Ts": stamp}, BODY, CONTEXT, now=1700000060)
+    with pytest.raises(WebhookVerificationError, match="too old"):
+        verify_signature(spec, {"X-Sig": value, "X-Ts": stamp}, BODY, CONTEXT, now=1800000000)

@@ -1,0 +1,1 @@
+"""The Asana connector: everything is declared in connector.yaml."""

@@ -1,0 +1,1 @@
+"""The ClickUp connector: everything is declared in connector.yaml."""

@@ -1,0 +1,1 @@
+"""The gitlab connector is declarative: see connector.yaml."""

@@ -1,0 +1,1 @@
+"""The jira connector is declarative: see connector.yaml."""

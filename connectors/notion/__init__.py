@@ -1,0 +1,1 @@
+"""The Notion connector: everything is declared in connector.yaml."""

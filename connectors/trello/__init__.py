@@ -1,0 +1,1 @@
+"""The Trello connector: everything is declared in connector.yaml."""

@@ -1,0 +1,329 @@
+"""Jira connector against replayed Jira Cloud REST v3 responses."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from connectors.registry import load_connector
+from connectors.runtime import ConnectorError
+from connectors.runtime.collections import run_method
+from connectors.runtime.operations import run_operation
+from connectors.runtime.webhooks import WebhookVerificationError, verify_signature
+from connectors.spec import ConnectorSpec
+from core.errors import OsmoError
+from core.formulas import evaluate
+from tests.connectors import harness as harness_module
+from tests.connectors.harness import Replay, harness, json_response
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SPEC = load_connector(Path(__file__).parents[3] / "connectors" / "jira" / "connector.yaml")
+CLOUD_ID = "a436116f-02ce-4520-8fbb-7301462a1674"
+GATEWAY = f"/ex/jira/{CLOUD_ID}"
+API_TOKEN = {"email": "mia@example.com", "apiToken": "ATATT3xFfGF0T9xq1c7", "cloudId": CLOUD_ID}
+
+
+class OnlyThisConnector:
+    """The registry the harness builds, with just this connector (loading every one is slow)."""
+
+    def get(self, key: str) -> ConnectorSpec | None:
+        return SPEC if key == SPEC.key else None
+
+
+@pytest.fixture(autouse=True)
+def _registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(harness_module, "ConnectorRegistry", OnlyThisConnector)
+
+
+def with_api_token(replay: Replay) -> Any:
+    return harness(replay, "jira", auth_key="api-token", inputs=API_TOKEN)
+
+
+def fixture(name: str) -> Any:
+    return json.loads((FIXTURES / name).read_text())
+
+
+async def test_issues_list_pages_with_start_at_until_total() -> None:
+    page1 = fixture("search_page1.json")
+    filler = [
+        {**page1["issues"][1], "id": str(11000 + i), "key": f"KAN-{100 + i}"} for i in range(48)
+    ]
+    page1["issues"] += filler
+    replay = Replay().on(
+        "GET",
+        f"{GATEWAY}/rest/api/3/search",
+        json_response(page1),
+        json_response(fixture("search_page2.json")),
+    )
+    async with with_api_token(replay) as (runtime, ctx):
+        first = await run_method(runtime, ctx, "issues", "list", parameters={"projectKey": "KAN"})
+        second = await run_method(
+            runtime,
+            ctx,
+            "issues",
+            "list",
+            parameters={"projectKey": "KAN"},
+            cursor=first["cursor"],
+        )
+
+    sent = replay.requests[0]
+    assert str(sent.url).startswith(f"https://api.atlassian.com{GATEWAY}/rest/api/3/search?")
+    expected = base64.b64encode(b"mia@example.com:ATATT3xFfGF0T9xq1c7").decode()
+    assert sent.headers["authorization"] == f"Basic {expected}"
+    assert dict(sent.url.params) == {
+        "jql": 'project = "KAN" ORDER BY updated DESC',
+        "startAt": "0",
+        "maxResults": "50",
+    }
+    assert dict(replay.requests[1].url.params) == {**dict(sent.url.params), "startAt": "50"}
+    assert len(first["records"]) == 50
+    issue = page1["issues"][0]
+    assert first["records"][0] == {
+        "id": "10012",
+        "name": "Checkout button does nothing on Safari",
+        "fields": {**issue["fields"], "key": "KAN-13"},
+        "createdTime": "2024-05-02T09:14:21.530+0200",
+        "updatedTime": "2024-05-21T16:02:44.118+0200",
+    }
+    assert [(r["id"], r["fields"]["key"]) for r in second["records"]] == [("10001", "KAN-2")]
+    assert second["cursor"] is None
+
+
+async def test_create_issue_sends_fields_with_the_project_and_adf_description() -> None:
+    replay = Replay().on(
+        "POST", f"{GATEWAY}/rest/api/3/issue", json_response(fixture("issue_created.json"), 201)
+    )
+    async with with_api_token(replay) as (runtime, ctx):
+        result = await run_method(
+            runtime,
+            ctx,
+            "issues",
+            "create",
+            parameters={"projectKey": "KAN"},
+            fields={
+                "summary": "Refund fails for partial orders",
+                "issuetype": {"name": "Bug"},
+                "description": "Seen on order 1042.",
+                "labels": ["payments"],
+                "customfield_10020": 42,
+                "status": {"name": "Done"},
+            },
+        )
+
+    request = replay.requests[0]
+    assert (request.method, request.url.path) == ("POST", f"{GATEWAY}/rest/api/3/issue")
+    assert replay.body() == {
+        "fields": {
+            "project": {"key": "KAN"},
+            "summary": "Refund fails for partial orders",
+            "issuetype": {"name": "Bug"},
+            "description": {
+                "type": "doc",
+                "version": 1,
+                "content": [
+                    {
+                        "type": "paragraph",
+                        "content": [{"type": "text", "text": "Seen on order 1042."}],
+                    }
+                ],
+            },
+            "labels": ["payments"],
+            "customfield_10020": 42,
+        }
+    }
+    assert result["record"] == {
+        "id": "10013",
+        "name": None,
+        "fields": {"key": "KAN-14"},
+        "createdTime": None,
+        "updatedTime": None,
+    }
+
+
+async def test_oauth_token_is_refreshed_after_a_401() -> None:
+    forms: list[dict[str, str]] = []
+
+    def token(request: httpx.Request) -> httpx.Response:
+        forms.append(dict(httpx.QueryParams(request.content.decode())))
+        return json_response(
+            {
+                "access_token": "eyJraWQiOiJuZXcifQ.new",
+                "expires_in": 3600,
+                "token_type": "Bearer",
+                "refresh_token": "rotated-refresh-token",
+                "scope": "read:jira-work write:jira-work read:jira-user offline_access",
+            }
+        )
+
+    replay = Replay()
+    replay.on("POST", "/oauth/token", token)
+    replay.on(
+        "GET",
+        f"{GATEWAY}/rest/api/3/myself",
+        json_response({"code": 401, "message": "Unauthorized"}, 401),
+        json_response(fixture("myself.json")),
+    )
+    credentials = {"access_token": "eyJraWQiOiJvbGQifQ.old", "refresh_token": "first-refresh"}
+    async with harness(
+        replay, "jira", auth_key="oauth2", credentials=credentials, inputs={"cloudId": CLOUD_ID}
+    ) as (runtime, ctx):
+        me = await run_operation(runtime, ctx, "get-myself", {})
+        stored = dict(ctx.credentials)
+
+    assert me["accountId"] == "5b10a2844c20165700ede21g"
+    assert str(replay.requests[1].url) == "https://auth.atlassian.com/oauth/token"
+    assert forms[0]["grant_type"] == "refresh_token"
+    assert forms[0]["refresh_token"] == "first-refresh"
+    assert replay.requests[2].headers["authorization"] == "Bearer eyJraWQiOiJuZXcifQ.new"
+    assert stored["refresh_token"] == "rotated-refresh-token"
+
+
+async def test_api_token_401_is_access_token_expired() -> None:
+    replay = Replay().on(
+        "GET",
+        f"{GATEWAY}/rest/api/3/myself",
+        httpx.Response(401, text="Client must be authenticated to access this resource."),
+    )
+    async with with_api_token(replay) as (runtime, ctx):
+        with pytest.raises(ConnectorError) as error:
+            await run_operation(runtime, ctx, "get-myself", {})
+    assert error.value.key == "access_token_expired"
+
+
+async def test_429_is_rate_limited_with_retry_after() -> None:
+    replay = Replay().on(
+        "GET",
+        f"{GATEWAY}/rest/api/3/search",
+        httpx.Response(
+            429,
+            headers={
+                "Retry-After": "17",
+                "X-RateLimit-Limit": "100",
+                "X-RateLimit-Remaining": "0",
+                "X-RateLimit-Reset": "2024-05-21T14:05:00Z",
+                "RateLimit-Reason": "jira-quota-tenant-based",
+            },
+        ),
+    )
+    async with with_api_token(replay) as (runtime, ctx):
+        with pytest.raises(ConnectorError) as error:
+            await run_method(runtime, ctx, "issues", "list", parameters={"projectKey": "KAN"})
+    assert error.value.key == "rate_limit_exceeded"
+    assert error.value.retry_after == 17
+
+
+async def test_missing_issue_is_not_found_with_jiras_message() -> None:
+    replay = Replay().on(
+        "GET",
+        f"{GATEWAY}/rest/api/3/issue/KAN-999",
+        json_response(
+            {
+                "errorMessages": ["Issue does not exist or you do not have permission to see it."],
+                "errors": {},
+            },
+            404,
+        ),
+    )
+    async with with_api_token(replay) as (runtime, ctx):
+        with pytest.raises(ConnectorError) as error:
+            await run_method(
+                runtime, ctx, "issues", "find_by_id", parameters={"projectKey": "KAN"}, id="KAN-999"
+            )
+    assert error.value.key == "not_found"
+    assert "Issue does not exist" in error.value.message
+
+
+async def test_create_issue_operation_validates_input_before_sending() -> None:
+    replay = Replay()
+    async with with_api_token(replay) as (runtime, ctx):
+        with pytest.raises(OsmoError) as error:
+            await run_operation(
+                runtime,
+                ctx,
+                "create-issue",
+                {"projectKey": "KAN", "issueType": "Task", "dueDate": "31/05/2024"},
+            )
+    assert error.value.status == 422
+    assert {e["path"] for e in error.value.data["errors"]} == {"input.summary", "input.dueDate"}
+    assert replay.requests == []
+
+
+async def test_create_issue_operation_builds_the_fields() -> None:
+    replay = Replay().on(
+        "POST", f"{GATEWAY}/rest/api/3/issue", json_response(fixture("issue_created.json"), 201)
+    )
+    async with with_api_token(replay) as (runtime, ctx):
+        output = await run_operation(
+            runtime,
+            ctx,
+            "create-issue",
+            {
+                "projectKey": "KAN",
+                "summary": "Refund fails",
+                "issueType": "Bug",
+                "priority": "High",
+                "assigneeAccountId": "5b10a2844c20165700ede21g",
+            },
+        )
+    assert replay.body() == {
+        "fields": {
+            "project": {"key": "KAN"},
+            "summary": "Refund fails",
+            "issuetype": {"name": "Bug"},
+            "assignee": {"accountId": "5b10a2844c20165700ede21g"},
+            "priority": {"name": "High"},
+        }
+    }
+    assert output["key"] == "KAN-14"
+
+
+def test_issue_maps_to_the_unified_task() -> None:
+    collection = SPEC.collection("issues")
+    assert collection is not None and collection.udm is not None
+    raw = fixture("search_page1.json")["issues"][0]
+    task = evaluate(collection.udm.to_udm, {"fields": {**raw["fields"], "key": raw["key"]}})
+    assert task == {
+        "title": "Checkout button does nothing on Safari",
+        "description": "Clicking Pay now\nSafari 17.4 only.",
+        "status": "In Progress",
+        "assigneeId": "5b10a2844c20165700ede21g",
+        "dueDate": "2024-05-31",
+        "projectId": "10000",
+        "createdTime": "2024-05-02T09:14:21.530+0200",
+        "updatedTime": "2024-05-21T16:02:44.118+0200",
+    }
+    back = evaluate(
+        collection.udm.from_udm,
+        {"udm": {"title": "Refund fails", "description": "Details", "assigneeId": "abc"}},
+    )
+    assert back == {
+        "summary": "Refund fails",
+        "description": "Details",
+        "assignee": {"accountId": "abc"},
+    }
+
+
+def test_admin_webhook_signature_is_checked() -> None:
+    assert SPEC.webhooks is not None and SPEC.webhooks.signature is not None
+    body = json.dumps(
+        {
+            "timestamp": 1716300000000,
+            "webhookEvent": "jira:issue_created",
+            "issue_event_type_name": "issue_created",
+            "issue": fixture("search_page1.json")["issues"][0],
+        }
+    ).encode()
+    secret = "Zx8rT2pLq9Vw"
+    digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    headers = {"X-Hub-Signature": f"sha256={digest}", "X-Atlassian-Webhook-Identifier": "1-2"}
+    context = {"integration": {"parameters": {"webhookSecret": secret}}}
+    verify_signature(SPEC.webhooks.signature, headers, body, context)
+    with pytest.raises(WebhookVerificationError):
+        verify_signature(SPEC.webhooks.signature, headers, body + b" ", context)
