@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format token migrate clean
+.PHONY: run test lint format token migrate connectors-table clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ token: $(STAMP)
 
 migrate: $(STAMP)
 	$(PY) cli.py migrate
+
+connectors-table: $(STAMP)
+	$(PY) -m connectors.catalog --write
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache

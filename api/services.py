@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import httpx
-from temporalio.client import Client
 from sqlalchemy.engine import Engine
+from temporalio.client import Client
 
 from connectors.registry import ConnectorRegistry
 from connectors.runtime import ConnectorRuntime, DatabaseApiLogSink

@@ -24,10 +24,14 @@ with workflow.unsafe.imports_passed_through():
 def start_node(input: FlowRunInput) -> str:
     if input.start_node_key:
         return input.start_node_key
-    targets = {link["key"] for node in input.snapshot.nodes.values() for link in node.get("links", [])}
+    targets = {
+        link["key"] for node in input.snapshot.nodes.values() for link in node.get("links", [])
+    }
     roots = [key for key in input.snapshot.nodes if key not in targets]
     if len(roots) != 1:
-        raise ApplicationError(f"cannot tell the start node among {roots}", type="invalid_flow", non_retryable=True)
+        raise ApplicationError(
+            f"cannot tell the start node among {roots}", type="invalid_flow", non_retryable=True
+        )
     return roots[0]
 
 
@@ -37,7 +41,9 @@ def _error(exc: BaseException) -> dict[str, Any]:
         details = cause.details[0] if cause.details else {}
         return {
             "type": cause.type or "error",
-            "key": (details or {}).get("key", cause.type or "error") if isinstance(details, dict) else cause.type,
+            "key": (details or {}).get("key", cause.type or "error")
+            if isinstance(details, dict)
+            else cause.type,
             "message": cause.message,
             "data": details if isinstance(details, dict) else {},
         }

@@ -60,12 +60,16 @@ def snapshot_of(session: Session, store: ElementStore, instance: Element) -> Flo
     if not definition.get("enabled", True):
         raise OsmoError("bad_request", "flow_disabled", "This flow instance is disabled")
     connection = session.get(Connection, instance.connection_id) if instance.connection_id else None
-    integration = session.get(Integration, instance.integration_id) if instance.integration_id else None
+    integration = (
+        session.get(Integration, instance.integration_id) if instance.integration_id else None
+    )
     nodes = {}
     for key, node in (definition.get("nodes") or {}).items():
         config = dict(node.get("config") or {})
         if config.get("dataSourceKey") and connection is not None and "collectionKey" not in config:
-            source = store.resolve(store.instance("data-sources", config["dataSourceKey"], connection))
+            source = store.resolve(
+                store.instance("data-sources", config["dataSourceKey"], connection)
+            )
             config["collectionKey"] = source.get("collectionKey")
             config.setdefault("parameters", source.get("parameters") or {})
         nodes[key] = {**node, "config": config}
@@ -108,31 +112,53 @@ async def start_run(services: Services, run_input: FlowRunInput) -> str:
     return run_id
 
 
-def _instance_for(session: Session, caller: Caller, selector: str, connection_id: str | None, instance_key: str | None) -> Element:
+def _instance_for(
+    session: Session,
+    caller: Caller,
+    selector: str,
+    connection_id: str | None,
+    instance_key: str | None,
+) -> Element:
     store = ElementStore(session)
     flow = store.find("flows", selector)
     if connection_id is None:
-        raise OsmoError("bad_request", "connection_required", "Give connectionId to run a flow", {"path": "connectionId"})
+        raise OsmoError(
+            "bad_request",
+            "connection_required",
+            "Give connectionId to run a flow",
+            {"path": "connectionId"},
+        )
     connection = get_connection(session, caller, connection_id)
     return store.instance("flows", flow.key, connection, instance_key)
 
 
 @router.post("/flows/{selector}/run", status_code=201)
-async def run_flow(selector: str, body: FlowRunStart, caller: CallerDep, services: ServicesDep, session: SessionDep) -> dict[str, Any]:
+async def run_flow(
+    selector: str, body: FlowRunStart, caller: CallerDep, services: ServicesDep, session: SessionDep
+) -> dict[str, Any]:
     instance = _instance_for(session, caller, selector, body.connection_id, body.instance_key)
     snapshot = snapshot_of(session, ElementStore(session), instance)
     return {"flowRunId": await start_run(services, FlowRunInput(snapshot, body.input))}
 
 
 @router.post("/connections/{connection_id}/flows/{selector}/run", status_code=201)
-async def run_connection_flow(connection_id: str, selector: str, body: FlowRunStart, caller: CallerDep, services: ServicesDep, session: SessionDep) -> dict[str, Any]:
+async def run_connection_flow(
+    connection_id: str,
+    selector: str,
+    body: FlowRunStart,
+    caller: CallerDep,
+    services: ServicesDep,
+    session: SessionDep,
+) -> dict[str, Any]:
     instance = _instance_for(session, caller, selector, connection_id, body.instance_key)
     snapshot = snapshot_of(session, ElementStore(session), instance)
     return {"flowRunId": await start_run(services, FlowRunInput(snapshot, body.input))}
 
 
 @router.post("/flow-runs", status_code=201)
-async def create_flow_run(body: FlowRunCreate, caller: CallerDep, services: ServicesDep, session: SessionDep) -> dict[str, Any]:
+async def create_flow_run(
+    body: FlowRunCreate, caller: CallerDep, services: ServicesDep, session: SessionDep
+) -> dict[str, Any]:
     """Starts a run of a flow instance at any node."""
     instance = session.get(Element, body.flow_instance_id)
     if instance is None or instance.kind != "flows" or instance.connection_id is None:
@@ -140,8 +166,18 @@ async def create_flow_run(body: FlowRunCreate, caller: CallerDep, services: Serv
     get_connection(session, caller, instance.connection_id)  # 404 for other customers
     snapshot = snapshot_of(session, ElementStore(session), instance)
     if body.start_node_key is not None and body.start_node_key not in snapshot.nodes:
-        raise OsmoError("bad_request", "node_not_found", f"No node {body.start_node_key!r}", {"path": "startNodeKey"}, status=422)
-    return {"flowRunId": await start_run(services, FlowRunInput(snapshot, body.input, body.start_node_key))}
+        raise OsmoError(
+            "bad_request",
+            "node_not_found",
+            f"No node {body.start_node_key!r}",
+            {"path": "startNodeKey"},
+            status=422,
+        )
+    return {
+        "flowRunId": await start_run(
+            services, FlowRunInput(snapshot, body.input, body.start_node_key)
+        )
+    }
 
 
 async def _describe(services: Services, caller: Caller, run_id: str) -> tuple[Any, dict[str, Any]]:
@@ -177,7 +213,9 @@ async def read_flow_run(run_id: str, caller: CallerDep, services: ServicesDep) -
     async for event in handle.fetch_history_events():
         if event.HasField("workflow_execution_started_event_attributes"):
             payloads = event.workflow_execution_started_event_attributes.input.payloads
-            history_input = (await handle._client.data_converter.decode(payloads, [FlowRunInput]))[0]
+            history_input = (await handle._client.data_converter.decode(payloads, [FlowRunInput]))[
+                0
+            ]
             break
     run["input"] = history_input.input if history_input else None
     if run["state"] == "running":
@@ -190,7 +228,9 @@ async def read_flow_run(run_id: str, caller: CallerDep, services: ServicesDep) -
     except WorkflowFailureError as exc:
         details = getattr(exc.cause, "details", None) or [{}]
         run["nodeRuns"] = details[0].get("nodeRuns", []) if isinstance(details[0], dict) else []
-        run["failedNodeKey"] = details[0].get("failedNodeKey") if isinstance(details[0], dict) else None
+        run["failedNodeKey"] = (
+            details[0].get("failedNodeKey") if isinstance(details[0], dict) else None
+        )
         run["error"] = {"message": str(exc.cause)}
     return run
 
@@ -213,15 +253,26 @@ async def list_flow_runs(
         clauses.append(f"CustomerId = '{caller.customer_id}'")
     elif customer_id:
         clauses.append(f"CustomerId = '{_quoted(customer_id)}'")
-    for name, value in (("FlowKey", flow_key), ("ConnectionId", connection_id), ("IntegrationKey", integration_key)):
+    for name, value in (
+        ("FlowKey", flow_key),
+        ("ConnectionId", connection_id),
+        ("IntegrationKey", integration_key),
+    ):
         if value:
             clauses.append(f"{name} = '{_quoted(value)}'")
     if state:
-        statuses = {"running": ["Running"], "completed": ["Completed"], "failed": ["Failed", "TimedOut"], "stopped": ["Canceled", "Terminated"]}[state]
+        statuses = {
+            "running": ["Running"],
+            "completed": ["Completed"],
+            "failed": ["Failed", "TimedOut"],
+            "stopped": ["Canceled", "Terminated"],
+        }[state]
         clauses.append("(" + " OR ".join(f"ExecutionStatus = '{s}'" for s in statuses) + ")")
     client = await services.temporal()
     iterator = client.list_workflows(
-        " AND ".join(clauses), page_size=limit, next_page_token=bytes.fromhex(cursor) if cursor else None
+        " AND ".join(clauses),
+        page_size=limit,
+        next_page_token=bytes.fromhex(cursor) if cursor else None,
     )
     await iterator.fetch_next_page()
     items = [
@@ -252,7 +303,9 @@ async def stop_flow_run(run_id: str, caller: CallerDep, services: ServicesDep) -
 
 
 @router.post("/flow-runs/{run_id}/rerun", status_code=201)
-async def rerun_flow_run(run_id: str, body: FlowRunRerun, caller: CallerDep, services: ServicesDep, session: SessionDep) -> dict[str, Any]:
+async def rerun_flow_run(
+    run_id: str, body: FlowRunRerun, caller: CallerDep, services: ServicesDep, session: SessionDep
+) -> dict[str, Any]:
     """Runs again from the start or from the failed node, on the original or current definition."""
     run = await read_flow_run(run_id, caller, services)
     handle = (await services.temporal()).get_workflow_handle(run_id)
@@ -273,10 +326,15 @@ async def rerun_flow_run(run_id: str, body: FlowRunRerun, caller: CallerDep, ser
     if body.from_ == "failed-node":
         failed = run.get("failedNodeKey")
         if not failed:
-            raise OsmoError("bad_request", "no_failed_node", "This run has no failed node", {"path": "from"})
+            raise OsmoError(
+                "bad_request", "no_failed_node", "This run has no failed node", {"path": "from"}
+            )
         failed_run = next(r for r in reversed(run["nodeRuns"]) if r["node_key"] == failed)
         rerun = FlowRunInput(snapshot, original.input, failed, original.trigger_type)
         rerun.start_outputs = dict(failed_run.get("input") or {})
         return {"flowRunId": await start_run(services, rerun)}
-    return {"flowRunId": await start_run(services, FlowRunInput(snapshot, start_input, start_node, original.trigger_type))}
-
+    return {
+        "flowRunId": await start_run(
+            services, FlowRunInput(snapshot, start_input, start_node, original.trigger_type)
+        )
+    }

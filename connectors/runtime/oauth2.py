@@ -103,7 +103,7 @@ def _token_set(
     if previous and not credentials.get("refresh_token") and previous.get("refresh_token"):
         # Providers that do not rotate refresh tokens omit them from refresh responses.
         credentials["refresh_token"] = previous["refresh_token"]
-    if isinstance(option, OAuth2Option):
+    if option.token_values:
         for name, path in option.token_values.items():
             value = lookup(token, path)
             if value is None and previous:

@@ -7,8 +7,8 @@ import base64
 import hashlib
 import hmac
 import time
-from datetime import datetime
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 from connectors.runtime.mapping import locate

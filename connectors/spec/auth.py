@@ -77,6 +77,10 @@ class OAuth2ClientCredentialsOption(AuthOptionBase):
         "integration",
         description="`inputs` reads `clientId`/`clientSecret` from the customer's inputs.",
     )
+    token_values: dict[str, str] = Field(
+        default_factory=dict,
+        description="Values kept from the token response (name → dotted path).",
+    )
 
 
 class OAuth1Option(AuthOptionBase):

@@ -57,7 +57,9 @@ def _cycle(nodes: dict[str, dict[str, Any]]) -> list[str] | None:
     return None
 
 
-def _node_problems(key: str, node: Any, types: dict[str, dict[str, Any]], keys: set[str]) -> list[Problem]:
+def _node_problems(
+    key: str, node: Any, types: dict[str, dict[str, Any]], keys: set[str]
+) -> list[Problem]:
     path = f"nodes.{key}"
     if not isinstance(node, dict):
         return [{"path": path, "message": "a node must be an object"}]
@@ -117,7 +119,9 @@ def flow_problems(definition: dict[str, Any]) -> list[Problem]:
     roots = [key for key in nodes if key not in targets]
     triggers = [key for key, node in nodes.items() if str(node["type"]).endswith(TRIGGER_SUFFIX)]
     if nodes and len(triggers) != 1:
-        problems.append({"path": "nodes", "message": f"a flow needs exactly one trigger, found {len(triggers)}"})
+        problems.append(
+            {"path": "nodes", "message": f"a flow needs exactly one trigger, found {len(triggers)}"}
+        )
     problems += [
         {"path": f"nodes.{key}.links", "message": "nothing may link to a trigger"}
         for key in triggers

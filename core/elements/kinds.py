@@ -14,7 +14,6 @@ from core.formulas import validate_formula
 from core.schemas import validate_schema
 
 
-
 class DataSourceDefinition(Definition):
     """Points an integration (and each customer) at a data collection."""
 

@@ -48,7 +48,10 @@ FLOW: dict[str, Any] = {
             ],
         },
         "vip": {"type": "transform-data", "config": {"value": "vip"}},
-        "regular": {"type": "transform-data", "config": {"value": {"$var": "input.create.record.id"}}},
+        "regular": {
+            "type": "transform-data",
+            "config": {"value": {"$var": "input.create.record.id"}},
+        },
     },
 }
 
@@ -61,7 +64,9 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
 
 
 @pytest.fixture
-async def running(osmo_sqlite: Osmo, crm, env: WorkflowEnvironment) -> AsyncIterator[tuple[Osmo, str]]:
+async def running(
+    osmo_sqlite: Osmo, crm, env: WorkflowEnvironment
+) -> AsyncIterator[tuple[Osmo, str]]:
     _, url = crm
     await create_crm_integration(osmo_sqlite, url)
     await connect_oauth2(osmo_sqlite, "acme")
@@ -138,7 +143,9 @@ async def test_failed_node_stops_the_run_and_rerun_from_it(running, crm) -> None
     assert failed["failedNodeKey"] == "create"
     assert failed["nodeRuns"][-1]["error"]["key"] == "conflict"
     # remove the clash, then re-run from the failed node with the original definition
-    duplicate = next(i for i, c in fake.contacts.items() if c["properties"]["email"] == "not-unique")
+    duplicate = next(
+        i for i, c in fake.contacts.items() if c["properties"]["email"] == "not-unique"
+    )
     del fake.contacts[duplicate]
     rerun = await osmo.call(
         "POST",
@@ -149,7 +156,7 @@ async def test_failed_node_stops_the_run_and_rerun_from_it(running, crm) -> None
     assert rerun.status_code == 201, rerun.text
     resumed = await finished(osmo, rerun.json()["flowRunId"])
     assert resumed["state"] == "completed"
-    assert [r["node_key"] for r in resumed["nodeRuns"]][0] == "create"
+    assert resumed["nodeRuns"][0]["node_key"] == "create"
     listed = (await osmo.call("GET", "/flow-runs?state=failed", tenant="acme")).json()
     for _ in range(50):
         if listed["items"]:
@@ -158,7 +165,9 @@ async def test_failed_node_stops_the_run_and_rerun_from_it(running, crm) -> None
         listed = (await osmo.call("GET", "/flow-runs?state=failed", tenant="acme")).json()
     assert [item["id"] for item in listed["items"]] == [failed["id"]]
     assert (await osmo.call("GET", "/flow-runs", tenant="globex")).json()["items"] == []
-    assert (await osmo.call("GET", f"/flow-runs/{failed['id']}", tenant="globex")).status_code == 404
+    assert (
+        await osmo.call("GET", f"/flow-runs/{failed['id']}", tenant="globex")
+    ).status_code == 404
 
 
 async def test_stop_a_running_flow(running) -> None:

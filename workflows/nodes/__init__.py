@@ -11,17 +11,15 @@ from workflows.nodes.for_each import ForEach
 from workflows.nodes.transform_data import TransformData
 from workflows.nodes.triggers import trigger_types
 
-NODE_TYPES: dict[str, NodeType] = {
-    cls.type: cls()
-    for cls in [
-        *trigger_types(),
-        TransformData,
-        Filter,
-        ForEach,
-        Delay,
-        ApiRequestToExternalApp,
-        *DATA_RECORD_NODES,
-    ]
-}
+_CLASSES: list[type[NodeType]] = [
+    *trigger_types(),
+    TransformData,
+    Filter,
+    ForEach,
+    Delay,
+    ApiRequestToExternalApp,
+    *DATA_RECORD_NODES,
+]
+NODE_TYPES: dict[str, NodeType] = {cls.type: cls() for cls in _CLASSES}
 
 __all__ = ["NODE_TYPES", "NodeContext", "NodeType"]

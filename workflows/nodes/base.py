@@ -21,7 +21,7 @@ DEFAULT_TIMEOUT = timedelta(minutes=2)
 
 
 def retry_policy(node: dict[str, Any]) -> RetryPolicy:
-    """Bounded retries, overridable per node (`retry: {maximumAttempts, initialIntervalSeconds}`)."""
+    """Bounded retries, overridable per node (`retry: {maximumAttempts, ...}`)."""
     retry = node.get("retry") or {}
     return RetryPolicy(
         initial_interval=timedelta(seconds=float(retry.get("initialIntervalSeconds", 1))),
@@ -61,7 +61,9 @@ class NodeContext:
         return await workflow.execute_activity(
             name,
             argument,
-            start_to_close_timeout=timedelta(seconds=seconds) if seconds else timeout or DEFAULT_TIMEOUT,
+            start_to_close_timeout=timedelta(seconds=seconds)
+            if seconds
+            else timeout or DEFAULT_TIMEOUT,
             retry_policy=retry_policy(self.node),
             summary=f"{self.node_key}: {self.summary or self.node.get('type')}",
         )

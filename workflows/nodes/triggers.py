@@ -26,4 +26,6 @@ class Trigger(NodeType):
 
 def trigger_types() -> list[type[NodeType]]:
     """One node type per trigger kind (delivery is wired by the events machinery)."""
-    return [type(name.title().replace("-", ""), (Trigger,), {"type": name}) for name in TRIGGER_TYPES]
+    return [
+        type(name.title().replace("-", ""), (Trigger,), {"type": name}) for name in TRIGGER_TYPES
+    ]

@@ -50,7 +50,9 @@ def test_templates_render_and_report_missing_paths() -> None:
 def test_form_bodies_use_bracket_notation() -> None:
     from connectors.runtime.mapping import form_fields
 
-    assert form_fields({"a": 1, "metadata": {"k": "v"}, "items": [{"price": "p1"}], "on": True}) == [
+    assert form_fields(
+        {"a": 1, "metadata": {"k": "v"}, "items": [{"price": "p1"}], "on": True}
+    ) == [
         ("a", "1"),
         ("metadata[k]", "v"),
         ("items[0][price]", "p1"),

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from core.formulas import (
@@ -83,7 +85,7 @@ def test_invalid_formula_lists_every_problem() -> None:
 
 
 def test_type_error_names_path_and_type() -> None:
-    mapping = {
+    mapping: dict[str, Any] = {
         "fields": {"owner": {"$case": [{"value": 1}, {"value": {"$firstName": {"$var": "n"}}}]}}
     }
     mapping["fields"]["owner"]["$case"][0]["filter"] = {"field": "x", "operator": "is_true"}

@@ -83,7 +83,7 @@ def test_every_operator_is_covered() -> None:
 
 
 def test_list_of_conditions_means_all() -> None:
-    conditions = [
+    conditions: list[dict[str, Any]] = [
         {"field": "status", "operator": "is", "value": "active"},
         {"field": "age", "operator": "more_than", "value": 30},
     ]

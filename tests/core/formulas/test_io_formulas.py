@@ -11,6 +11,7 @@ from core.formulas import (
     ExternalIdLookup,
     FormulaEvaluationError,
     LookupBatchError,
+    LookupRequest,
     RecordLookup,
     collect_lookups,
     dump_request,
@@ -168,7 +169,10 @@ def test_collect_lookups_deduplicates_and_skips_empty_queries() -> None:
 
 def test_evaluate_is_pure_given_resolved_lookups() -> None:
     company = RecordLookup(CollectionRef.of("companies", {"region": "eu"}), '{"domain":"x.com"}')
-    resolved = {company: {"id": "co-x"}, ExternalIdLookup("contacts", "7"): None}
+    resolved: dict[LookupRequest, Any] = {
+        company: {"id": "co-x"},
+        ExternalIdLookup("contacts", "7"): None,
+    }
     assert evaluate(MAPPING, {"email": "a@x.com", "id": 7}, resolved=resolved) == {
         "companyId": "co-x"
     }
@@ -182,16 +186,21 @@ def test_unresolved_lookup_fails_with_path() -> None:
 
 
 def test_requests_and_results_round_trip_through_json() -> None:
-    requests = [
-        RecordLookup(CollectionRef.of("c", {"b": 1, "a": [2]}), '{"q":1}', '{"q":1,"x":2}'),
+    record = RecordLookup(CollectionRef.of("c", {"b": 1, "a": [2]}), '{"q":1}', '{"q":1,"x":2}')
+    requests: list[LookupRequest] = [
+        record,
         ExternalIdLookup("t", "1"),
         AppIdLookup("t", "e1"),
     ]
     assert [load_request(dump_request(r)) for r in requests] == requests
-    resolved = {requests[0]: {"id": "r1"}, requests[1]: "e", requests[2]: None}
+    resolved: dict[LookupRequest, Any] = {
+        requests[0]: {"id": "r1"},
+        requests[1]: "e",
+        requests[2]: None,
+    }
     assert load_resolved(dump_resolved(resolved)) == resolved
-    assert requests[0].collection.parameters == {"a": [2], "b": 1}
-    assert requests[0].create == {"q": 1, "x": 2}
+    assert record.collection.parameters == {"a": [2], "b": 1}
+    assert record.create == {"q": 1, "x": 2}
 
 
 async def test_resolver_answering_the_wrong_count_is_reported() -> None:

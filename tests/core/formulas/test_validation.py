@@ -113,7 +113,7 @@ def test_without_an_input_schema_locators_are_not_checked() -> None:
 
 
 def test_open_schemas_accept_any_field() -> None:
-    open_schemas = [
+    open_schemas: list[dict[str, Any]] = [
         {},
         {"type": "object"},
         {"type": "object", "properties": {"a": {}}, "additionalProperties": True},

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from core.schemas import (
@@ -22,7 +24,7 @@ RESOLVER = StaticSchemaResolver(app_data_schemas={"user": USER}, data_collection
 
 
 def test_references_are_resolved_recursively_with_local_overrides() -> None:
-    schema = {
+    schema: dict[str, Any] = {
         "type": "object",
         "properties": {
             "task": {
