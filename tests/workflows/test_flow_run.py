@@ -81,7 +81,7 @@ async def running(
 
 
 async def finished(osmo: Osmo, run_id: str, tenant: str = "acme") -> dict[str, Any]:
-    for _ in range(200):
+    for _ in range(600):
         run = (await osmo.call("GET", f"/flow-runs/{run_id}", tenant=tenant)).json()
         if run.get("state") not in ("running", "queued"):
             return dict(run)
