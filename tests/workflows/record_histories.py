@@ -1,0 +1,120 @@
+"""Records FlowRun histories for the replay suite: `python -m tests.workflows.record_histories`.
+
+Each case runs a flow on the time-skipping server with stand-in activities (registered under the
+real activity names) and writes its history to `tests/workflows/histories/<case>.json`. Re-record
+only on purpose: the point of the suite is that histories recorded by older code keep replaying.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from pathlib import Path
+from typing import Any
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+from temporalio.worker import Worker
+
+from activities.connectors import ApiRequestInput, ApiRequestOutput, CollectionMethodInput
+from tests.temporal_env import time_skipping
+from workflows.flow_run import FlowRunWorkflow
+from workflows.flow_state import FlowRunInput, FlowSnapshot
+
+HISTORIES = Path(__file__).parent / "histories"
+
+
+@activity.defn(name="collection_method")
+async def collection_method(input: CollectionMethodInput) -> dict[str, Any]:
+    if input.fields and input.fields.get("fail"):
+        raise ApplicationError("conflict", {"key": "conflict"}, type="conflict", non_retryable=True)
+    if input.method == "list":
+        return {"records": [{"id": "1", "fields": {}}, {"id": "2", "fields": {}}], "cursor": None}
+    if input.method == "match":
+        return {"record": None}
+    return {"record": {"id": "r-1", "fields": input.fields or {}}}
+
+
+@activity.defn(name="api_request")
+async def api_request(input: ApiRequestInput) -> ApiRequestOutput:
+    return ApiRequestOutput(200, {}, {"path": input.path})
+
+
+def node(type_: str, links: list[str] | None = None, **extra: Any) -> dict[str, Any]:
+    return {"type": type_, "links": [{"key": k} for k in links or []], **extra}
+
+
+CASES: dict[str, dict[str, dict[str, Any]]] = {
+    "pure-nodes": {
+        "t": node("api-trigger", ["items"]),
+        "items": node("for-each", ["keep"], config={"items": {"$var": "input.t.list"}}),
+        "keep": node(
+            "filter",
+            ["shape"],
+            config={"filter": {"field": "input.items", "operator": "more_than", "value": 1}},
+        ),
+        "shape": node("transform-data", config={"value": {"n": {"$var": "input.items"}}}),
+    },
+    "delay": {
+        "t": node("schedule-trigger", ["wait"]),
+        "wait": node("delay", ["after"], config={"seconds": 60}),
+        "after": node("transform-data", config={"value": "done"}),
+    },
+    "data-records": {
+        "t": node("data-record-created-trigger", ["list"]),
+        "list": node("list-data-records", ["find"], config={"collectionKey": "contacts"}),
+        "find": node(
+            "find-or-create-data-record",
+            ["update"],
+            config={"collectionKey": "contacts", "query": {"email": "a@b.c"}, "fields": {"a": 1}},
+        ),
+        "update": node(
+            "update-data-record",
+            ["delete"],
+            config={"collectionKey": "contacts", "id": "r-1", "fields": {"a": 2}},
+        ),
+        "delete": node("delete-data-record", config={"collectionKey": "contacts", "id": "r-1"}),
+    },
+    "api-request-and-errors": {
+        "t": node("api-trigger", ["call", "broken"]),
+        "call": node("api-request-to-external-app", config={"path": "/me"}),
+        "broken": node(
+            "create-data-record",
+            ["never"],
+            config={"collectionKey": "contacts", "fields": {"fail": True}},
+            onError="continue",
+        ),
+        "never": node("transform-data", config={"value": 1}),
+    },
+}
+
+
+async def main() -> None:
+    HISTORIES.mkdir(exist_ok=True)
+    env = await time_skipping()
+    queue = str(uuid.uuid4())
+    try:
+        async with Worker(
+            env.client,
+            task_queue=queue,
+            workflows=[FlowRunWorkflow],
+            activities=[collection_method, api_request],
+        ):
+            for name, nodes in CASES.items():
+                snapshot = FlowSnapshot(name, f"instance-{name}", nodes, connection_id="c-1")
+                handle = await env.client.start_workflow(
+                    FlowRunWorkflow.run,
+                    FlowRunInput(snapshot, {"list": [1, 2, 3]}),
+                    id=f"replay-{name}",
+                    task_queue=queue,
+                )
+                await handle.result()
+                history = await handle.fetch_history()
+                (HISTORIES / f"{name}.json").write_text(history.to_json())
+                print(f"recorded {name}")
+    finally:
+        await env.shutdown()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
