@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import asdict
-from typing import Any, Literal
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Body, Query
 from pydantic import Field
 from sqlmodel import Session
 from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
@@ -20,7 +21,7 @@ from api.services import Services
 from core.elements.models import Element
 from core.elements.store import ElementStore
 from core.errors import OsmoError, not_found
-from core.models import Connection, Integration
+from core.models import Connection, Customer, Integration
 from workflows import search_attributes as sa
 from workflows.flow_run import FlowRunWorkflow
 from workflows.flow_state import FlowRunInput, FlowSnapshot
@@ -63,6 +64,7 @@ def snapshot_of(session: Session, store: ElementStore, instance: Element) -> Flo
     integration = (
         session.get(Integration, instance.integration_id) if instance.integration_id else None
     )
+    customer = session.get(Customer, connection.customer_id) if connection else None
     nodes = {}
     for key, node in (definition.get("nodes") or {}).items():
         config = dict(node.get("config") or {})
@@ -82,6 +84,7 @@ def snapshot_of(session: Session, store: ElementStore, instance: Element) -> Flo
         customer_id=connection.customer_id if connection else None,
         integration_key=integration.key if integration else None,
         revision=instance.revision,
+        tenant_key=customer.tenant_key if customer else None,
     )
 
 
@@ -244,6 +247,8 @@ async def list_flow_runs(
     integration_key: str | None = Query(None, alias="integrationKey"),
     customer_id: str | None = Query(None, alias="customerId"),
     state: Literal["running", "completed", "failed", "stopped"] | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
     cursor: str | None = None,
     limit: int = Query(50, ge=1, le=500),
 ) -> dict[str, Any]:
@@ -268,6 +273,10 @@ async def list_flow_runs(
             "stopped": ["Canceled", "Terminated"],
         }[state]
         clauses.append("(" + " OR ".join(f"ExecutionStatus = '{s}'" for s in statuses) + ")")
+    if since:
+        clauses.append(f"StartTime >= '{since.isoformat()}'")
+    if until:
+        clauses.append(f"StartTime < '{until.isoformat()}'")
     client = await services.temporal()
     iterator = client.list_workflows(
         " AND ".join(clauses),
@@ -300,6 +309,27 @@ async def stop_flow_run(run_id: str, caller: CallerDep, services: ServicesDep) -
     if run["state"] == "running":
         await handle.cancel()
     return {"id": run_id, "state": "stopping" if run["state"] == "running" else run["state"]}
+
+
+@router.post("/flow-runs/{run_id}/events", status_code=202)
+async def send_flow_run_event(
+    run_id: str,
+    caller: CallerDep,
+    services: ServicesDep,
+    event: Annotated[Any, Body(description="The event, any JSON value")],
+) -> dict[str, Any]:
+    """Delivers an event to a running run; its `wait-for-event` nodes take those they match."""
+    handle, run = await _describe(services, caller, run_id)
+    not_running = OsmoError(
+        "conflict", "flow_run_not_running", f"Flow run {run_id!r} is not running", status=409
+    )
+    if run["state"] != "running":
+        raise not_running
+    try:
+        await handle.signal(FlowRunWorkflow.event, event)
+    except RPCError as exc:  # it finished in between
+        raise not_running from exc
+    return {"id": run_id, "delivered": True}
 
 
 @router.post("/flow-runs/{run_id}/rerun", status_code=201)

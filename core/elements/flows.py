@@ -104,10 +104,30 @@ def _node_problems(
     return problems
 
 
+def _parameter_problems(definition: dict[str, Any]) -> list[Problem]:
+    schema = definition.get("parametersSchema")
+    parameters = definition.get("parameters") or {}
+    if not isinstance(schema, dict):
+        return []
+    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    return [
+        {
+            "path": "parameters" + "".join(f".{p}" for p in error.absolute_path),
+            "message": error.message,
+        }
+        for error in validator.iter_errors(parameters)
+    ]
+
+
 def flow_problems(definition: dict[str, Any]) -> list[Problem]:
+    parameter_problems = _parameter_problems(definition)
     nodes = definition.get("nodes")
     if not isinstance(nodes, dict):
-        return []
+        return parameter_problems
+    return parameter_problems + _graph_problems(nodes)
+
+
+def _graph_problems(nodes: dict[str, Any]) -> list[Problem]:
     types = _node_types()
     keys = set(nodes)
     problems: list[Problem] = []

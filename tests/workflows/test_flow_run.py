@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from tests.api.connect_helpers import connect_oauth2, only_connection
-from tests.conftest import Osmo, create_crm_integration
-from tests.temporal_env import dev_server
-from worker import build_activities, build_worker
+from tests.conftest import Osmo
+from tests.workflows.flow_fixtures import (  # noqa: F401 (dev_env provides the env fixture)
+    crm_connection,
+    dev_env,
+    finished,
+    flow_worker,
+)
 
 FLOW: dict[str, Any] = {
     "key": "sync-contact",
@@ -56,37 +58,14 @@ FLOW: dict[str, Any] = {
 }
 
 
-@pytest.fixture(scope="module")
-async def env() -> AsyncIterator[WorkflowEnvironment]:
-    environment = await dev_server()
-    yield environment
-    await environment.shutdown()
-
-
 @pytest.fixture
 async def running(
     osmo_sqlite: Osmo, crm, env: WorkflowEnvironment
 ) -> AsyncIterator[tuple[Osmo, str]]:
     _, url = crm
-    await create_crm_integration(osmo_sqlite, url)
-    await connect_oauth2(osmo_sqlite, "acme")
-    connection_id = str((await only_connection(osmo_sqlite, "acme"))["id"])
-    settings = osmo_sqlite.settings.model_copy(update={"task_queue": f"osmo-{uuid.uuid4()}"})
-    osmo_sqlite.services.settings.task_queue = settings.task_queue
-    osmo_sqlite.services.temporal_client = env.client
-    activities = build_activities(settings)
-    async with build_worker(env.client, settings, activities):
+    connection_id = await crm_connection(osmo_sqlite, url)
+    async with flow_worker(osmo_sqlite, env):
         yield osmo_sqlite, connection_id
-    await activities.runtime.aclose()
-
-
-async def finished(osmo: Osmo, run_id: str, tenant: str = "acme") -> dict[str, Any]:
-    for _ in range(600):
-        run = (await osmo.call("GET", f"/flow-runs/{run_id}", tenant=tenant)).json()
-        if run.get("state") not in ("running", "queued"):
-            return dict(run)
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"run {run_id} did not finish: {run}")
 
 
 async def test_flow_runs_with_branches_and_is_inspectable(running, crm) -> None:
@@ -215,3 +194,28 @@ async def test_invalid_flows_are_refused_with_paths(osmo_sqlite: Osmo) -> None:
     response = await osmo_sqlite.call("POST", "/flows", json=cyclic)
     assert response.status_code == 422 and "cycle" in response.json()["message"]
     assert (await osmo_sqlite.call("GET", "/flows")).json()["items"] == []
+
+
+async def test_parameters_must_fit_the_parameters_schema(running) -> None:
+    osmo, connection_id = running
+    flow = {
+        "key": "limited",
+        "parametersSchema": {"type": "object", "properties": {"limit": {"type": "integer"}}},
+        "parameters": {"limit": 10},
+        "nodes": {"t": {"type": "api-trigger"}},
+    }
+    assert (await osmo.call("POST", "/flows", json=flow)).status_code == 201
+    path = f"/connections/{connection_id}/flows/limited"
+    bad = await osmo.call("PATCH", path, tenant="acme", json={"parameters": {"limit": "ten"}})
+    assert bad.status_code == 422
+    assert bad.json()["data"]["errors"] == [
+        {"path": "parameters.limit", "message": "'ten' is not of type 'integer'"}
+    ]
+    good = await osmo.call("PATCH", path, tenant="acme", json={"parameters": {"limit": 5}})
+    assert good.status_code == 200 and good.json()["parameters"] == {"limit": 5}
+    disabled = await osmo.call("PATCH", path, tenant="acme", json={"enabled": False})
+    assert disabled.status_code == 200
+    refused = await osmo.call("POST", f"{path}/run", tenant="acme", json={})
+    assert refused.status_code == 400 and refused.json()["key"] == "flow_disabled"
+    since = (await osmo.call("GET", "/flow-runs?since=2999-01-01T00:00:00Z", tenant="acme")).json()
+    assert since["items"] == []
