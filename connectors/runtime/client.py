@@ -247,7 +247,7 @@ class ConnectorRuntime:
         return await self.request(
             ctx,
             spec.method,
-            spec.path,
+            render(spec.path, template),
             params=render_value(dict(spec.query), template) or None,
             headers=render_value(dict(spec.headers), template) or None,
             json=render_value(spec.json_body, template),
@@ -354,6 +354,14 @@ class ConnectorRuntime:
 
     async def revoke(self, ctx: ConnectionContext) -> bool:
         """Revokes credentials at the provider where the connector says how."""
+        if isinstance(ctx.auth, OAuth2Option) and ctx.auth.revoke_request is not None:
+            try:
+                await self.run_request_spec(ctx, ctx.auth.revoke_request)
+            except ConnectorError as exc:
+                if exc.retryable:
+                    raise
+                return False  # the app refused (token already gone, or not revocable)
+            return True
         if isinstance(ctx.auth, OAuth2Option):
             return await self.grants.revoke(ctx, ctx.auth)
         return False

@@ -62,7 +62,13 @@ class OAuth2Option(AuthOptionBase):
         "`instanceUrl: instance_url`. Available as `credentials.<name>`.",
     )
     refresh: bool = Field(True, description="Refresh with the refresh_token grant.")
-    revoke: TokenRevocation | None = None
+    revoke: TokenRevocation | None = Field(None, description="RFC 7009 revocation.")
+    revoke_request: RequestSpec | None = Field(
+        None,
+        description="A vendor-specific revocation request (e.g. HubSpot's DELETE "
+        "`/oauth/v1/refresh-tokens/{{ credentials.refresh_token }}`), sent with the "
+        "connection's auth.",
+    )
 
 
 class OAuth2ClientCredentialsOption(AuthOptionBase):
