@@ -5,12 +5,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.connectors import ConnectorActivities
+from activities.data_links import DataLinkActivities
+from activities.http import HttpActivities
 from connectors.registry import ConnectorRegistry
 from connectors.runtime import ConnectorRuntime, DatabaseApiLogSink
 from core.crypto import Encryptor
@@ -23,7 +28,34 @@ from workflows.flow_run import FlowRunWorkflow
 WORKFLOWS = [ApiRequestWorkflow, FlowRunWorkflow]
 
 
-def build_activities(settings: Settings) -> ConnectorActivities:
+@dataclass
+class Activities:
+    """The worker's activity classes, built once with their clients."""
+
+    connectors: ConnectorActivities
+    data_links: DataLinkActivities
+    http: HttpActivities
+
+    def methods(self) -> list[Callable[..., Any]]:
+        return [
+            self.connectors.api_request,
+            self.connectors.run_operation,
+            self.connectors.collection_method,
+            self.connectors.test_connection,
+            self.data_links.create_data_link,
+            self.data_links.find_data_link,
+            self.data_links.delete_data_link,
+            self.http.custom_http_request,
+            self.http.app_api_request,
+        ]
+
+    async def aclose(self) -> None:
+        """Closes the pooled HTTP clients."""
+        await self.connectors.runtime.aclose()
+        await self.http.aclose()
+
+
+def build_activities(settings: Settings) -> Activities:
     engine = create_db_engine(settings.database_url)
     migrate(engine)
     connections = ConnectionStore(engine, Encryptor.from_setting(settings.encryption_keys))
@@ -35,21 +67,20 @@ def build_activities(settings: Settings) -> ConnectorActivities:
         body_limit=settings.log_body_limit,
         refresh_margin=settings.refresh_margin_seconds,
     )
-    return ConnectorActivities(runtime, connections)
+    return Activities(
+        ConnectorActivities(runtime, connections),
+        DataLinkActivities(engine),
+        HttpActivities(settings),
+    )
 
 
-def build_worker(client: Client, settings: Settings, activities: ConnectorActivities) -> Worker:
+def build_worker(client: Client, settings: Settings, activities: Activities) -> Worker:
     return Worker(
         client,
         task_queue=settings.task_queue,
         graceful_shutdown_timeout=timedelta(seconds=20),
         workflows=WORKFLOWS,
-        activities=[
-            activities.api_request,
-            activities.run_operation,
-            activities.collection_method,
-            activities.test_connection,
-        ],
+        activities=activities.methods(),
     )
 
 
@@ -68,7 +99,7 @@ async def main() -> None:
         loop.add_signal_handler(signum, stop.set)
     async with build_worker(client, settings, activities):
         await stop.wait()
-    await activities.runtime.aclose()
+    await activities.aclose()
 
 
 if __name__ == "__main__":

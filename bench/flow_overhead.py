@@ -123,10 +123,10 @@ async def main() -> None:
                 env.client,
                 task_queue=settings.task_queue,
                 workflows=[*WORKFLOWS, HandWritten],
-                activities=[activities.api_request],
+                activities=[activities.connectors.api_request],
                 max_concurrent_activities=100,
             ):
-                results = {}
+                results: dict[str, dict[str, float]] = {}
                 for kind in ("hand", "flow", "hand", "flow"):  # interleaved; keep the best
                     figures = await measure(env.client, settings.task_queue, kind, connection_id)
                     best = results.get(kind)
@@ -134,7 +134,7 @@ async def main() -> None:
                         throughput = max(figures["runs_per_s"], (best or figures)["runs_per_s"])
                         results[kind] = {**figures, "runs_per_s": throughput}
         finally:
-            await activities.runtime.aclose()
+            await activities.aclose()
             await env.shutdown()
     hand, flow = results["hand"], results["flow"]
     for label, figures in (("hand-written", hand), ("interpreter ", flow)):

@@ -69,6 +69,20 @@ class Settings(BaseSettings):
         300, description="Refresh access tokens this long before they expire."
     )
     http_timeout_seconds: float = Field(30.0, description="Timeout of calls to external APIs.")
+    allow_private_http: bool = Field(
+        False,
+        description=(
+            "Let `custom-http-request` nodes reach loopback, private, link-local and other "
+            "non-public addresses (off: such requests fail with `address_not_allowed`)."
+        ),
+    )
+    app_api_url: str | None = Field(
+        None,
+        description=(
+            "Base URL of the product's own API, called by `api-request-to-your-app` nodes "
+            "with a short-lived customer token signed with the workspace secret."
+        ),
+    )
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:

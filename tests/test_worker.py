@@ -50,6 +50,6 @@ async def test_worker_runs_api_request_findable_by_search_attributes(
                 break
             await asyncio.sleep(0.1)
         assert found == [handle.id]
-        await activities.runtime.aclose()
+        await activities.aclose()
     finally:
         await env.shutdown()

@@ -54,10 +54,16 @@ def _error(exc: BaseException) -> dict[str, Any]:
 class FlowRunWorkflow:
     def __init__(self) -> None:
         self.node_runs: list[NodeRun] = []
+        self.events: list[Any] = []
 
     @workflow.query(name="state")
     def state(self) -> list[NodeRun]:
         return self.node_runs
+
+    @workflow.signal(name="event")
+    def event(self, payload: Any) -> None:
+        """An event for `wait-for-event` nodes; kept until a node whose filter matches takes it."""
+        self.events.append(payload)
 
     @workflow.run
     async def run(self, input: FlowRunInput) -> FlowRunResult:
@@ -65,7 +71,7 @@ class FlowRunWorkflow:
         base = {
             "flowInstance": {"id": snapshot.flow_instance_id, "parameters": snapshot.parameters},
             "connection": {"id": snapshot.connection_id},
-            "customer": {"id": snapshot.customer_id},
+            "customer": {"id": snapshot.customer_id, "tenantKey": snapshot.tenant_key},
             "integration": {"key": snapshot.integration_key},
             "flowRun": {"id": workflow.info().workflow_id},
         }
@@ -90,6 +96,7 @@ class FlowRunWorkflow:
                 variables={**base, "input": path_outputs},
                 connection_id=snapshot.connection_id,
                 run_id=workflow.info().workflow_id,
+                events=self.events,
                 extra={
                     "trigger_input": input.input,
                     "upstream_output": upstream,

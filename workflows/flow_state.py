@@ -18,6 +18,8 @@ class FlowSnapshot:
     customer_id: str | None = None
     integration_key: str | None = None
     revision: int = 0
+    tenant_key: str | None = None
+    """The customer's id in the product (absent from snapshots taken before it was added)."""
 
 
 @dataclass

@@ -25,12 +25,14 @@ FLOW = {
         "first": {
             "type": "create-data-record",
             "config": {"collectionKey": "contacts", "fields": {"email": "first@example.com"}},
+            "timeoutSeconds": 10,
             "links": [{"key": "pause"}],
         },
         "pause": {"type": "delay", "config": {"seconds": 4}, "links": [{"key": "second"}]},
         "second": {
             "type": "create-data-record",
             "config": {"collectionKey": "contacts", "fields": {"email": "second@example.com"}},
+            "timeoutSeconds": 10,
         },
     },
 }
@@ -83,8 +85,9 @@ async def test_killed_worker_resumes_without_losing_or_repeating_writes(
             "POST", f"/connections/{connection_id}/flows/two-writes/run", tenant="acme", json={}
         )
         run_id = started.json()["flowRunId"]
-        for _ in range(300):  # until the first write landed and the run sleeps in `pause`
-            if posts(fake, "first@example.com"):
+        for _ in range(300):  # until the first write completed and the run sleeps in `pause`
+            run = (await osmo_sqlite.call("GET", f"/flow-runs/{run_id}", tenant="acme")).json()
+            if any(r["node_key"] == "pause" for r in run.get("nodeRuns", [])):
                 break
             await asyncio.sleep(0.05)
         assert posts(fake, "first@example.com") == 1

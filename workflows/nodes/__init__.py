@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from workflows.nodes.api_request import ApiRequestToExternalApp
+from workflows.nodes.app_api_request import ApiRequestToYourApp
 from workflows.nodes.base import NodeContext, NodeType
+from workflows.nodes.custom_http_request import CustomHttpRequest
+from workflows.nodes.data_links import DATA_LINK_NODES
 from workflows.nodes.data_records import DATA_RECORD_NODES
 from workflows.nodes.delay import Delay
 from workflows.nodes.filter import Filter
 from workflows.nodes.for_each import ForEach
 from workflows.nodes.transform_data import TransformData
 from workflows.nodes.triggers import trigger_types
+from workflows.nodes.wait_for_event import WaitForEvent
 
 _CLASSES: list[type[NodeType]] = [
     *trigger_types(),
@@ -17,8 +21,12 @@ _CLASSES: list[type[NodeType]] = [
     Filter,
     ForEach,
     Delay,
+    WaitForEvent,
     ApiRequestToExternalApp,
+    ApiRequestToYourApp,
+    CustomHttpRequest,
     *DATA_RECORD_NODES,
+    *DATA_LINK_NODES,
 ]
 NODE_TYPES: dict[str, NodeType] = {cls.type: cls() for cls in _CLASSES}
 

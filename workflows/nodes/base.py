@@ -41,6 +41,8 @@ class NodeContext:
     connection_id: str | None
     run_id: str
     summary: str = ""
+    events: list[Any] = field(default_factory=list)
+    """Events signalled to the run and not yet taken (the run's own list, shared by nodes)."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -1,0 +1,265 @@
+"""Activities for HTTP requests made outside any connection.
+
+- `custom_http_request` (the `custom-http-request` node) calls any URL, but only public
+  addresses unless `OSMO_ALLOW_PRIVATE_HTTP` is set: flows are written by people who must not
+  reach services inside the network Osmo runs in (cloud metadata, databases, admin panels).
+- `app_api_request` (the `api-request-to-your-app` node) calls the product's own API at
+  `OSMO_APP_API_URL` as the run's customer.
+
+Both answer `{status, headers, body}`; errors follow the connector runtime's normalization
+(4xx stop, 429/503 wait for `Retry-After`, 5xx and network errors retry). Redirects are not
+followed: a redirect could lead to an address the check would have refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpcore
+import httpx
+from temporalio import activity
+
+from activities.connectors import ApiRequestOutput, to_application_error
+from connectors.runtime.errors import ConnectorError, error_for_status, parse_retry_after
+from core.errors import OsmoError, bad_request
+from core.settings import Settings
+from core.tokens import mint_token
+
+APP_TOKEN_TTL_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class HttpRequestInput:
+    method: str
+    url: str
+    query: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    json: Any = None
+
+
+@dataclass(frozen=True)
+class AppRequestInput:
+    tenant_key: str
+    method: str
+    path: str
+    query: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    json: Any = None
+
+
+class AddressNotAllowed(OsmoError):
+    """The host resolves to an address flows may not reach (loopback, private, link-local...)."""
+
+    def __init__(self, host: str, addresses: list[str]) -> None:
+        super().__init__(
+            "bad_request",
+            "address_not_allowed",
+            f"{host} resolves to non-public address {', '.join(addresses)}; "
+            "set OSMO_ALLOW_PRIVATE_HTTP=true to allow it",
+            {"host": host, "addresses": addresses},
+        )
+
+
+def is_public(address: str) -> bool:
+    """Whether an IP address is globally reachable (IPv4-mapped IPv6 judged as its IPv4)."""
+    ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+async def resolve(host: str, port: int, timeout: float | None) -> list[str]:
+    """Every address `host` resolves to, in resolver order."""
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await asyncio.wait_for(
+            loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), timeout
+        )
+    except TimeoutError as exc:
+        raise httpcore.ConnectTimeout(f"resolving {host} timed out") from exc
+    except OSError as exc:
+        raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+class PublicAddressBackend(httpcore.AsyncNetworkBackend):
+    """Opens TCP connections to public addresses only.
+
+    The check happens where the connection is made, on the addresses then connected to, so a
+    DNS answer that changes between a check and the connection cannot slip a private address
+    through; TLS still verifies the certificate against the host name.
+    """
+
+    def __init__(self) -> None:
+        self._inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        addresses = await resolve(host, port, timeout)
+        refused = [address for address in addresses if not is_public(address)]
+        if refused:
+            raise AddressNotAllowed(host, refused)
+        error: httpcore.ConnectError | None = None
+        for address in addresses:
+            try:
+                return await self._inner.connect_tcp(
+                    address, port, timeout, local_address, socket_options
+                )
+            except httpcore.ConnectError as exc:  # the next address may answer
+                error = exc
+        raise error or httpcore.ConnectError(f"{host} resolves to no address")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+class PublicOnlyTransport(httpx.AsyncHTTPTransport):
+    """httpx's transport over a connection pool that refuses non-public addresses."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        # httpx takes no network backend, but its connection pool does: use one with ours.
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(),
+            max_connections=100,
+            max_keepalive_connections=20,
+            network_backend=PublicAddressBackend(),
+        )
+
+
+class HttpActivities:
+    """HTTP activities with their own pooled clients (created in the loop that first uses them)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._http: httpx.AsyncClient | None = None
+        self._app_http: httpx.AsyncClient | None = None
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The client of `custom_http_request`: public addresses only, unless allowed."""
+        if self._http is None:
+            allowed = self.settings.allow_private_http
+            self._http = httpx.AsyncClient(
+                transport=None if allowed else PublicOnlyTransport(),
+                timeout=self.settings.http_timeout_seconds,
+            )
+        return self._http
+
+    @property
+    def app_http(self) -> httpx.AsyncClient:
+        """The client of the product's API, whose address the operator chose."""
+        if self._app_http is None:
+            self._app_http = httpx.AsyncClient(timeout=self.settings.http_timeout_seconds)
+        return self._app_http
+
+    async def aclose(self) -> None:
+        for client in (self._http, self._app_http):
+            if client is not None:
+                await client.aclose()
+
+    @activity.defn(name="custom_http_request")
+    async def custom_http_request(self, input: HttpRequestInput) -> ApiRequestOutput:
+        """Any HTTP request to an absolute http(s) URL.
+
+        Raises:
+            ApplicationError: non-retryable `address_not_allowed` for a non-public address
+                (unless `OSMO_ALLOW_PRIVATE_HTTP`), `invalid_url`, or a 4xx; retryable on
+                429, 5xx and network errors.
+        """
+        url = _http_url(input.url)
+        return await self._send(
+            self.http, input.method, url, input.query, input.headers, input.json
+        )
+
+    @activity.defn(name="app_api_request")
+    async def app_api_request(self, input: AppRequestInput) -> ApiRequestOutput:
+        """A request to `OSMO_APP_API_URL` + `path` as the run's customer.
+
+        It carries `Authorization: Bearer <JWT>` signed with the workspace secret (HS256), with
+        claims `workspaceKey`, `tenantKey` and an `exp` five minutes ahead — the same kind of
+        token the product mints for Osmo, so the product verifies it with the secret it has.
+        """
+        base = self.settings.app_api_url
+        if not base:
+            raise to_application_error(
+                OsmoError(
+                    "bad_request",
+                    "app_api_not_configured",
+                    "Set OSMO_APP_API_URL to the base URL of your app's API",
+                )
+            )
+        token = mint_token(
+            self.settings.workspace_secret,
+            self.settings.workspace_key,
+            tenant_key=input.tenant_key,
+            ttl_seconds=APP_TOKEN_TTL_SECONDS,
+        )
+        headers = {k: v for k, v in input.headers.items() if k.lower() != "authorization"}
+        headers["Authorization"] = f"Bearer {token}"
+        url = app_url(base, input.path)
+        return await self._send(self.app_http, input.method, url, input.query, headers, input.json)
+
+    async def _send(
+        self,
+        client: httpx.AsyncClient,
+        method: str,
+        url: httpx.URL,
+        query: dict[str, str],
+        headers: dict[str, str],
+        json: Any,
+    ) -> ApiRequestOutput:
+        shown = f"{method} {url.copy_with(query=None)}"  # queries may carry keys
+        try:
+            response = await client.request(
+                method, url.copy_merge_params(query), headers=headers, json=json
+            )
+        except OsmoError as exc:
+            raise to_application_error(exc) from exc
+        except httpx.TimeoutException as exc:
+            raise to_application_error(ConnectorError("timeout", f"{shown} timed out")) from exc
+        except httpx.TransportError as exc:
+            error = ConnectorError("network_error", f"{shown} failed: {exc}")
+            raise to_application_error(error) from exc
+        try:
+            body: Any = response.json()
+        except ValueError:
+            body = response.text
+        if response.status_code >= 400:
+            error = error_for_status(
+                response.status_code,
+                f"{shown} returned {response.status_code}",
+                parse_retry_after(response.headers.get("retry-after")),
+            )
+            error.data["body"] = response.text[: self.settings.log_body_limit]
+            raise to_application_error(error)
+        return ApiRequestOutput(response.status_code, dict(response.headers), body)
+
+
+def _http_url(raw: str) -> httpx.URL:
+    try:
+        url = httpx.URL(raw)
+    except httpx.InvalidURL as exc:
+        raise to_application_error(bad_request("invalid_url", f"Invalid URL: {exc}")) from exc
+    if url.scheme not in ("http", "https") or not url.host:
+        raise to_application_error(
+            bad_request("invalid_url", f"Not an absolute http(s) URL: {raw!r}", url=raw)
+        )
+    return url
+
+
+def app_url(base: str, path: str) -> httpx.URL:
+    """`base` + `path`. The `/` between them ends the base's authority, so no path (not even
+    an absolute URL) can send the customer's token to another host."""
+    return httpx.URL(base.rstrip("/") + "/" + path.lstrip("/"))

@@ -1,0 +1,1 @@
+"""Benchmarks (not tests): each `python bench/<name>.py` prints its figures and a JSON line."""

@@ -1,0 +1,56 @@
+"""`custom-http-request`: a request to any URL, outside any connection.
+
+Config: `method` (default GET), `url`, `headers`, `query`, `body` — formulas over the node's
+variables. Output `{status, headers, body}`. Only public addresses are reachable unless the
+deployment sets `OSMO_ALLOW_PRIVATE_HTTP`; otherwise the node fails with `address_not_allowed`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from temporalio import workflow
+
+from workflows.nodes.base import NodeContext, NodeType
+
+with workflow.unsafe.imports_passed_through():
+    from activities.http import HttpRequestInput
+
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+
+
+def text_values(value: Any) -> dict[str, str]:
+    """An evaluated `headers` / `query` object as strings (None drops the entry)."""
+    return {str(k): str(v) for k, v in (value or {}).items() if v is not None}
+
+
+class CustomHttpRequest(NodeType):
+    type = "custom-http-request"
+    config_schema = {
+        "type": "object",
+        "required": ["url"],
+        "properties": {
+            "method": {"enum": METHODS},
+            "url": {},
+            "headers": {},
+            "query": {},
+            "body": {},
+        },
+    }
+
+    async def run(self, ctx: NodeContext) -> list[Any]:
+        config = ctx.config
+        method = config.get("method", "GET")
+        url = str(ctx.evaluate(config["url"]))
+        ctx.summary = f"{method} {url.split('?')[0]}"
+        output = await ctx.activity(
+            "custom_http_request",
+            HttpRequestInput(
+                method=method,
+                url=url,
+                query=text_values(ctx.evaluate(config.get("query"))),
+                headers=text_values(ctx.evaluate(config.get("headers"))),
+                json=ctx.evaluate(config.get("body")),
+            ),
+        )
+        return [output]

@@ -1,0 +1,67 @@
+"""`wait-for-event`: waits in workflow code for an event sent to the run.
+
+Events reach a run through `POST /flow-runs/{id}/events` (the FlowRun `event` signal) and are
+kept in arrival order until a waiting node takes one, so an event sent before the run reaches
+this node is not lost. The node takes the first kept event its `filter` (conditions over the
+event as the variable `event`, next to the node's usual variables) matches, and outputs it;
+events it does not match stay for later nodes.
+
+Config: `filter` (optional: without it any event matches) and `timeoutSeconds` (optional:
+without it the node waits as long as the run lives). On timeout the node fails with the
+non-retryable key `timeout`, so `onError: continue` lets the run go on without it and
+`onError: stop` (the default) fails the run.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+from workflows.nodes.base import NodeContext, NodeType
+
+with workflow.unsafe.imports_passed_through():
+    from core.formulas import matches_filter
+
+
+class WaitForEvent(NodeType):
+    type = "wait-for-event"
+    config_schema = {
+        "type": "object",
+        "properties": {
+            "filter": {},
+            "timeoutSeconds": {"type": "number", "exclusiveMinimum": 0},
+        },
+    }
+
+    async def run(self, ctx: NodeContext) -> list[Any]:
+        condition = ctx.config.get("filter")
+        seconds = ctx.config.get("timeoutSeconds")
+        checked = 0  # events before this index do not match: the variables do not change
+
+        def matching_event_kept() -> bool:
+            nonlocal checked
+            while checked < len(ctx.events):
+                variables = {**ctx.variables, "event": ctx.events[checked]}
+                if condition is None or matches_filter(condition, variables):
+                    return True
+                checked += 1
+            return False
+
+        try:
+            await workflow.wait_condition(
+                matching_event_kept,
+                timeout=timedelta(seconds=float(seconds)) if seconds else None,
+                timeout_summary=f"{ctx.node_key}: wait for event",
+            )
+        except TimeoutError as exc:
+            raise ApplicationError(
+                f"no matching event within {seconds} seconds",
+                {"key": "timeout", "timeoutSeconds": seconds},
+                type="timeout",
+                non_retryable=True,
+            ) from exc
+        # Signals only append, so the matching event is still at `checked`.
+        return [ctx.events.pop(checked)]
