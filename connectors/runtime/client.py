@@ -125,14 +125,16 @@ class ConnectorRuntime:
         merged_headers = render_value(dict(api.headers), template)
         merged_headers.update(render_value(dict(mapping.headers), template) if mapping else {})
         merged_headers.update(headers or {})
-        # Keep the query a URL already carries (next-page links): httpx would replace it.
-        target = httpx.URL(url)
-        query = httpx.QueryParams(target.query).merge(render_value(dict(api.query), template))
-        if mapping:
+        query = httpx.QueryParams(render_value(dict(api.query), template))
+        if "?" in url:
+            # Keep the query a URL already carries (next-page links): httpx would replace it.
+            url, _, carried = url.partition("?")
+            query = httpx.QueryParams(carried).merge(query)
+        if mapping and mapping.query:
             query = query.merge(render_value(dict(mapping.query), template))
         request = self.http.build_request(
             method,
-            target.copy_with(query=None),
+            url,
             params=query.merge(params) if params else query,
             headers=merged_headers,
             json=json,

@@ -23,6 +23,18 @@ _JSON_SECRET_MEMBER = re.compile(
 )
 
 
+_SECRET_WORDS = (
+    "token", "secret", "passw", "apikey", "api_key", "api-key", "signature", "verifier",
+    "credential", "private", "authorization", "cookie",
+)  # fmt: skip
+
+
+def _may_hold_secrets(text: str) -> bool:
+    """A cheap substring scan (a case-insensitive regex alternation is ~50x slower)."""
+    lowered = text.lower()
+    return any(word in lowered for word in _SECRET_WORDS)
+
+
 def is_secret_name(name: str) -> bool:
     return bool(SECRET_NAME.search(name))
 
@@ -60,6 +72,8 @@ class Redactor:
         return {name: MASK if is_secret_name(name) else self.text(value) for name, value in headers}
 
     def url(self, url: str) -> str:
+        if "?" not in url and "@" not in url:
+            return self.text(url)
         parts = urlsplit(url)
         pairs = parse_qsl(parts.query, keep_blank_values=True)
         query = [(k, MASK if is_secret_name(k) else self.text(v)) for k, v in pairs]
@@ -76,7 +90,8 @@ class Redactor:
             return f"<{len(content)} bytes of binary data>"
         if "json" in content_type:
             # Text-level, so large bodies are not parsed and re-serialized just to be logged.
-            text = _JSON_SECRET_MEMBER.sub(rf'\1"{MASK}"', text)
+            if _may_hold_secrets(text):  # one cheap scan before the backtracking pattern
+                text = _JSON_SECRET_MEMBER.sub(rf'\1"{MASK}"', text)
         elif "x-www-form-urlencoded" in content_type:
             pairs = parse_qsl(text, keep_blank_values=True)
             text = urlencode([(k, MASK if is_secret_name(k) else v) for k, v in pairs])
