@@ -31,6 +31,7 @@ def test_every_case_was_recorded() -> None:
         "delay",
         "data-records",
         "api-request-and-errors",
+        "data-links-and-events",
     }
 
 
