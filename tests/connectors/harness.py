@@ -115,6 +115,10 @@ def _registry(factory: Callable[[], ConnectorRegistry]) -> ConnectorRegistry:
     return factory()
 
 
+def builtin_registry() -> ConnectorRegistry:
+    return _registry(ConnectorRegistry)
+
+
 @asynccontextmanager
 async def harness(
     replay: Replay,

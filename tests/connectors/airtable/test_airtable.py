@@ -9,13 +9,11 @@ from typing import Any
 
 import pytest
 
-from connectors.registry import BUILTIN, ConnectorRegistry, load_connector
 from connectors.runtime import ConnectorError
 from connectors.runtime.collections import run_method
 from connectors.runtime.operations import run_operation
 from core.errors import OsmoError
 from core.formulas import evaluate
-from tests.connectors import harness as harness_module
 from tests.connectors.harness import Replay, harness, json_response
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -29,21 +27,6 @@ CREDENTIALS = {
     "token_type": "Bearer",
 }
 PAT = {"token": "patAbCdEfGhIjKlMnO." + "0123456789abcdef" * 4}
-
-
-class _ThisConnector(ConnectorRegistry):
-    """A registry of airtable only: the harness would parse every connector's YAML per test."""
-
-    def __init__(self) -> None:
-        self._specs = {"airtable": load_connector(BUILTIN / "airtable" / "connector.yaml")}
-
-
-REGISTRY = _ThisConnector()
-
-
-@pytest.fixture(autouse=True)
-def only_this_connector(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(harness_module, "ConnectorRegistry", lambda: REGISTRY)
 
 
 def fixture(name: str) -> Any:

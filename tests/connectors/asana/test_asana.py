@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-import tests.connectors.harness as harness_module
 from connectors.registry import ConnectorRegistry
 from connectors.runtime import ConnectorError
 from connectors.runtime.collections import parse_record, run_method
@@ -24,16 +22,6 @@ PROJECT = "1209876543210001"
 WORKSPACE = "1200000000000001"
 TASK = "1204567890123456"
 PARAMETERS = {"workspaceId": WORKSPACE, "projectId": PROJECT}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def registry() -> Iterator[ConnectorRegistry]:
-    """One registry for the module: the harness would parse every connector file per test."""
-    loaded = ConnectorRegistry()
-    patch = pytest.MonkeyPatch()
-    patch.setattr(harness_module, "ConnectorRegistry", lambda: loaded)
-    yield loaded
-    patch.undo()
 
 
 def fixture(name: str) -> Any:

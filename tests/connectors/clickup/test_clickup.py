@@ -5,13 +5,11 @@ from __future__ import annotations
 import copy
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-import tests.connectors.harness as harness_module
 from connectors.registry import ConnectorRegistry
 from connectors.runtime import ConnectorError
 from connectors.runtime.collections import parse_record, run_method
@@ -25,16 +23,6 @@ TOKEN = "pk_81942013_Q2VZ1XKRN8T5JH3MSW0CDLBAYPGF7EO4"
 TEAM = "9012345678"
 LIST = "901234567890"
 PARAMETERS = {"teamId": TEAM, "listId": LIST}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def registry() -> Iterator[ConnectorRegistry]:
-    """One registry for the module: the harness would parse every connector file per test."""
-    loaded = ConnectorRegistry()
-    patch = pytest.MonkeyPatch()
-    patch.setattr(harness_module, "ConnectorRegistry", lambda: loaded)
-    yield loaded
-    patch.undo()
 
 
 def fixture(name: str) -> Any:

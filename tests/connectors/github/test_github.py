@@ -15,10 +15,8 @@ from connectors.runtime import ConnectorError
 from connectors.runtime.collections import run_method
 from connectors.runtime.operations import run_operation
 from connectors.runtime.webhooks import WebhookVerificationError, verify_signature
-from connectors.spec import ConnectorSpec
 from core.errors import OsmoError
 from core.formulas import evaluate
-from tests.connectors import harness as harness_module
 from tests.connectors.harness import Replay, harness, json_response
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -26,18 +24,6 @@ SPEC = load_connector(Path(__file__).parents[3] / "connectors" / "github" / "con
 REPO = {"owner": "octocat", "repo": "Hello-World"}
 ISSUES = "/repos/octocat/Hello-World/issues"
 TOKEN = "github_pat_11ABCDEFG0123456789_abc"
-
-
-class OnlyThisConnector:
-    """The registry the harness builds, with just this connector (loading every one is slow)."""
-
-    def get(self, key: str) -> ConnectorSpec | None:
-        return SPEC if key == SPEC.key else None
-
-
-@pytest.fixture(autouse=True)
-def _registry(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(harness_module, "ConnectorRegistry", OnlyThisConnector)
 
 
 def with_token(replay: Replay) -> Any:

@@ -14,10 +14,8 @@ from connectors.registry import load_connector
 from connectors.runtime import ConnectorError
 from connectors.runtime.collections import run_method
 from connectors.runtime.operations import run_operation
-from connectors.spec import ConnectorSpec
 from core.errors import OsmoError
 from core.formulas import evaluate
-from tests.connectors import harness as harness_module
 from tests.connectors.harness import Replay, harness, json_response
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -25,18 +23,6 @@ SPEC = load_connector(Path(__file__).parents[3] / "connectors" / "gitlab" / "con
 INSTANCE = {"baseUrl": "https://gitlab.example.com"}
 TOKEN = "glpat-Xq9vB3kLm2Np7RtY8wZa"
 ISSUES = "/api/v4/projects/4/issues"
-
-
-class OnlyThisConnector:
-    """The registry the harness builds, with just this connector (loading every one is slow)."""
-
-    def get(self, key: str) -> ConnectorSpec | None:
-        return SPEC if key == SPEC.key else None
-
-
-@pytest.fixture(autouse=True)
-def _registry(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(harness_module, "ConnectorRegistry", OnlyThisConnector)
 
 
 def with_token(replay: Replay) -> Any:

@@ -9,13 +9,12 @@ from typing import Any
 import httpx
 import pytest
 
-from connectors.registry import BUILTIN, ConnectorRegistry, load_connector
+from connectors.registry import BUILTIN, load_connector
 from connectors.runtime import ConnectorError
 from connectors.runtime.collections import run_method
 from connectors.runtime.operations import run_operation
 from core.errors import OsmoError
 from core.formulas import evaluate
-from tests.connectors import harness as harness_module
 from tests.connectors.harness import Replay, harness, json_response
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -27,19 +26,6 @@ CREDENTIALS = {
     "hubId": 62515,
 }
 CONTACTS = "/crm/v3/objects/contacts"
-
-
-class HubSpotOnly(ConnectorRegistry):
-    """The harness's registry with just this connector: parsed once, not once per test, and
-    unaffected by other connectors' files."""
-
-    def __init__(self) -> None:
-        self._specs = {SPEC.key: SPEC}
-
-
-@pytest.fixture(autouse=True)
-def only_hubspot(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(harness_module, "ConnectorRegistry", HubSpotOnly)
 
 
 def fixture(name: str) -> Any:

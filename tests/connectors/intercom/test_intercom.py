@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from connectors.registry import BUILTIN, ConnectorRegistry, load_connector
+from connectors.registry import BUILTIN, load_connector
 from connectors.runtime import ConnectorError
 from connectors.runtime.collections import run_method
 from connectors.runtime.mapping import locate
@@ -20,26 +20,12 @@ from connectors.runtime.templates import render
 from connectors.spec import WebhookEvents
 from core.errors import OsmoError
 from core.formulas import evaluate, matches_filter
-from tests.connectors import harness as harness_module
 from tests.connectors.harness import Replay, harness, json_response
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SPEC = load_connector(BUILTIN / "intercom" / "connector.yaml")
 CREDENTIALS = {"access_token": "dG9rOjdmOTk3NDhkXzA2YTVfNGYxOA==", "token_type": "Bearer"}
 INPUTS = {"workspaceId": "ecahpwf5"}
-
-
-class IntercomOnly(ConnectorRegistry):
-    """The harness's registry with just this connector: parsed once, not once per test, and
-    unaffected by other connectors' files."""
-
-    def __init__(self) -> None:
-        self._specs = {SPEC.key: SPEC}
-
-
-@pytest.fixture(autouse=True)
-def only_intercom(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(harness_module, "ConnectorRegistry", IntercomOnly)
 
 
 def fixture(name: str) -> Any:

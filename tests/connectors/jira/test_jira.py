@@ -17,10 +17,8 @@ from connectors.runtime import ConnectorError
 from connectors.runtime.collections import run_method
 from connectors.runtime.operations import run_operation
 from connectors.runtime.webhooks import WebhookVerificationError, verify_signature
-from connectors.spec import ConnectorSpec
 from core.errors import OsmoError
 from core.formulas import evaluate
-from tests.connectors import harness as harness_module
 from tests.connectors.harness import Replay, harness, json_response
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -28,18 +26,6 @@ SPEC = load_connector(Path(__file__).parents[3] / "connectors" / "jira" / "conne
 CLOUD_ID = "a436116f-02ce-4520-8fbb-7301462a1674"
 GATEWAY = f"/ex/jira/{CLOUD_ID}"
 API_TOKEN = {"email": "mia@example.com", "apiToken": "ATATT3xFfGF0T9xq1c7", "cloudId": CLOUD_ID}
-
-
-class OnlyThisConnector:
-    """The registry the harness builds, with just this connector (loading every one is slow)."""
-
-    def get(self, key: str) -> ConnectorSpec | None:
-        return SPEC if key == SPEC.key else None
-
-
-@pytest.fixture(autouse=True)
-def _registry(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(harness_module, "ConnectorRegistry", OnlyThisConnector)
 
 
 def with_api_token(replay: Replay) -> Any:

@@ -17,28 +17,14 @@ from connectors.runtime import ConnectorError
 from connectors.runtime.collections import run_method
 from connectors.runtime.operations import run_operation
 from connectors.runtime.webhooks import WebhookVerificationError, verify_signature
-from connectors.spec import ConnectorSpec
 from core.errors import OsmoError
 from core.formulas import evaluate
-from tests.connectors import harness as harness_module
 from tests.connectors.harness import Replay, harness, json_response
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SPEC = load_connector(Path(__file__).parents[3] / "connectors" / "linear" / "connector.yaml")
 API_KEY = "lin_api_Qm7cV0xk3N5pR8sT1wY4zB6dF9gH2jL"
 TEAM_ID = "9cfb482a-81e3-4154-b5b9-2c805e70a02d"
-
-
-class OnlyThisConnector:
-    """The registry the harness builds, with just this connector (loading every one is slow)."""
-
-    def get(self, key: str) -> ConnectorSpec | None:
-        return SPEC if key == SPEC.key else None
-
-
-@pytest.fixture(autouse=True)
-def _registry(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(harness_module, "ConnectorRegistry", OnlyThisConnector)
 
 
 def with_api_key(replay: Replay) -> Any:

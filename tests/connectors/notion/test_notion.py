@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-import tests.connectors.harness as harness_module
 from connectors.registry import ConnectorRegistry
 from connectors.runtime import ConnectorError
 from connectors.runtime.collections import parse_record, run_method
@@ -28,16 +26,6 @@ CREDENTIALS = {
     "token_type": "bearer",
     "workspaceId": "2f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a",
 }
-
-
-@pytest.fixture(scope="module", autouse=True)
-def registry() -> Iterator[ConnectorRegistry]:
-    """One registry for the module: the harness would parse every connector file per test."""
-    loaded = ConnectorRegistry()
-    patch = pytest.MonkeyPatch()
-    patch.setattr(harness_module, "ConnectorRegistry", lambda: loaded)
-    yield loaded
-    patch.undo()
 
 
 def fixture(name: str) -> Any:

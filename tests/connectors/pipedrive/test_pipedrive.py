@@ -9,13 +9,12 @@ from typing import Any
 
 import pytest
 
-from connectors.registry import BUILTIN, ConnectorRegistry, load_connector
+from connectors.registry import BUILTIN, load_connector
 from connectors.runtime import ConnectorError
 from connectors.runtime.collections import run_method
 from connectors.runtime.operations import run_operation
 from core.errors import OsmoError
 from core.formulas import evaluate
-from tests.connectors import harness as harness_module
 from tests.connectors.harness import Replay, harness, json_response
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -27,19 +26,6 @@ CREDENTIALS = {
     "token_type": "Bearer",
     "api_domain": "https://northwind.pipedrive.com",
 }
-
-
-class PipedriveOnly(ConnectorRegistry):
-    """The harness's registry with just this connector: parsed once, not once per test, and
-    unaffected by other connectors' files."""
-
-    def __init__(self) -> None:
-        self._specs = {SPEC.key: SPEC}
-
-
-@pytest.fixture(autouse=True)
-def only_pipedrive(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(harness_module, "ConnectorRegistry", PipedriveOnly)
 
 
 def fixture(name: str) -> Any:

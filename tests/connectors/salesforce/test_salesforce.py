@@ -8,13 +8,12 @@ from typing import Any
 
 import pytest
 
-from connectors.registry import BUILTIN, ConnectorRegistry, load_connector
+from connectors.registry import BUILTIN, load_connector
 from connectors.runtime import ConnectorError
 from connectors.runtime.collections import run_method
 from connectors.runtime.operations import run_operation
 from core.errors import OsmoError
 from core.formulas import evaluate
-from tests.connectors import harness as harness_module
 from tests.connectors.harness import Replay, harness, json_response
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -28,19 +27,6 @@ CREDENTIALS = {
 }
 QUERY = "/services/data/v62.0/query"
 COMPOSITE = "/services/data/v62.0/composite"
-
-
-class SalesforceOnly(ConnectorRegistry):
-    """The harness's registry with just this connector: parsed once, not once per test, and
-    unaffected by other connectors' files."""
-
-    def __init__(self) -> None:
-        self._specs = {SPEC.key: SPEC}
-
-
-@pytest.fixture(autouse=True)
-def only_salesforce(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(harness_module, "ConnectorRegistry", SalesforceOnly)
 
 
 def fixture(name: str) -> Any:

@@ -9,15 +9,13 @@ from typing import Any
 
 import pytest
 
-from connectors.registry import BUILTIN, ConnectorRegistry, load_connector
 from connectors.runtime import ConnectorError
 from connectors.runtime.collections import run_method
 from connectors.runtime.operations import run_operation
 from connectors.runtime.webhooks import WebhookVerificationError, route_event, verify_signature
 from core.errors import OsmoError
 from core.formulas import evaluate
-from tests.connectors import harness as harness_module
-from tests.connectors.harness import Replay, harness, json_response
+from tests.connectors.harness import Replay, builtin_registry, harness, json_response
 
 FIXTURES = Path(__file__).parent / "fixtures"
 BOT = {"access_token": "xoxb-17653672481-19874698323-pdFZKVeTuE8sk7oOcBrzbqgy"}
@@ -28,21 +26,6 @@ ROTATING = {
     "team_id": "T9TK3CUKW",
 }
 CHANNEL = "C012AB3CD"
-
-
-class _ThisConnector(ConnectorRegistry):
-    """A registry of slack only: the harness would parse every connector's YAML per test."""
-
-    def __init__(self) -> None:
-        self._specs = {"slack": load_connector(BUILTIN / "slack" / "connector.yaml")}
-
-
-REGISTRY = _ThisConnector()
-
-
-@pytest.fixture(autouse=True)
-def only_this_connector(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(harness_module, "ConnectorRegistry", lambda: REGISTRY)
 
 
 def fixture(name: str) -> Any:
@@ -269,7 +252,7 @@ SIGNING = {"integration": {"parameters": {"signingSecret": "8f742231b10e8888abcd
 
 
 def test_events_are_verified_with_the_apps_signing_secret() -> None:
-    webhooks = REGISTRY.get("slack").webhooks  # type: ignore[union-attr]
+    webhooks = builtin_registry().get("slack").webhooks  # type: ignore[union-attr]
     assert webhooks is not None and webhooks.signature is not None
     signature = webhooks.signature
 
@@ -281,7 +264,7 @@ def test_events_are_verified_with_the_apps_signing_secret() -> None:
 
 
 def test_app_level_events_are_routed_by_team_id() -> None:
-    webhooks = REGISTRY.get("slack").webhooks  # type: ignore[union-attr]
+    webhooks = builtin_registry().get("slack").webhooks  # type: ignore[union-attr]
     assert webhooks is not None and webhooks.routing is not None and webhooks.scope == "app"
     event = fixture("event_callback_message")
     connections = [

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from connectors.registry import BUILTIN, ConnectorRegistry, load_connector
 from connectors.runtime import ConnectorError
 from connectors.runtime.collections import run_method
 from connectors.runtime.operations import run_operation
@@ -18,8 +17,7 @@ from connectors.runtime.webhooks import WebhookVerificationError, route_event, v
 from connectors.stripe.components import form_fields
 from core.errors import OsmoError
 from core.formulas import evaluate
-from tests.connectors import harness as harness_module
-from tests.connectors.harness import Replay, harness, json_response
+from tests.connectors.harness import Replay, builtin_registry, harness, json_response
 
 FIXTURES = Path(__file__).parent / "fixtures"
 API_KEY = {"apiKey": "sk_test_51Mt3cWR3LkdIwHu7ix4a9b8c7d6e5f4"}
@@ -29,21 +27,6 @@ CONNECT = {
     "token_type": "bearer",
     "stripe_user_id": "acct_1Mt3cWR3xyzAbCdE",
 }
-
-
-class _ThisConnector(ConnectorRegistry):
-    """A registry of stripe only: the harness would parse every connector's YAML per test."""
-
-    def __init__(self) -> None:
-        self._specs = {"stripe": load_connector(BUILTIN / "stripe" / "connector.yaml")}
-
-
-REGISTRY = _ThisConnector()
-
-
-@pytest.fixture(autouse=True)
-def only_this_connector(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(harness_module, "ConnectorRegistry", lambda: REGISTRY)
 
 
 def fixture(name: str) -> Any:
@@ -252,7 +235,7 @@ def test_form_fields_follow_stripes_bracket_notation() -> None:
 
 
 async def test_customers_map_to_unified_contacts() -> None:
-    mapping = REGISTRY.get("stripe").collection("customers").udm  # type: ignore[union-attr]
+    mapping = builtin_registry().get("stripe").collection("customers").udm  # type: ignore[union-attr]
     assert mapping is not None and mapping.model == "contacts"
     customer = fixture("customer_created")
 
@@ -271,7 +254,7 @@ async def test_customers_map_to_unified_contacts() -> None:
 
 
 def test_connect_events_are_verified_and_routed_to_the_account() -> None:
-    webhooks = REGISTRY.get("stripe").webhooks  # type: ignore[union-attr]
+    webhooks = builtin_registry().get("stripe").webhooks  # type: ignore[union-attr]
     assert webhooks is not None and webhooks.signature is not None and webhooks.routing is not None
     body = (FIXTURES / "event_customer_updated.json").read_bytes()
     secret = "whsec_5f2d1c3b4a6e7f8091a2b3c4d5e6f708"

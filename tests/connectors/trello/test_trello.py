@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-import tests.connectors.harness as harness_module
 from connectors.registry import ConnectorRegistry
 from connectors.runtime import ConnectorError
 from connectors.runtime.collections import parse_record, run_method
@@ -25,16 +23,6 @@ INPUTS = {"apiKey": KEY, "apiToken": "ATTA1b2c3d4e5f"}
 BOARD = "5abbe4b7ddc1b351ef961400"
 LIST = "5abbe4b7ddc1b351ef961401"
 CARD = "5abbe4b7ddc1b351ef961414"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def registry() -> Iterator[ConnectorRegistry]:
-    """One registry for the module: the harness would parse every connector file per test."""
-    loaded = ConnectorRegistry()
-    patch = pytest.MonkeyPatch()
-    patch.setattr(harness_module, "ConnectorRegistry", lambda: loaded)
-    yield loaded
-    patch.undo()
 
 
 def fixture(name: str) -> Any:

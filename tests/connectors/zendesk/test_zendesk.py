@@ -11,15 +11,13 @@ from typing import Any
 
 import pytest
 
-from connectors.registry import BUILTIN, ConnectorRegistry, load_connector
 from connectors.runtime import ConnectorError
 from connectors.runtime.collections import run_method
 from connectors.runtime.operations import run_operation
 from connectors.runtime.webhooks import WebhookVerificationError, verify_signature
 from core.errors import OsmoError
 from core.formulas import evaluate
-from tests.connectors import harness as harness_module
-from tests.connectors.harness import Replay, harness, json_response
+from tests.connectors.harness import Replay, builtin_registry, harness, json_response
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SUBDOMAIN = {"subdomain": "acme"}
@@ -33,21 +31,6 @@ API_TOKEN = {
     "email": "jdoe@example.com",
     "apiToken": "6wiIBWbGkBMo1mRDMuVwkw1EPsNkeUj95PIz2akv",
 }
-
-
-class _ThisConnector(ConnectorRegistry):
-    """A registry of zendesk only: the harness would parse every connector's YAML per test."""
-
-    def __init__(self) -> None:
-        self._specs = {"zendesk": load_connector(BUILTIN / "zendesk" / "connector.yaml")}
-
-
-REGISTRY = _ThisConnector()
-
-
-@pytest.fixture(autouse=True)
-def only_this_connector(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(harness_module, "ConnectorRegistry", lambda: REGISTRY)
 
 
 def fixture(name: str) -> Any:
@@ -292,7 +275,7 @@ async def test_organizations_and_tickets_map_to_unified_models() -> None:
 
 
 def test_webhooks_are_verified_over_the_iso_timestamp_and_body() -> None:
-    webhooks = REGISTRY.get("zendesk").webhooks  # type: ignore[union-attr]
+    webhooks = builtin_registry().get("zendesk").webhooks  # type: ignore[union-attr]
     assert webhooks is not None and webhooks.signature is not None
     body = (FIXTURES / "event_ticket_created.json").read_bytes()
     secret = "dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ"
