@@ -6,6 +6,7 @@ Config: `collectionKey` (the API resolves a `dataSourceKey` into it when it snap
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from temporalio import workflow
@@ -109,17 +110,13 @@ class FindOrCreateDataRecord(DataRecordNode):
         found = await self.call(ctx, request)
         if found.get("record"):
             return [{**found, "created": False}]
-        created = await self.call(
-            ctx,
-            CollectionMethodInput(
-                connection_id=request.connection_id,
-                collection=request.collection,
-                method="create",
-                parameters=request.parameters,
-                fields=request.fields,
-                idempotency_key=f"{request.idempotency_key}:create",
-            ),
+        create = replace(
+            request,
+            method="create",
+            query=None,
+            idempotency_key=f"{request.idempotency_key}:create",
         )
+        created = await self.call(ctx, create)
         return [{**created, "created": True}]
 
 
