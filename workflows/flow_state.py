@@ -1,9 +1,15 @@
-"""Values a flow run carries: its input snapshot, node runs, and its result."""
+"""Values a flow run carries: its input snapshot, pending work, node runs, and its result."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+DEFAULT_HISTORY_LIMIT = 10_000
+"""Continue as new once the history has this many events (Temporal's hard limit is 51,200)."""
+
+SEED = -1
+"""Node-run index of an output given in `FlowRunInput.start_outputs` (re-runs from a node)."""
 
 
 @dataclass
@@ -23,6 +29,38 @@ class FlowSnapshot:
 
 
 @dataclass
+class Job:
+    """One node to run for one upstream output.
+
+    Outputs are referenced, not copied: `path` maps each upstream node key to
+    `[node run index, output index]` (index `SEED` reads `start_outputs`), so a for-each over
+    a page of records does not copy the page into every item's pending work and node run.
+    """
+
+    node_key: str
+    path: dict[str, list[int]] = field(default_factory=dict)
+    upstream: str | None = None
+    """The key in `path` of the output this job runs for (None: the run's input)."""
+
+
+@dataclass
+class Lane:
+    """A line of work run depth first: `group` (a bounded fan-out) first, then `jobs`."""
+
+    jobs: list[Job] = field(default_factory=list)
+    """A stack: the last job runs next."""
+    group: Group | None = None
+
+
+@dataclass
+class Group:
+    """Lanes run at most `limit` at a time (a node's `concurrency` over its outputs)."""
+
+    limit: int
+    lanes: list[Lane] = field(default_factory=list)
+
+
+@dataclass
 class FlowRunInput:
     snapshot: FlowSnapshot
     input: Any = None
@@ -30,6 +68,15 @@ class FlowRunInput:
     trigger_type: str = "api-trigger"
     start_outputs: dict[str, Any] = field(default_factory=dict)
     """Upstream outputs when starting at a node other than the trigger (re-runs)."""
+    resume: Lane | None = None
+    """Pending work carried over by continue-as-new (None: start at the start node)."""
+    node_runs: list[NodeRun] = field(default_factory=list)
+    """Node runs of the earlier runs of this flow run (continue-as-new)."""
+    events: list[Any] = field(default_factory=list)
+    """Events signalled and not yet taken, carried over by continue-as-new."""
+    history_limit: int = DEFAULT_HISTORY_LIMIT
+    continued: int = 0
+    """How many times this flow run continued as new."""
 
 
 @dataclass
@@ -42,11 +89,14 @@ class NodeRun:
     input: Any
     outputs: list[Any] = field(default_factory=list)
     error: dict[str, Any] | None = None
-    state: str = "running"  # running | completed | failed | skipped
+    state: str = "running"  # running | completed | failed | cancelled
     attempts: int = 0
     started_at: str = ""
     finished_at: str | None = None
     duration_ms: float | None = None
+    input_refs: dict[str, list[int]] | None = None
+    """Where `input` comes from (see `Job.path`); `input` is left empty when this is set and
+    the API fills it in, so the outputs of a node are kept once."""
 
 
 @dataclass
@@ -55,3 +105,26 @@ class FlowRunResult:
     node_runs: list[NodeRun]
     error: dict[str, Any] | None = None
     failed_node_key: str | None = None
+
+
+def node_run_inputs(
+    node_runs: list[dict[str, Any]], start_outputs: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Node runs (as dicts) with `input` filled in from `input_refs`."""
+    filled = []
+    for run in node_runs:
+        refs = run.get("input_refs")
+        if refs is not None:
+            run = {**run, "input": {key: output_at(node_runs, start_outputs, key, ref)
+                                    for key, ref in refs.items()}}  # fmt: skip
+        filled.append(run)
+    return filled
+
+
+def output_at(
+    node_runs: list[dict[str, Any]], start_outputs: dict[str, Any], key: str, ref: list[int]
+) -> Any:
+    index, output = ref
+    if index == SEED:
+        return start_outputs.get(key)
+    return node_runs[index]["outputs"][output]

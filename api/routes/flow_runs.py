@@ -16,6 +16,7 @@ from temporalio.service import RPCError
 
 from api.deps import Caller, CallerDep, ServicesDep, SessionDep
 from api.models import ApiModel
+from api.routes.actions import action_snapshot, with_collection
 from api.routes.connections import get_connection
 from api.services import Services
 from core.elements.models import Element
@@ -24,7 +25,7 @@ from core.errors import OsmoError, not_found
 from core.models import Connection, Customer, Integration
 from workflows import search_attributes as sa
 from workflows.flow_run import FlowRunWorkflow
-from workflows.flow_state import FlowRunInput, FlowSnapshot
+from workflows.flow_state import FlowRunInput, FlowSnapshot, node_run_inputs
 
 router = APIRouter(tags=["flow-runs"])
 
@@ -56,7 +57,7 @@ class FlowRunRerun(ApiModel):
 
 
 def snapshot_of(session: Session, store: ElementStore, instance: Element) -> FlowSnapshot:
-    """Resolves the flow instance (and its data sources) into an immutable snapshot."""
+    """Resolves the flow instance (its data sources and actions) into an immutable snapshot."""
     definition = store.resolve(instance)
     if not definition.get("enabled", True):
         raise OsmoError("bad_request", "flow_disabled", "This flow instance is disabled")
@@ -68,12 +69,11 @@ def snapshot_of(session: Session, store: ElementStore, instance: Element) -> Flo
     nodes = {}
     for key, node in (definition.get("nodes") or {}).items():
         config = dict(node.get("config") or {})
-        if config.get("dataSourceKey") and connection is not None and "collectionKey" not in config:
-            source = store.resolve(
-                store.instance("data-sources", config["dataSourceKey"], connection)
-            )
-            config["collectionKey"] = source.get("collectionKey")
-            config.setdefault("parameters", source.get("parameters") or {})
+        if connection is not None:
+            config = with_collection(store, connection, config)
+            if node.get("type") == "run-action":  # the run gets the action, not a key to it
+                action = action_snapshot(session, store, connection, config["actionKey"])
+                config["action"] = asdict(action)
         nodes[key] = {**node, "config": config}
     return FlowSnapshot(
         flow_key=instance.key,
@@ -221,19 +221,21 @@ async def read_flow_run(run_id: str, caller: CallerDep, services: ServicesDep) -
             ]
             break
     run["input"] = history_input.input if history_input else None
+    seed = history_input.start_outputs if history_input else {}
     if run["state"] == "running":
         node_runs = await handle.query(FlowRunWorkflow.state)
-        run["nodeRuns"] = [n if isinstance(n, dict) else asdict(n) for n in node_runs]
+        run["nodeRuns"] = node_run_inputs(
+            [n if isinstance(n, dict) else asdict(n) for n in node_runs], seed
+        )
         return run
     try:
         result = await handle.result()
-        run["nodeRuns"] = [asdict(n) for n in result.node_runs]
+        run["nodeRuns"] = node_run_inputs([asdict(n) for n in result.node_runs], seed)
     except WorkflowFailureError as exc:
         details = getattr(exc.cause, "details", None) or [{}]
-        run["nodeRuns"] = details[0].get("nodeRuns", []) if isinstance(details[0], dict) else []
-        run["failedNodeKey"] = (
-            details[0].get("failedNodeKey") if isinstance(details[0], dict) else None
-        )
+        failure = details[0] if isinstance(details[0], dict) else {}
+        run["nodeRuns"] = node_run_inputs(failure.get("nodeRuns", []), seed)
+        run["failedNodeKey"] = failure.get("failedNodeKey")
         run["error"] = {"message": str(exc.cause)}
     return run
 
@@ -253,7 +255,8 @@ async def list_flow_runs(
     limit: int = Query(50, ge=1, le=500),
 ) -> dict[str, Any]:
     """Newest first, from Temporal visibility; a customer sees only their own runs."""
-    clauses = ["WorkflowType = 'FlowRun'"]
+    # A run that continued as new shows once, as its latest execution.
+    clauses = ["WorkflowType = 'FlowRun'", "ExecutionStatus != 'ContinuedAsNew'"]
     if not caller.is_admin:
         clauses.append(f"CustomerId = '{caller.customer_id}'")
     elif customer_id:

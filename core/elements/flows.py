@@ -27,6 +27,30 @@ NODE_KEYS = {
     "inputSchema", "outputSchema",
 }  # fmt: skip
 
+MAX_CONCURRENCY = 50
+
+NODE_SETTINGS = Draft202012Validator(
+    {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string"},
+            "concurrency": {"type": "integer", "minimum": 1, "maximum": MAX_CONCURRENCY},
+            "timeoutSeconds": {"type": "number", "exclusiveMinimum": 0},
+            "retry": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "maximumAttempts": {"type": "integer", "minimum": 1},
+                    "initialIntervalSeconds": {"type": "number", "exclusiveMinimum": 0},
+                    "maximumIntervalSeconds": {"type": "number", "exclusiveMinimum": 0},
+                },
+            },
+            "links": {"type": "array"},
+        },
+    }
+)
+"""Settings every node may have, whatever its type."""
+
 
 def _node_types() -> dict[str, dict[str, Any]]:
     # Imported lazily: the node modules belong to the workflow layer.
@@ -68,6 +92,9 @@ def _node_problems(
         for name in node
         if name not in NODE_KEYS
     ]
+    for error in NODE_SETTINGS.iter_errors(node):
+        where = ".".join(str(p) for p in error.absolute_path)
+        problems.append({"path": f"{path}.{where}", "message": error.message})
     node_type = node.get("type")
     if node_type not in types:
         problems.append({"path": f"{path}.type", "message": f"unknown node type {node_type!r}"})

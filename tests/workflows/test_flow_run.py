@@ -177,12 +177,26 @@ async def test_invalid_flows_are_refused_with_paths(osmo_sqlite: Osmo) -> None:
             "t": {"type": "api-trigger", "links": [{"key": "missing"}]},
             "x": {"type": "teleport"},
             "f": {"type": "filter", "config": {}},
+            "e": {"type": "for-each", "config": {"items": []}, "concurrency": 0},
+            "r": {
+                "type": "transform-data",
+                "config": {"value": 1},
+                "timeoutSeconds": -1,
+                "retry": {"maximumAttempts": "many"},
+            },
         },
     }
     response = await osmo_sqlite.call("POST", "/flows", json=bad)
     assert response.status_code == 422
     paths = {e["path"] for e in response.json()["data"]["errors"]}
-    assert {"nodes.t.links[0].key", "nodes.x.type", "nodes.f.config"} <= paths
+    assert {
+        "nodes.t.links[0].key",
+        "nodes.x.type",
+        "nodes.f.config",
+        "nodes.e.concurrency",
+        "nodes.r.timeoutSeconds",
+        "nodes.r.retry.maximumAttempts",
+    } <= paths
     cyclic = {
         "key": "loop",
         "nodes": {
