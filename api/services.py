@@ -10,6 +10,7 @@ from temporalio.client import Client
 
 from connectors.registry import ConnectorRegistry
 from connectors.runtime import ConnectorRuntime, DatabaseApiLogSink
+from core.blobs import connect
 from core.crypto import Encryptor
 from core.db import create_db_engine, migrate
 from core.settings import Settings
@@ -29,9 +30,7 @@ class Services:
     async def temporal(self) -> Client:
         """The Temporal client, connected on first use (the API starts without Temporal)."""
         if self.temporal_client is None:
-            self.temporal_client = await Client.connect(
-                self.settings.temporal_address, namespace=self.settings.temporal_namespace
-            )
+            self.temporal_client = await connect(self.settings)
         return self.temporal_client
 
     @classmethod

@@ -62,6 +62,22 @@ class Encryptor:
         except Exception as exc:
             raise DecryptionError("ciphertext failed authentication") from exc
 
+    def encrypt_bytes(self, plaintext: bytes) -> bytes:
+        """Binary form: `<keyId>:` then nonce || ciphertext+tag (for blobs, not columns)."""
+        nonce = os.urandom(12)
+        sealed = self._keys[self.active_key_id].encrypt(nonce, plaintext, None)
+        return f"{self.active_key_id}:".encode() + nonce + sealed
+
+    def decrypt_bytes(self, ciphertext: bytes) -> bytes:
+        key_id, _, raw = ciphertext.partition(b":")
+        aead = self._keys.get(key_id.decode(errors="replace"))
+        if aead is None:
+            raise DecryptionError(f"cannot decrypt blob sealed with key {key_id!r}")
+        try:
+            return aead.decrypt(raw[:12], raw[12:], None)
+        except Exception as exc:
+            raise DecryptionError("blob failed authentication") from exc
+
     def encrypt_json(self, value: Any) -> str:
         return self.encrypt(json.dumps(value, separators=(",", ":")))
 

@@ -76,6 +76,25 @@ class Settings(BaseSettings):
             "non-public addresses (off: such requests fail with `address_not_allowed`)."
         ),
     )
+    blob_store: str = Field(
+        str(ROOT / ".data" / "blobs"),
+        description=(
+            "Where workflow payloads too large for Temporal's history are kept (claim check): "
+            "a directory shared by the API and the workers, or `s3://bucket/prefix` for an "
+            "S3-compatible store (needs the `s3` extra; see OSMO_S3_ENDPOINT_URL)."
+        ),
+    )
+    s3_endpoint_url: str | None = Field(
+        None, description="Endpoint of an S3-compatible blob store (MinIO, R2...); AWS if unset."
+    )
+    payload_offload_bytes: int = Field(
+        128 * 1024,
+        ge=1024,
+        description=(
+            "Payloads larger than this are encrypted into the blob store and only a reference "
+            "goes through Temporal (its limit is 2 MB per payload)."
+        ),
+    )
     app_api_url: str | None = Field(
         None,
         description=(

@@ -7,6 +7,7 @@ is set (CI sets it, and there a missing PostgreSQL fails instead of skipping).
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 import warnings
 from collections.abc import AsyncIterator, Iterator
@@ -75,6 +76,7 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "database_url": database_url,
         "connector_paths": str(FAKE_CONNECTORS),
         "refresh_margin_seconds": 60,
+        "blob_store": tempfile.mkdtemp(prefix="osmo-blobs-"),
         **overrides,
     }
     return Settings(**values)

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from core.blobs import with_converter
 from core.settings import Settings
 from tests.api.connect_helpers import connect_oauth2, only_connection
 from tests.conftest import Osmo, create_crm_integration
@@ -34,10 +35,11 @@ async def flow_worker(
     fresh task queue that the API starts runs on."""
     settings = osmo.settings.model_copy(update={"task_queue": f"osmo-{uuid.uuid4()}", **overrides})
     osmo.services.settings.task_queue = settings.task_queue
-    osmo.services.temporal_client = env.client
+    client = with_converter(env.client, settings)  # as `connect` builds it: claim check on
+    osmo.services.temporal_client = client
     activities = build_activities(settings)
     try:
-        async with build_worker(env.client, settings, activities):
+        async with build_worker(client, settings, activities):
             yield settings
     finally:
         await activities.aclose()

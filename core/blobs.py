@@ -1,0 +1,170 @@
+"""Claim check for Temporal payloads: large ones live in a blob store, history keeps a reference.
+
+Pages of records, big node outputs and the state a long flow carries into continue-as-new would
+otherwise approach Temporal's 2 MB payload limit (and bloat every history that holds them).
+`ClaimCheckCodec` runs on every client and worker: a payload larger than
+`OSMO_PAYLOAD_OFFLOAD_BYTES` is encrypted (AES-GCM, the deployment's keys) and stored under the
+SHA-256 of its contents; the history holds a small payload naming it. Decoding fetches it back.
+
+Stores: a local directory by default (shared by the API and workers), or an S3-compatible bucket
+(`OSMO_BLOB_STORE=s3://bucket/prefix`, optional `boto3`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import temporalio.converter
+from temporalio.api.common.v1 import Payload
+from temporalio.client import Client
+from temporalio.converter import DataConverter, PayloadCodec
+
+from core.crypto import Encryptor
+from core.settings import Settings
+
+ENCODING = b"binary/osmo-claim-check"
+KEY = "osmo-blob-key"
+
+
+class BlobNotFound(LookupError):
+    """A payload names a blob the store does not have (deleted, or another store)."""
+
+
+class BlobStore(Protocol):
+    async def put(self, key: str, data: bytes) -> None: ...
+
+    async def get(self, key: str) -> bytes: ...
+
+
+class LocalBlobStore:
+    """Blobs as files `<root>/<key[:2]>/<key>`, written atomically."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+
+    def _path(self, key: str) -> Path:
+        if not key.isalnum():
+            raise ValueError(f"bad blob key {key!r}")
+        return self.root / key[:2] / key
+
+    def _put(self, key: str, data: bytes) -> None:
+        path = self._path(key)
+        if path.exists():
+            return  # content-addressed: same key, same plaintext
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+        os.replace(tmp, path)
+
+    def _get(self, key: str) -> bytes:
+        try:
+            return self._path(key).read_bytes()
+        except FileNotFoundError as exc:
+            raise BlobNotFound(key) from exc
+
+    async def put(self, key: str, data: bytes) -> None:
+        await asyncio.to_thread(self._put, key, data)
+
+    async def get(self, key: str) -> bytes:
+        return await asyncio.to_thread(self._get, key)
+
+
+class S3BlobStore:
+    """Blobs as objects `<prefix>/<key>` in an S3-compatible bucket (boto3, in a thread)."""
+
+    def __init__(self, url: str, endpoint_url: str | None = None) -> None:
+        try:
+            import boto3
+        except ImportError as exc:  # pragma: no cover - depends on the installed extras
+            raise RuntimeError("an s3:// blob store needs boto3: pip install 'osmo[s3]'") from exc
+        bucket, _, prefix = url.removeprefix("s3://").partition("/")
+        self.bucket, self.prefix = bucket, prefix.strip("/")
+        self.client: Any = boto3.client("s3", endpoint_url=endpoint_url)
+
+    def _name(self, key: str) -> str:
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    async def put(self, key: str, data: bytes) -> None:
+        await asyncio.to_thread(
+            self.client.put_object, Bucket=self.bucket, Key=self._name(key), Body=data
+        )
+
+    async def get(self, key: str) -> bytes:
+        def read() -> bytes:
+            try:
+                body = self.client.get_object(Bucket=self.bucket, Key=self._name(key))["Body"]
+            except self.client.exceptions.NoSuchKey as exc:
+                raise BlobNotFound(key) from exc
+            return bytes(body.read())
+
+        return await asyncio.to_thread(read)
+
+
+def blob_store(settings: Settings) -> BlobStore:
+    if settings.blob_store.startswith("s3://"):
+        return S3BlobStore(settings.blob_store, settings.s3_endpoint_url)
+    return LocalBlobStore(settings.blob_store.removeprefix("file://"))
+
+
+class ClaimCheckCodec(PayloadCodec):
+    def __init__(self, store: BlobStore, encryptor: Encryptor, threshold: int) -> None:
+        self.store, self.encryptor, self.threshold = store, encryptor, threshold
+
+    async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        return [await self._encode(payload) for payload in payloads]
+
+    async def _encode(self, payload: Payload) -> Payload:
+        if payload.ByteSize() <= self.threshold:
+            return payload
+        plaintext = payload.SerializeToString()
+        key = hashlib.sha256(plaintext).hexdigest()
+        await self.store.put(key, self.encryptor.encrypt_bytes(plaintext))
+        return Payload(
+            metadata={"encoding": ENCODING, KEY: key.encode(), "size": str(len(plaintext)).encode()}
+        )
+
+    async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        return [await self._decode(payload) for payload in payloads]
+
+    async def _decode(self, payload: Payload) -> Payload:
+        if payload.metadata.get("encoding") != ENCODING:
+            return payload
+        key = payload.metadata[KEY].decode()
+        plaintext = self.encryptor.decrypt_bytes(await self.store.get(key))
+        if hashlib.sha256(plaintext).hexdigest() != key:
+            raise ValueError(f"blob {key} does not match its key")
+        return Payload.FromString(plaintext)
+
+
+def data_converter(settings: Settings) -> DataConverter:
+    """Temporal's default converter with Osmo's claim-check codec."""
+    codec = ClaimCheckCodec(
+        blob_store(settings),
+        Encryptor.from_setting(settings.encryption_keys),
+        settings.payload_offload_bytes,
+    )
+    return dataclasses.replace(temporalio.converter.default(), payload_codec=codec)
+
+
+async def connect(settings: Settings) -> Client:
+    """A Temporal client for Osmo: its address, namespace and data converter."""
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=data_converter(settings),
+    )
+
+
+def with_converter(client: Client, settings: Settings) -> Client:
+    """`client` (its connection) with Osmo's data converter."""
+    config = client.config()
+    config["data_converter"] = data_converter(settings)
+    return Client(**config)
