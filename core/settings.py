@@ -95,6 +95,15 @@ class Settings(BaseSettings):
             "goes through Temporal (its limit is 2 MB per payload)."
         ),
     )
+    flow_history_limit: int = Field(
+        10_000,
+        ge=50,
+        le=40_000,
+        description=(
+            "A flow run continues as new once its history has this many events (Temporal "
+            "refuses histories over 51,200)."
+        ),
+    )
     app_api_url: str | None = Field(
         None,
         description=(

@@ -91,6 +91,7 @@ def snapshot_of(session: Session, store: ElementStore, instance: Element) -> Flo
 async def start_run(services: Services, run_input: FlowRunInput) -> str:
     client = await services.temporal()
     snapshot = run_input.snapshot
+    run_input.history_limit = services.settings.flow_history_limit
     run_id = f"flow-run-{uuid.uuid4().hex}"
     pairs = [
         SearchAttributePair(sa.FLOW_KEY, snapshot.flow_key),

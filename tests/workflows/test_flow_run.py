@@ -149,6 +149,67 @@ async def test_failed_node_stops_the_run_and_rerun_from_it(running, crm) -> None
     ).status_code == 404
 
 
+async def test_a_long_loop_continues_as_new_and_reads_as_one_run(
+    osmo_sqlite: Osmo, crm, env: WorkflowEnvironment
+) -> None:
+    fake, url = crm
+    connection_id = await crm_connection(osmo_sqlite, url)
+    flow = {
+        "key": "import-many",
+        "nodes": {
+            "trigger": {"type": "api-trigger", "links": [{"key": "each"}]},
+            "each": {
+                "type": "for-each",
+                "config": {"items": {"$var": "input.trigger.people"}},
+                "concurrency": 4,
+                "links": [{"key": "create"}],
+            },
+            "create": {
+                "type": "create-data-record",
+                "config": {
+                    "collectionKey": "contacts",
+                    "fields": {"email": {"$var": "input.each"}},
+                },
+            },
+        },
+    }
+    people = [f"person{n}@example.com" for n in range(24)]
+    async with flow_worker(osmo_sqlite, env, flow_history_limit=60):
+        osmo_sqlite.services.settings.flow_history_limit = 60
+        assert (await osmo_sqlite.call("POST", "/flows", json=flow)).status_code == 201
+        started = await osmo_sqlite.call(
+            "POST",
+            f"/connections/{connection_id}/flows/import-many/run",
+            tenant="acme",
+            json={"input": {"people": people}},
+        )
+        run_id = started.json()["flowRunId"]
+        run = await finished(osmo_sqlite, run_id)
+    assert run["state"] == "completed", run
+    emails = sorted(
+        email
+        for c in fake.contacts.values()
+        if (email := c["properties"].get("email", "")).startswith("person")
+    )
+    assert emails == sorted(people)  # each item written once across the continuations
+    creates = [r for r in run["nodeRuns"] if r["node_key"] == "create"]
+    assert sorted(r["input"]["each"] for r in creates) == sorted(people)
+    assert all(r["input"]["trigger"] == {"people": people} for r in creates)
+    handle = osmo_sqlite.services.temporal_client.get_workflow_handle(run_id)  # type: ignore[union-attr]
+    first_run_id = (await handle.describe()).raw_description.workflow_execution_info.first_run_id
+    first = await handle._client.get_workflow_handle(run_id, run_id=first_run_id).fetch_history()
+    assert first.events[-1].HasField("workflow_execution_continued_as_new_event_attributes")
+    # Listed once (as its latest execution), under the customer's search attributes.
+    for _ in range(50):
+        listed = (
+            await osmo_sqlite.call("GET", "/flow-runs?flowKey=import-many", tenant="acme")
+        ).json()
+        if listed["items"] and listed["items"][0]["state"] == "completed":
+            break
+        await asyncio.sleep(0.1)
+    assert [(i["id"], i["state"]) for i in listed["items"]] == [(run_id, "completed")]
+
+
 async def test_stop_a_running_flow(running) -> None:
     osmo, connection_id = running
     flow = {
