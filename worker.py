@@ -18,14 +18,16 @@ from activities.data_links import DataLinkActivities
 from activities.http import HttpActivities
 from connectors.registry import ConnectorRegistry
 from connectors.runtime import ConnectorRuntime, DatabaseApiLogSink
+from core.blobs import connect
 from core.crypto import Encryptor
 from core.db import create_db_engine, migrate
 from core.settings import Settings, get_settings
 from core.stores.connections import ConnectionStore
+from workflows.action_run import ActionRunWorkflow
 from workflows.api_request import ApiRequestWorkflow
 from workflows.flow_run import FlowRunWorkflow
 
-WORKFLOWS = [ApiRequestWorkflow, FlowRunWorkflow]
+WORKFLOWS = [ApiRequestWorkflow, FlowRunWorkflow, ActionRunWorkflow]
 
 
 @dataclass
@@ -70,7 +72,7 @@ def build_activities(settings: Settings) -> Activities:
     return Activities(
         ConnectorActivities(runtime, connections),
         DataLinkActivities(engine),
-        HttpActivities(settings),
+        HttpActivities(settings, DatabaseApiLogSink(engine)),
     )
 
 
@@ -87,7 +89,7 @@ def build_worker(client: Client, settings: Settings, activities: Activities) -> 
 async def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = get_settings()
-    client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+    client = await connect(settings)
     activities = build_activities(settings)
     logging.getLogger("osmo.worker").info(
         "worker polling task queue %r on %s", settings.task_queue, settings.temporal_address

@@ -8,7 +8,9 @@
 
 Both answer `{status, headers, body}`; errors follow the connector runtime's normalization
 (4xx stop, 429/503 wait for `Retry-After`, 5xx and network errors retry). Redirects are not
-followed: a redirect could lead to an address the check would have refused.
+followed: a redirect could lead to an address the check would have refused. Like connector
+calls, every attempt is written to the external API logs, redacted the same way, under the
+run's customer and connection.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,7 +28,11 @@ import httpx
 from temporalio import activity
 
 from activities.connectors import ApiRequestOutput, to_application_error
+from connectors.runtime.context import ApiLogSink
 from connectors.runtime.errors import ConnectorError, error_for_status, parse_retry_after
+from connectors.runtime.http_log import describe
+from connectors.runtime.redaction import Redactor, is_secret_name, secret_values
+from connectors.runtime.sinks import record
 from core.errors import OsmoError, bad_request
 from core.settings import Settings
 from core.tokens import mint_token
@@ -40,6 +47,8 @@ class HttpRequestInput:
     query: dict[str, str] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
     json: Any = None
+    customer_id: str | None = None
+    connection_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +59,25 @@ class AppRequestInput:
     query: dict[str, str] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
     json: Any = None
+    customer_id: str | None = None
+    connection_id: str | None = None
+
+
+@dataclass(frozen=True)
+class RequestOwner:
+    """The flow run a request is made for, as its external API log entry names it.
+
+    `secrets` are values to mask wherever they appear (a token the request carries), on top
+    of the masking of secret-named headers, query parameters and body members.
+    """
+
+    customer_id: str | None
+    connection_id: str | None
+    secrets: frozenset[str] = frozenset()
+    integration_key: str | None = None
+
+    def redactor(self) -> Redactor:
+        return Redactor(self.secrets)
 
 
 class AddressNotAllowed(OsmoError):
@@ -141,8 +169,9 @@ class PublicOnlyTransport(httpx.AsyncHTTPTransport):
 class HttpActivities:
     """HTTP activities with their own pooled clients (created in the loop that first uses them)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, sink: ApiLogSink) -> None:
         self.settings = settings
+        self.sink = sink
         self._http: httpx.AsyncClient | None = None
         self._app_http: httpx.AsyncClient | None = None
 
@@ -179,8 +208,10 @@ class HttpActivities:
                 429, 5xx and network errors.
         """
         url = _http_url(input.url)
+        secrets = _request_secrets(input.headers, input.query)
+        owner = RequestOwner(input.customer_id, input.connection_id, secrets)
         return await self._send(
-            self.http, input.method, url, input.query, input.headers, input.json
+            self.http, owner, input.method, url, input.query, input.headers, input.json
         )
 
     @activity.defn(name="app_api_request")
@@ -209,11 +240,15 @@ class HttpActivities:
         headers = {k: v for k, v in input.headers.items() if k.lower() != "authorization"}
         headers["Authorization"] = f"Bearer {token}"
         url = app_url(base, input.path)
-        return await self._send(self.app_http, input.method, url, input.query, headers, input.json)
+        owner = RequestOwner(input.customer_id, input.connection_id, frozenset([token]))
+        return await self._send(
+            self.app_http, owner, input.method, url, input.query, headers, input.json
+        )
 
     async def _send(
         self,
         client: httpx.AsyncClient,
+        owner: RequestOwner,
         method: str,
         url: httpx.URL,
         query: dict[str, str],
@@ -221,17 +256,17 @@ class HttpActivities:
         json: Any,
     ) -> ApiRequestOutput:
         shown = f"{method} {url.copy_with(query=None)}"  # queries may carry keys
+        request = client.build_request(
+            method, url.copy_merge_params(query), headers=headers, json=json
+        )
+        started = time.perf_counter()
         try:
-            response = await client.request(
-                method, url.copy_merge_params(query), headers=headers, json=json
-            )
-        except OsmoError as exc:
-            raise to_application_error(exc) from exc
-        except httpx.TimeoutException as exc:
-            raise to_application_error(ConnectorError("timeout", f"{shown} timed out")) from exc
-        except httpx.TransportError as exc:
-            error = ConnectorError("network_error", f"{shown} failed: {exc}")
+            response = await client.send(request)
+        except (OsmoError, httpx.TransportError) as exc:
+            error = _transport_error(exc, shown)
+            await self._log(owner, request, None, started, error)
             raise to_application_error(error) from exc
+        await self._log(owner, request, response, started, None)
         try:
             body: Any = response.json()
         except ValueError:
@@ -245,6 +280,42 @@ class HttpActivities:
             error.data["body"] = response.text[: self.settings.log_body_limit]
             raise to_application_error(error)
         return ApiRequestOutput(response.status_code, dict(response.headers), body)
+
+    async def _log(
+        self,
+        owner: RequestOwner,
+        request: httpx.Request,
+        response: httpx.Response | None,
+        started: float,
+        error: OsmoError | None,
+    ) -> None:
+        """Writes one attempt to the external API logs, as the connector runtime does."""
+        call = describe(
+            owner,
+            request,
+            response,
+            self.settings.log_body_limit,
+            duration_ms=(time.perf_counter() - started) * 1000,
+            error_key=error.key if error else None,
+            error_message=error.message if error else None,
+        )
+        await record(self.sink, call)
+
+
+def _request_secrets(headers: dict[str, str], query: dict[str, str]) -> frozenset[str]:
+    """Values of secret-named headers and query parameters, and the token after a scheme
+    (`Bearer <token>`), so the log masks them also where the app echoes them back."""
+    values = [v for k, v in {**headers, **query}.items() if is_secret_name(k)]
+    return frozenset(secret_values(values, [v.split()[-1] for v in values if v.strip()]))
+
+
+def _transport_error(exc: OsmoError | httpx.TransportError, shown: str) -> OsmoError:
+    """What a request that got no response failed with: a refused address, or the network."""
+    if isinstance(exc, OsmoError):
+        return exc
+    if isinstance(exc, httpx.TimeoutException):
+        return ConnectorError("timeout", f"{shown} timed out")
+    return ConnectorError("network_error", f"{shown} failed: {exc}")
 
 
 def _http_url(raw: str) -> httpx.URL:

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from api.errors import install_error_handlers
 from api.routes import (
+    actions,
     connect,
     connections,
     connector_import,
@@ -78,6 +79,7 @@ def create_app(
         field_mappings,
         data_links,
         flow_runs,
+        actions,
     ):
         app.include_router(module.router)
     for kind in KINDS:

@@ -4,6 +4,7 @@
     GET/POST /integrations/{key}/{kind}  GET/PATCH/DELETE /integrations/{key}/{kind}/{elementKey}
     GET/PATCH/DELETE /connections/{id}/{kind}/{elementKey}   (instances, created on first use)
     POST …/reset                          (drop customizations, follow the parent again)
+    POST …/update-to-latest               (take the parent's newer version, keep customizations)
 
 A selector is an id, a universal key, or `integrationKey.elementKey`. Bodies are the
 definition's fields plus `key`, `name`, `integrationKey` (create) and `revision` (update).
@@ -19,7 +20,7 @@ from api.deps import AdminDep, CallerDep, SessionDep
 from api.routes.connections import get_connection
 from api.routes.integrations import get_integration
 from core.elements.models import Element
-from core.elements.store import ElementStore, layer_of
+from core.elements.store import ElementStore, MergeReport, layer_of
 from core.errors import validation_error
 
 ENVELOPE = {"key", "name", "revision", "integrationKey", "id"}
@@ -38,6 +39,7 @@ def element_public(store: ElementStore, element: Element) -> dict[str, Any]:
         "instanceKey": element.instance_key,
         "parentId": element.parent_id,
         "isCustomized": element.is_customized,
+        "isOutdated": store.is_outdated(element),
         "customizations": element.definition if element.parent_id else None,
         "revision": element.revision,
         "createdAt": element.created_at,
@@ -64,6 +66,13 @@ def _revision(envelope: dict[str, Any]) -> int | None:
     if revision is not None and not isinstance(revision, int):
         raise validation_error([{"path": "revision", "message": "must be an integer"}])
     return revision
+
+
+def updated_public(store: ElementStore, element: Element, report: MergeReport) -> dict[str, Any]:
+    return {
+        **element_public(store, element),
+        "update": {"dropped": report.dropped, "conflicts": report.conflicts},
+    }
 
 
 def element_router(kind: str) -> APIRouter:
@@ -191,6 +200,18 @@ def element_router(kind: str) -> APIRouter:
         store, element = integration_element(session, integration_key, key)
         return element_public(store, store.reset(element))
 
+    @router.post(f"/integrations/{{integration_key}}/{kind}/{{key}}/update-to-latest")
+    def update_integration_element_to_latest(
+        _: AdminDep,
+        session: SessionDep,
+        integration_key: str,
+        key: str,
+        body: dict[str, Any] | None = Body(None),
+    ) -> dict[str, Any]:
+        store, element = integration_element(session, integration_key, key)
+        element, report = store.update_to_latest(element, _revision(body or {}))
+        return updated_public(store, element, report)
+
     def connection_element(
         session: SessionDep,
         caller: CallerDep,
@@ -240,5 +261,19 @@ def element_router(kind: str) -> APIRouter:
     ) -> dict[str, Any]:
         store, element = connection_element(session, caller, connection_id, key, instance_key)
         return element_public(store, store.reset(element))
+
+    @router.post(f"/connections/{{connection_id}}/{kind}/{{key}}/update-to-latest")
+    def update_connection_element_to_latest(
+        caller: CallerDep,
+        session: SessionDep,
+        connection_id: str,
+        key: str,
+        body: dict[str, Any] | None = Body(None),
+        instance_key: str | None = Query(None, alias="instanceKey"),
+    ) -> dict[str, Any]:
+        """Merges the parent's changes since customization; 422 (nothing saved) if they clash."""
+        store, element = connection_element(session, caller, connection_id, key, instance_key)
+        element, report = store.update_to_latest(element, _revision(body or {}))
+        return updated_public(store, element, report)
 
     return router

@@ -18,6 +18,7 @@ from connectors.runtime.http_log import describe
 from connectors.runtime.oauth1 import OAuth1Flow, request_signer
 from connectors.runtime.oauth2 import OAuth2Grants, OAuthGrantError, TokenSet
 from connectors.runtime.responses import classify
+from connectors.runtime.sinks import record
 from connectors.runtime.templates import render, render_value
 from connectors.spec import (
     BasicOption,
@@ -235,10 +236,7 @@ class ConnectorRuntime:
             error_key=error.key if error else None,
             error_message=error.message if error else None,
         )
-        if getattr(self.sink, "blocking", True):
-            await asyncio.to_thread(self.sink.record, call)
-        else:
-            self.sink.record(call)
+        await record(self.sink, call)
         if error is not None:
             raise error
         assert response is not None

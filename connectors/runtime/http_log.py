@@ -4,17 +4,34 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
 from connectors.runtime.context import ApiCall, ApiLogSink, ConnectionContext
+from connectors.runtime.redaction import Redactor
 
 START = "osmo_started_at"
 
 
+class CallOwner(Protocol):
+    """Whom a logged call belongs to, and which secrets it may carry: a connection, or a flow
+    run making its own request."""
+
+    @property
+    def customer_id(self) -> str | None: ...
+
+    @property
+    def connection_id(self) -> str | None: ...
+
+    @property
+    def integration_key(self) -> str | None: ...
+
+    def redactor(self) -> Redactor: ...
+
+
 def describe(
-    ctx: ConnectionContext,
+    ctx: CallOwner,
     request: httpx.Request,
     response: httpx.Response | None,
     body_limit: int,

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import asdict
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from connectors.runtime.context import ApiCall
+from connectors.runtime.context import ApiCall, ApiLogSink
 from core.models import ExternalApiLog
+
+
+async def record(sink: ApiLogSink, call: ApiCall) -> None:
+    """Logs `call`, in a worker thread when the sink blocks on I/O."""
+    if getattr(sink, "blocking", True):
+        await asyncio.to_thread(sink.record, call)
+    else:
+        sink.record(call)
 
 
 class DatabaseApiLogSink:

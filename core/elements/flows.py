@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, ValidationError
 from pydantic import Field
 
 from core.elements.definition import Definition, Problem
@@ -50,6 +50,13 @@ NODE_SETTINGS = Draft202012Validator(
     }
 )
 """Settings every node may have, whatever its type."""
+
+
+def message(error: ValidationError) -> str:
+    """A config error in words ("needs collectionKey or dataSourceKey" for a choice of keys)."""
+    if error.validator == "anyOf" and all("required" in s for s in error.validator_value):
+        return "needs " + " or ".join(s["required"][0] for s in error.validator_value)
+    return str(error.message)
 
 
 def _node_types() -> dict[str, dict[str, Any]]:
@@ -103,7 +110,7 @@ def _node_problems(
         for error in validator.iter_errors(node.get("config") or {}):
             where = ".".join(str(p) for p in error.absolute_path)
             problems.append(
-                {"path": f"{path}.config{'.' + where if where else ''}", "message": error.message}
+                {"path": f"{path}.config{'.' + where if where else ''}", "message": message(error)}
             )
     problems += [
         {"path": f"{path}.config{'.' + p.path if p.path else ''}", "message": p.message}

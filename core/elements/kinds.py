@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError
 
+from core.elements.actions import ActionDefinition, action_problems
 from core.elements.definition import Definition, Problem
 from core.elements.flows import FlowDefinition, flow_problems
 from core.formulas import validate_formula
@@ -112,6 +113,9 @@ KINDS: dict[str, ElementKind] = {
         ElementKind("app-data-schemas", AppDataSchemaDefinition, _schema_problems),
         ElementKind(
             "flows", FlowDefinition, flow_problems, customizable=("parameters", "enabled", "nodes")
+        ),
+        ElementKind(
+            "actions", ActionDefinition, action_problems, customizable=("config", "outputMapping")
         ),
     )
 }

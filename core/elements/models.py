@@ -40,6 +40,12 @@ class Element(SQLModel, table=True):
     instance_key: str | None = Field(default=None, max_length=100)
     parent_id: str | None = Field(default=None, foreign_key="elements.id")
     definition: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # The parent's resolved value of each key `definition` shadows, as it was when the key was
+    # first customized: what a three-way merge starts from. A shadowed key missing here was not
+    # in the parent then; NULL means nothing was recorded (no parent, or customized before 0004).
+    base: dict[str, Any] | None = Field(
+        default=None, sa_column=Column(JSON(none_as_null=True), nullable=True)
+    )
     is_customized: bool = Field(default=False)
     revision: int = Field(default=1)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True)))

@@ -2,10 +2,13 @@
 
 Running anything resolves the layers into one definition: the parent's resolved definition with
 the element's own definition laid over it (top-level keys), frozen fields kept from the parent.
+An element remembers what each key it shadows looked like in the parent (`base`), so it can take
+the parent's newer version later and keep its own changes (`update_to_latest`).
 """
 
 from __future__ import annotations
 
+from copy import deepcopy
 from typing import Any
 
 from sqlalchemy import delete
@@ -13,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from core.elements.kinds import KINDS, ElementKind
+from core.elements.merge import ABSENT, MergeReport, merge_three_way
 from core.elements.models import UNIVERSAL, Element, scope_of
 from core.errors import OsmoError, conflict, not_found, validation_error
 from core.models import Connection, Integration, utcnow
@@ -33,6 +37,20 @@ def layer_of(element: Element) -> str:
     if element.connection_id:
         return "connection"
     return "integration" if element.integration_id else UNIVERSAL
+
+
+def _base_of(definition: dict[str, Any], inherited: dict[str, Any]) -> dict[str, Any]:
+    """The inherited values of the keys `definition` shadows (keys the parent lacks left out)."""
+    return {key: deepcopy(inherited[key]) for key in definition if key in inherited}
+
+
+def _check_revision(element: Element, revision: int | None) -> None:
+    if revision is not None and revision != element.revision:
+        raise conflict(
+            "revision_conflict",
+            f"The element is at revision {element.revision}, not {revision}; reload it",
+            revision=element.revision,
+        )
 
 
 class ElementStore:
@@ -86,18 +104,31 @@ class ElementStore:
         """The element's effective definition through its parents."""
         if element.parent_id is None:
             return dict(element.definition)
-        parent = self.session.get(Element, element.parent_id)
-        base = self.resolve(parent) if parent is not None else {}
-        merged = {**base, **element.definition}
+        inherited = self.resolve_parent(element)
+        merged = {**inherited, **element.definition}
         for value_key, frozen_key in FROZEN.items():
-            frozen = base.get(frozen_key) or []
+            frozen = inherited.get(frozen_key) or []
             if frozen and isinstance(merged.get(value_key), dict):
-                parent_value = base.get(value_key) or {}
+                parent_value = inherited.get(value_key) or {}
                 merged[value_key] = {**merged[value_key]}
                 for name in frozen:
                     if name in parent_value:
                         merged[value_key][name] = parent_value[name]
         return merged
+
+    def resolve_parent(self, element: Element) -> dict[str, Any]:
+        """The resolved definition of the element's parent ({} without one)."""
+        parent = self.session.get(Element, element.parent_id) if element.parent_id else None
+        return self.resolve(parent) if parent is not None else {}
+
+    def is_outdated(self, element: Element) -> bool:
+        """Whether the parent changed a key the element shadows since it was customized."""
+        if not element.parent_id or element.base is None or not element.definition:
+            return False
+        latest = self.resolve_parent(element)
+        return any(
+            latest.get(key, ABSENT) != element.base.get(key, ABSENT) for key in element.definition
+        )
 
     def _check(self, kind: ElementKind, definition: dict[str, Any]) -> None:
         problems = kind.validate(definition)
@@ -116,8 +147,8 @@ class ElementStore:
     ) -> Element:
         kind = kind_of(kind_name)
         parent = self._one(kind_name, key, UNIVERSAL) if integration is not None else None
-        merged = {**(self.resolve(parent) if parent else {}), **definition}
-        self._check(kind, merged)
+        inherited = self.resolve(parent) if parent else {}
+        self._check(kind, {**inherited, **definition})
         element = Element(
             kind=kind_name,
             key=key,
@@ -126,6 +157,7 @@ class ElementStore:
             integration_id=integration.id if integration else None,
             parent_id=parent.id if parent else None,
             definition=definition,
+            base=_base_of(definition, inherited) if parent else None,
         )
         self.session.add(element)
         try:
@@ -145,22 +177,18 @@ class ElementStore:
         customer: bool = False,
     ) -> Element:
         """Applies `changes` to the element's own definition (optimistic concurrency)."""
-        if revision is not None and revision != element.revision:
-            raise conflict(
-                "revision_conflict",
-                f"The element is at revision {element.revision}, not {revision}; reload it",
-                revision=element.revision,
-            )
+        _check_revision(element, revision)
         kind = kind_of(element.kind)
         if customer:
             self._check_customer_changes(kind, element, changes)
         definition = {**element.definition, **changes}
-        parent_definition = (
-            self.resolve(self.session.get(Element, element.parent_id))  # type: ignore[arg-type]
-            if element.parent_id
-            else {}
-        )
+        parent_definition = self.resolve_parent(element)
         self._check(kind, {**parent_definition, **definition})
+        # Keys customized for the first time start from the parent's value of now; an element
+        # customized before bases were recorded stays without one (never outdated).
+        if element.parent_id and (element.base is not None or not element.definition):
+            new_keys = {k: v for k, v in changes.items() if k not in element.definition}
+            element.base = {**(element.base or {}), **_base_of(new_keys, parent_definition)}
         element.definition = definition
         if name is not None:
             element.name = name
@@ -198,12 +226,57 @@ class ElementStore:
         if element.parent_id is None:
             raise OsmoError("bad_request", "nothing_to_reset", "This element has no parent layer")
         element.definition = {}
+        element.base = None
         element.is_customized = False
         element.revision += 1
         element.updated_at = utcnow()
         self.session.add(element)
         self.session.commit()
         return element
+
+    def update_to_latest(
+        self, element: Element, revision: int | None = None
+    ) -> tuple[Element, MergeReport]:
+        """Takes the parent's latest version of every shadowed key, keeping the element's changes.
+
+        Raises:
+            OsmoError: 400 without a parent, 409 on a stale revision, 422 (nothing saved) when
+                the merged definition is invalid.
+        """
+        if element.parent_id is None:
+            raise OsmoError("bad_request", "no_parent_layer", "This element has no parent layer")
+        _check_revision(element, revision)
+        report = MergeReport()
+        if not self.is_outdated(element):
+            return element, report
+        base = element.base or {}
+        latest = self.resolve_parent(element)
+        definition = {}
+        for key, mine in element.definition.items():
+            merged = merge_three_way(
+                base.get(key, ABSENT), mine, latest.get(key, ABSENT), key, report
+            )
+            if merged is not ABSENT and merged != latest.get(key, ABSENT):
+                definition[key] = merged
+        problems = kind_of(element.kind).validate({**latest, **definition})
+        if problems:
+            invalid = validation_error(problems)
+            raise OsmoError(
+                invalid.type,
+                invalid.key,
+                f"Your changes do not fit the latest version ({invalid.message}); "
+                "reset the element to take the latest version as it is",
+                invalid.data,
+                status=invalid.status,
+            )
+        element.definition = deepcopy(definition)  # parts of it are the parent's objects
+        element.base = _base_of(definition, latest) if definition else None
+        element.is_customized = bool(definition)
+        element.revision += 1
+        element.updated_at = utcnow()
+        self.session.add(element)
+        self.session.commit()
+        return element, report
 
     def delete(self, element: Element) -> None:
         """Deletes the element and every element below it (its instances)."""

@@ -110,7 +110,7 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
     await environment.shutdown()
 
 
-FLOW = {
+FLOW: dict[str, dict[str, Any]] = {
     "t": {"type": "api-trigger", "links": [{"key": "list"}]},
     "list": {
         "type": "list-data-records",

@@ -239,6 +239,7 @@ async def test_invalid_flows_are_refused_with_paths(osmo_sqlite: Osmo) -> None:
             "x": {"type": "teleport"},
             "f": {"type": "filter", "config": {}},
             "e": {"type": "for-each", "config": {"items": []}, "concurrency": 0},
+            "g": {"type": "create-data-record", "config": {"fields": {}}},
             "r": {
                 "type": "transform-data",
                 "config": {"value": 1},
@@ -249,12 +250,15 @@ async def test_invalid_flows_are_refused_with_paths(osmo_sqlite: Osmo) -> None:
     }
     response = await osmo_sqlite.call("POST", "/flows", json=bad)
     assert response.status_code == 422
-    paths = {e["path"] for e in response.json()["data"]["errors"]}
+    errors = response.json()["data"]["errors"]
+    assert {"path": "nodes.g.config", "message": "needs collectionKey or dataSourceKey"} in errors
+    paths = {e["path"] for e in errors}
     assert {
         "nodes.t.links[0].key",
         "nodes.x.type",
         "nodes.f.config",
         "nodes.e.concurrency",
+        "nodes.g.config",
         "nodes.r.timeoutSeconds",
         "nodes.r.retry.maximumAttempts",
     } <= paths

@@ -11,6 +11,8 @@ from workflows.nodes.data_records import DATA_RECORD_NODES
 from workflows.nodes.delay import Delay
 from workflows.nodes.filter import Filter
 from workflows.nodes.for_each import ForEach
+from workflows.nodes.run_action import RunAction
+from workflows.nodes.run_operation import RunOperation
 from workflows.nodes.transform_data import TransformData
 from workflows.nodes.triggers import trigger_types
 from workflows.nodes.wait_for_event import WaitForEvent
@@ -27,6 +29,8 @@ _CLASSES: list[type[NodeType]] = [
     CustomHttpRequest,
     *DATA_RECORD_NODES,
     *DATA_LINK_NODES,
+    RunOperation,
+    RunAction,
 ]
 NODE_TYPES: dict[str, NodeType] = {cls.type: cls() for cls in _CLASSES}
 

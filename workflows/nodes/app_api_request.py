@@ -15,7 +15,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 from workflows.nodes.base import NodeContext, NodeType
-from workflows.nodes.custom_http_request import METHODS, text_values
+from workflows.nodes.custom_http_request import METHODS, customer_id, text_values
 
 with workflow.unsafe.imports_passed_through():
     from activities.http import AppRequestInput
@@ -56,6 +56,8 @@ class ApiRequestToYourApp(NodeType):
                 query=text_values(ctx.evaluate(config.get("query"))),
                 headers=text_values(ctx.evaluate(config.get("headers"))),
                 json=ctx.evaluate(config.get("body")),
+                customer_id=customer_id(ctx),
+                connection_id=ctx.connection_id,
             ),
         )
         return [output]

@@ -24,6 +24,11 @@ def text_values(value: Any) -> dict[str, str]:
     return {str(k): str(v) for k, v in (value or {}).items() if v is not None}
 
 
+def customer_id(ctx: NodeContext) -> str | None:
+    """The run's customer, whom the request is logged under."""
+    return (ctx.variables.get("customer") or {}).get("id")
+
+
 class CustomHttpRequest(NodeType):
     type = "custom-http-request"
     config_schema = {
@@ -51,6 +56,8 @@ class CustomHttpRequest(NodeType):
                 query=text_values(ctx.evaluate(config.get("query"))),
                 headers=text_values(ctx.evaluate(config.get("headers"))),
                 json=ctx.evaluate(config.get("body")),
+                customer_id=customer_id(ctx),
+                connection_id=ctx.connection_id,
             ),
         )
         return [output]

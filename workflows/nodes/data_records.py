@@ -18,7 +18,8 @@ with workflow.unsafe.imports_passed_through():
 
 _SCHEMA = {
     "type": "object",
-    "required": ["collectionKey"],
+    # A data source (resolved into `collectionKey` when the run is snapshotted) or a collection.
+    "anyOf": [{"required": ["collectionKey"]}, {"required": ["dataSourceKey"]}],
     "properties": {
         "collectionKey": {"type": "string"},
         "dataSourceKey": {"type": "string"},
