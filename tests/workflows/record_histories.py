@@ -16,11 +16,17 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
-from activities.connectors import ApiRequestInput, ApiRequestOutput, CollectionMethodInput
+from activities.connectors import (
+    ApiRequestInput,
+    ApiRequestOutput,
+    CollectionMethodInput,
+    RunOperationInput,
+)
 from activities.data_links import CreateDataLinkInput, DataLinkQuery
+from activities.http import AppRequestInput, HttpRequestInput
 from tests.temporal_env import time_skipping
 from workflows.flow_run import FlowRunWorkflow
-from workflows.flow_state import FlowRunInput, FlowSnapshot
+from workflows.flow_state import DEFAULT_HISTORY_LIMIT, FlowRunInput, FlowSnapshot
 
 HISTORIES = Path(__file__).parent / "histories"
 
@@ -54,6 +60,21 @@ async def delete_data_link(input: DataLinkQuery) -> dict[str, Any]:
 @activity.defn(name="api_request")
 async def api_request(input: ApiRequestInput) -> ApiRequestOutput:
     return ApiRequestOutput(200, {}, {"path": input.path})
+
+
+@activity.defn(name="custom_http_request")
+async def custom_http_request(input: HttpRequestInput) -> ApiRequestOutput:
+    return ApiRequestOutput(200, {}, {"url": input.url})
+
+
+@activity.defn(name="app_api_request")
+async def app_api_request(input: AppRequestInput) -> ApiRequestOutput:
+    return ApiRequestOutput(200, {}, {"path": input.path})
+
+
+@activity.defn(name="run_operation")
+async def run_operation(input: RunOperationInput) -> dict[str, Any]:
+    return {"operation": input.operation_key, "input": input.input}
 
 
 def node(type_: str, links: list[str] | None = None, **extra: Any) -> dict[str, Any]:
@@ -128,7 +149,67 @@ CASES: dict[str, dict[str, dict[str, Any]]] = {
         ),
         "never": node("transform-data", config={"value": 1}),
     },
+    "record-lookups": {
+        "t": node("data-record-updated-trigger", ["search"]),
+        "search": node(
+            "search-data-records",
+            ["lookup"],
+            config={"collectionKey": "contacts", "query": {"text": "a"}},
+        ),
+        "lookup": node(
+            "lookup-data-record",
+            ["byId"],
+            config={"collectionKey": "contacts", "query": {"email": "a@b.c"}},
+        ),
+        "byId": node("find-data-record-by-id", config={"collectionKey": "contacts", "id": "r-1"}),
+    },
+    "http-requests": {
+        "t": node("connector-event-trigger", ["custom"]),
+        "custom": node("custom-http-request", ["app"], config={"url": "https://example.com/hook"}),
+        "app": node("api-request-to-your-app", config={"method": "POST", "path": "/events"}),
+    },
+    "actions-and-operations": {
+        "t": node("data-record-deleted-trigger", ["operation"]),
+        "operation": node(
+            "run-operation", ["action"], config={"operationKey": "ping", "input": {"a": 1}}
+        ),
+        "action": node(
+            "run-action",
+            config={
+                "actionKey": "create-contact",
+                "input": {"email": "a@b.c"},
+                "action": {
+                    "action_key": "create-contact",
+                    "action_instance_id": "ai-1",
+                    "type": "create-data-record",
+                    "config": {
+                        "collectionKey": "contacts",
+                        "fields": {"email": {"$var": "input.email"}},
+                    },
+                    "output_mapping": {"id": {"$var": "output.record.id"}},
+                    "connection_id": "c-1",
+                },
+            },
+        ),
+    },
+    "lanes-and-continue-as-new": {
+        "t": node("api-trigger", ["each"]),
+        "each": node(
+            "for-each",
+            ["create", "odd"],
+            config={"items": {"$var": "input.t.many"}},
+            concurrency=3,
+        ),
+        "create": node(
+            "create-data-record",
+            config={"collectionKey": "contacts", "fields": {"n": {"$var": "input.each"}}},
+        ),
+        "odd": node("transform-data", config={"value": {"$var": "input.each"}}),
+    },
 }
+
+HISTORY_LIMITS = {"lanes-and-continue-as-new": 60}
+"""Cases recorded with a small history limit, to record a continue-as-new."""
 
 
 async def main() -> None:
@@ -146,20 +227,38 @@ async def main() -> None:
                 create_data_link,
                 find_data_link,
                 delete_data_link,
+                custom_http_request,
+                app_api_request,
+                run_operation,
             ],
         ):
             for name, nodes in CASES.items():
                 if (HISTORIES / f"{name}.json").exists():
                     continue  # recorded by older code: keep it, that is the point
-                snapshot = FlowSnapshot(name, f"instance-{name}", nodes, connection_id="c-1")
+                snapshot = FlowSnapshot(
+                    name,
+                    f"instance-{name}",
+                    nodes,
+                    connection_id="c-1",
+                    customer_id="cu-1",
+                    tenant_key="acme",
+                )
                 handle = await env.client.start_workflow(
                     FlowRunWorkflow.run,
-                    FlowRunInput(snapshot, {"list": [1, 2, 3]}),
+                    FlowRunInput(
+                        snapshot,
+                        {"list": [1, 2, 3], "many": list(range(12))},
+                        history_limit=HISTORY_LIMITS.get(name, DEFAULT_HISTORY_LIMIT),
+                    ),
                     id=f"replay-{name}",
                     task_queue=queue,
                 )
                 await handle.result()
-                history = await handle.fetch_history()
+                # The first execution: with a small limit it is the one that continued as new.
+                first = env.client.get_workflow_handle(
+                    handle.id, run_id=handle.first_execution_run_id
+                )
+                history = await first.fetch_history()
                 (HISTORIES / f"{name}.json").write_text(history.to_json())
                 print(f"recorded {name}")
     finally:

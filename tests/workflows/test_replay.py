@@ -13,10 +13,12 @@ from pathlib import Path
 import pytest
 from temporalio import workflow
 from temporalio.client import WorkflowHistory
+from temporalio.converter import default
 from temporalio.worker import Replayer
 
 from workflows.flow_run import FlowRunWorkflow
 from workflows.flow_state import FlowRunInput, FlowRunResult
+from workflows.nodes import NODE_TYPES
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
@@ -26,13 +28,32 @@ def load(path: Path) -> WorkflowHistory:
 
 
 def test_every_case_was_recorded() -> None:
-    assert {p.stem for p in HISTORIES} >= {
+    # Imported here: this module defines a workflow, and the sandbox re-imports its imports.
+    from tests.workflows.record_histories import CASES
+
+    assert {p.stem for p in HISTORIES} >= set(CASES) | {
         "pure-nodes",
         "delay",
         "data-records",
         "api-request-and-errors",
         "data-links-and-events",
     }
+
+
+async def test_every_node_type_has_a_recorded_history() -> None:
+    recorded: set[str] = set()
+    for path in HISTORIES:
+        started = load(path).events[0].workflow_execution_started_event_attributes
+        [run_input] = await default().decode(started.input.payloads, [FlowRunInput])
+        recorded |= {node["type"] for node in run_input.snapshot.nodes.values()}
+    assert set(NODE_TYPES) - recorded == set()
+
+
+def test_a_history_of_the_depth_first_walk_continues_as_new() -> None:
+    events = load(HISTORIES[0].with_stem("lanes-and-continue-as-new")).events
+    markers = [e for e in events if e.HasField("marker_recorded_event_attributes")]
+    assert markers, "the depth-first walk is recorded behind its patch marker"
+    assert events[-1].HasField("workflow_execution_continued_as_new_event_attributes")
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
@@ -54,6 +75,24 @@ class ReorderedFlowRun:
 async def test_an_unguarded_change_is_caught() -> None:
     path = next(p for p in HISTORIES if p.stem == "data-records")
     result = await Replayer(workflows=[ReorderedFlowRun]).replay_workflow(
+        load(path), raise_on_replay_failure=False
+    )
+    assert result.replay_failure is not None
+
+
+@workflow.defn(name="FlowRun")
+class BreadthFirstOnly(FlowRunWorkflow):
+    """The interpreter without its patch: every run walks breadth first."""
+
+    @workflow.run
+    async def run(self, input: FlowRunInput) -> FlowRunResult:
+        self.input, self.seed, self.base = input, dict(input.start_outputs), {}
+        return await self._run_breadth_first(input)
+
+
+async def test_dropping_the_depth_first_patch_breaks_recorded_runs() -> None:
+    path = next(p for p in HISTORIES if p.stem == "lanes-and-continue-as-new")
+    result = await Replayer(workflows=[BreadthFirstOnly]).replay_workflow(
         load(path), raise_on_replay_failure=False
     )
     assert result.replay_failure is not None
