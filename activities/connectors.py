@@ -98,7 +98,9 @@ class ConnectorActivities:
             body: Any = response.json()
         except ValueError:
             body = response.text
-        return ApiRequestOutput(response.status_code, dict(response.headers), body)
+        # Secret-named headers (Set-Cookie...) and the connection's secrets stay out of history.
+        headers = ctx.redactor().headers(response.headers.items())
+        return ApiRequestOutput(response.status_code, headers, body)
 
     @activity.defn(name="run_operation")
     async def run_operation(self, input: RunOperationInput) -> Any:

@@ -267,6 +267,7 @@ class HttpActivities:
             await self._log(owner, request, None, started, error)
             raise to_application_error(error) from exc
         await self._log(owner, request, response, started, None)
+        redactor = owner.redactor()
         try:
             body: Any = response.json()
         except ValueError:
@@ -277,9 +278,16 @@ class HttpActivities:
                 f"{shown} returned {response.status_code}",
                 parse_retry_after(response.headers.get("retry-after")),
             )
-            error.data["body"] = response.text[: self.settings.log_body_limit]
+            # Into workflow history: redacted like the logs (an app may echo a token back).
+            error.data["body"] = redactor.body(
+                response.content,
+                response.headers.get("content-type", ""),
+                self.settings.log_body_limit,
+            )
             raise to_application_error(error)
-        return ApiRequestOutput(response.status_code, dict(response.headers), body)
+        return ApiRequestOutput(
+            response.status_code, redactor.headers(response.headers.items()), body
+        )
 
     async def _log(
         self,

@@ -109,6 +109,19 @@ def external_app(authorizations: list[str]) -> Starlette:
     async def boom(request: Request) -> PlainTextResponse:
         return PlainTextResponse("upstream broke", status_code=500)
 
+    async def refuse(request: Request) -> JSONResponse:
+        """A 422 that echoes the caller's secrets, and a session cookie on a 200."""
+        echoed = {
+            "error": "bad",
+            "password": PASSWORD,
+            "sent": request.headers.get("authorization"),
+        }
+        if request.query_params.get("ok"):
+            response = JSONResponse({"fine": True})
+            response.set_cookie("session", "sess-5e6f7a8b9c")
+            return response
+        return JSONResponse(echoed, status_code=422)
+
     async def slow(request: Request) -> PlainTextResponse:
         await asyncio.sleep(1)
         return PlainTextResponse("too late")
@@ -118,6 +131,7 @@ def external_app(authorizations: list[str]) -> Starlette:
             Route("/contacts", contacts, methods=["POST"]),
             Route("/api/things/{id}", contacts, methods=["POST"]),
             Route("/boom", boom),
+            Route("/refuse", refuse),
             Route("/slow", slow),
         ]
     )
@@ -268,6 +282,26 @@ async def test_failed_attempts_are_logged_as_failures(
     [row] = logged(osmo_sqlite)
     assert (row.url, row.status, row.success, row.error_key) == (address, status, False, error_key)
     assert (row.customer_id, row.connection_id) == ("cus-1", "con-1")
+
+
+async def test_what_reaches_workflow_history_is_redacted(
+    osmo_sqlite: Osmo, app: tuple[str, list[str]]
+) -> None:
+    """Error bodies and response headers go into history: redacted like the logs."""
+    url, _ = app
+    request = HttpRequestInput(
+        "GET", f"{url}/refuse", headers={"Authorization": f"Bearer {BEARER}"}
+    )
+    async with http_activities(osmo_sqlite, allow_private_http=True) as http:
+        with pytest.raises(ApplicationError) as failed:
+            await http.custom_http_request(request)
+        ok = await http.custom_http_request(
+            HttpRequestInput("GET", f"{url}/refuse", query={"ok": "1"})
+        )
+    details = str(failed.value.details)
+    assert failed.value.type == "bad_request" and '"error":"bad"' in details.replace(" ", "")
+    assert PASSWORD not in details and BEARER not in details
+    assert ok.headers["set-cookie"] == MASK and "sess-5e6f7a8b9c" not in str(ok.headers)
 
 
 async def test_logged_bodies_are_cut_at_the_log_body_limit(
