@@ -50,6 +50,18 @@ def cmd_generate_key(_: argparse.Namespace) -> None:
     print(generate_key())
 
 
+def cmd_prune_blobs(args: argparse.Namespace) -> None:
+    from datetime import timedelta
+
+    from core.blobs import LocalBlobStore, blob_store
+
+    store = blob_store(get_settings())
+    if not isinstance(store, LocalBlobStore):
+        sys.exit("S3 blob stores expire objects with a bucket lifecycle rule instead")
+    removed = store.prune(timedelta(days=args.days))
+    print(f"removed {removed} blobs unused for {args.days} days from {store.root}")
+
+
 def cmd_dev(_: argparse.Namespace) -> None:
     from core.devserver import run_dev
 
@@ -94,6 +106,11 @@ def main(argv: list[str] | None = None) -> None:
         func=cmd_generate_key
     )
     sub.add_parser("dev", help="run Temporal, the worker and the API").set_defaults(func=cmd_dev)
+    prune = sub.add_parser(
+        "prune-blobs", help="delete claim-check blobs not written or read for --days days"
+    )
+    prune.add_argument("--days", type=float, default=90, help="age in days (default 90)")
+    prune.set_defaults(func=cmd_prune_blobs)
     connectors = sub.add_parser("connectors", help="connector tools").add_subparsers(
         dest="connectors_command", required=True
     )

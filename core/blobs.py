@@ -13,11 +13,14 @@ Stores: a local directory by default (shared by the API and workers), or an S3-c
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import hashlib
 import os
 import tempfile
+import time
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -65,10 +68,28 @@ class LocalBlobStore:
         os.replace(tmp, path)
 
     def _get(self, key: str) -> bytes:
+        path = self._path(key)
         try:
-            return self._path(key).read_bytes()
+            data = path.read_bytes()
         except FileNotFoundError as exc:
             raise BlobNotFound(key) from exc
+        with contextlib.suppress(OSError):
+            os.utime(path)  # in use: `prune` keeps it
+        return data
+
+    def prune(self, older_than: timedelta) -> int:
+        """Deletes blobs neither written nor read for `older_than`; returns how many.
+
+        Choose more than the namespace's retention plus the longest a run may wait: a running
+        workflow whose blob is gone fails when its history is next replayed.
+        """
+        cutoff = time.time() - older_than.total_seconds()
+        removed = 0
+        for path in self.root.glob("*/*"):
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink(missing_ok=True)
+                removed += 1
+        return removed
 
     async def put(self, key: str, data: bytes) -> None:
         await asyncio.to_thread(self._put, key, data)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +19,18 @@ from temporalio.converter import default
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+import cli
 from activities.connectors import CollectionMethodInput
-from core.blobs import ENCODING, ClaimCheckCodec, LocalBlobStore, S3BlobStore, with_converter
+from core.blobs import (
+    ENCODING,
+    BlobNotFound,
+    ClaimCheckCodec,
+    LocalBlobStore,
+    S3BlobStore,
+    with_converter,
+)
 from core.crypto import DecryptionError, Encryptor, generate_key
+from core.settings import get_settings
 from tests.conftest import make_settings
 from tests.temporal_env import time_skipping
 from workflows.flow_run import FlowRunWorkflow
@@ -48,6 +60,37 @@ async def test_large_payloads_are_stored_encrypted_and_come_back(tmp_path: Path)
     [blob] = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert b"secret-looking-record" not in blob.read_bytes()  # encrypted at rest
     assert await check.decode([encoded]) == [large]
+
+
+async def test_prune_removes_blobs_unused_for_long_and_keeps_those_read(tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path)
+    check = codec(store)
+    [old] = await check.encode([payload("old " * 2000)])
+    [read] = await check.encode([payload("read " * 2000)])
+    [fresh] = await check.encode([payload("fresh " * 2000)])
+    long_ago = time.time() - 100 * 86400
+    for blob in tmp_path.rglob("*"):
+        if blob.is_file() and fresh.metadata["osmo-blob-key"].decode() != blob.name:
+            os.utime(blob, (long_ago, long_ago))
+    await check.decode([read])  # a replay reads it: still in use
+    assert store.prune(timedelta(days=90)) == 1
+    with pytest.raises(BlobNotFound):
+        await check.decode([old])
+    assert len(await check.decode([read, fresh])) == 2
+
+
+def test_prune_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    stale = tmp_path / "ab" / "ab12"
+    stale.parent.mkdir()
+    stale.write_bytes(b"x")
+    os.utime(stale, (0, 0))
+    monkeypatch.setenv("OSMO_BLOB_STORE", str(tmp_path))
+    get_settings.cache_clear()
+    try:
+        cli.main(["prune-blobs", "--days", "1"])
+    finally:
+        get_settings.cache_clear()
+    assert "removed 1 blobs" in capsys.readouterr().out and not stale.exists()
 
 
 async def test_a_tampered_blob_is_refused(tmp_path: Path) -> None:
