@@ -232,12 +232,24 @@ class FlowRunWorkflow:
             if job.upstream is None
             else self._value(job.upstream, job.path[job.upstream])
         )
-        return await self._execute(node_run, node, self._inputs(job.path), upstream)
+        return await self._execute(
+            node_run, node, self._inputs(job.path), upstream, name_activities=True
+        )
 
     async def _execute(
-        self, node_run: NodeRun, node: dict[str, Any], inputs: dict[str, Any], upstream: Any
+        self,
+        node_run: NodeRun,
+        node: dict[str, Any],
+        inputs: dict[str, Any],
+        upstream: Any,
+        *,
+        name_activities: bool = False,
     ) -> list[Any]:
-        """Runs one node, recording it; raises `NodeFailed` when it fails and must stop."""
+        """Runs one node, recording it; raises `NodeFailed` when it fails and must stop.
+
+        `name_activities` gives its activities ids after the node run (`<id>/<n>`), which
+        breadth-first runs, recorded before, did not.
+        """
         self.node_runs.append(node_run)
         ctx = NodeContext(
             node_key=node_run.node_key,
@@ -250,6 +262,7 @@ class FlowRunWorkflow:
                 "trigger_input": self.input.input,
                 "upstream_output": upstream,
                 "item_index": len(self.node_runs),
+                **({"node_run_id": node_run.id} if name_activities else {}),
             },
         )
         started = workflow.time()

@@ -10,7 +10,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Query
 from pydantic import Field
 from sqlmodel import Session
-from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
+from temporalio.client import (
+    WorkflowExecutionDescription,
+    WorkflowExecutionStatus,
+    WorkflowFailureError,
+)
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.service import RPCError
 
@@ -184,7 +188,9 @@ async def create_flow_run(
     }
 
 
-async def _describe(services: Services, caller: Caller, run_id: str) -> tuple[Any, dict[str, Any]]:
+async def _describe(
+    services: Services, caller: Caller, run_id: str
+) -> tuple[Any, dict[str, Any], WorkflowExecutionDescription]:
     client = await services.temporal()
     handle = client.get_workflow_handle_for(FlowRunWorkflow.run, run_id)
     try:
@@ -196,49 +202,74 @@ async def _describe(services: Services, caller: Caller, run_id: str) -> tuple[An
     customer = description.typed_search_attributes.get(sa.CUSTOMER_ID)
     if not caller.can_see(customer):
         raise not_found("flow_run", run_id)
-    return handle, {
-        "id": run_id,
-        "state": STATES.get(description.status, "queued") if description.status else "queued",
-        "flowKey": description.typed_search_attributes.get(sa.FLOW_KEY),
-        "flowInstanceId": description.typed_search_attributes.get(sa.FLOW_INSTANCE_ID),
-        "connectionId": description.typed_search_attributes.get(sa.CONNECTION_ID),
-        "customerId": customer,
-        "triggerType": description.typed_search_attributes.get(sa.TRIGGER_TYPE),
-        "startTime": description.start_time,
-        "closeTime": description.close_time,
-    }
+    return (
+        handle,
+        {
+            "id": run_id,
+            "state": STATES.get(description.status, "queued") if description.status else "queued",
+            "flowKey": description.typed_search_attributes.get(sa.FLOW_KEY),
+            "flowInstanceId": description.typed_search_attributes.get(sa.FLOW_INSTANCE_ID),
+            "connectionId": description.typed_search_attributes.get(sa.CONNECTION_ID),
+            "customerId": customer,
+            "triggerType": description.typed_search_attributes.get(sa.TRIGGER_TYPE),
+            "startTime": description.start_time,
+            "closeTime": description.close_time,
+        },
+        description,
+    )
 
 
 @router.get("/flow-runs/{run_id}")
 async def read_flow_run(run_id: str, caller: CallerDep, services: ServicesDep) -> dict[str, Any]:
     """Works while running (query) and after completion (result or failure, from history)."""
-    handle, run = await _describe(services, caller, run_id)
-    history_input = None
+    handle, run, description = await _describe(services, caller, run_id)
+    history_input: FlowRunInput | None = None
+    scheduled: dict[int, str] = {}  # event id → activity id
+    attempts: dict[str, int] = {}  # activity id → attempts so far
     async for event in handle.fetch_history_events():
         if event.HasField("workflow_execution_started_event_attributes"):
             payloads = event.workflow_execution_started_event_attributes.input.payloads
-            history_input = (await handle._client.data_converter.decode(payloads, [FlowRunInput]))[
-                0
-            ]
-            break
+            decoded = await handle._client.data_converter.decode(payloads, [FlowRunInput])
+            history_input = decoded[0]
+        elif event.HasField("activity_task_scheduled_event_attributes"):
+            scheduled[event.event_id] = event.activity_task_scheduled_event_attributes.activity_id
+        elif event.HasField("activity_task_started_event_attributes"):
+            started = event.activity_task_started_event_attributes
+            attempts[scheduled.get(started.scheduled_event_id, "")] = started.attempt
+    for pending in description.raw_description.pending_activities:
+        attempts[pending.activity_id] = pending.attempt
     run["input"] = history_input.input if history_input else None
     seed = history_input.start_outputs if history_input else {}
     if run["state"] == "running":
         node_runs = await handle.query(FlowRunWorkflow.state)
-        run["nodeRuns"] = node_run_inputs(
-            [n if isinstance(n, dict) else asdict(n) for n in node_runs], seed
-        )
-        return run
-    try:
-        result = await handle.result()
-        run["nodeRuns"] = node_run_inputs([asdict(n) for n in result.node_runs], seed)
-    except WorkflowFailureError as exc:
-        details = getattr(exc.cause, "details", None) or [{}]
-        failure = details[0] if isinstance(details[0], dict) else {}
-        run["nodeRuns"] = node_run_inputs(failure.get("nodeRuns", []), seed)
-        run["failedNodeKey"] = failure.get("failedNodeKey")
-        run["error"] = {"message": str(exc.cause)}
+        node_runs = [n if isinstance(n, dict) else asdict(n) for n in node_runs]
+    else:
+        try:
+            result = await handle.result()
+            node_runs = [asdict(n) for n in result.node_runs]
+        except WorkflowFailureError as exc:
+            details = getattr(exc.cause, "details", None) or [{}]
+            failure = details[0] if isinstance(details[0], dict) else {}
+            node_runs = failure.get("nodeRuns", [])
+            run["failedNodeKey"] = failure.get("failedNodeKey")
+            run["error"] = {"message": str(exc.cause)}
+    run["nodeRuns"] = with_attempts(node_run_inputs(node_runs, seed), attempts)
     return run
+
+
+def with_attempts(
+    node_runs: list[dict[str, Any]], attempts: dict[str, int]
+) -> list[dict[str, Any]]:
+    """Node runs with `attempts`: tries of their activities (ids `<node run id>/<n>`), as far
+    as this execution's history and pending activities tell (0 for pure nodes)."""
+    per_node: dict[str, int] = {}
+    for activity_id, count in attempts.items():
+        node_run_id, _, number = activity_id.rpartition("/")
+        if node_run_id and number.isdigit():
+            per_node[node_run_id] = per_node.get(node_run_id, 0) + count
+    return [
+        {**run, "attempts": per_node.get(run["id"], run.get("attempts", 0))} for run in node_runs
+    ]
 
 
 @router.get("/flow-runs")
@@ -309,7 +340,7 @@ def _quoted(value: str) -> str:
 
 @router.post("/flow-runs/{run_id}/stop")
 async def stop_flow_run(run_id: str, caller: CallerDep, services: ServicesDep) -> dict[str, Any]:
-    handle, run = await _describe(services, caller, run_id)
+    handle, run, _ = await _describe(services, caller, run_id)
     if run["state"] == "running":
         await handle.cancel()
     return {"id": run_id, "state": "stopping" if run["state"] == "running" else run["state"]}
@@ -323,7 +354,7 @@ async def send_flow_run_event(
     event: Annotated[Any, Body(description="The event, any JSON value")],
 ) -> dict[str, Any]:
     """Delivers an event to a running run; its `wait-for-event` nodes take those they match."""
-    handle, run = await _describe(services, caller, run_id)
+    handle, run, _ = await _describe(services, caller, run_id)
     not_running = OsmoError(
         "conflict", "flow_run_not_running", f"Flow run {run_id!r} is not running", status=409
     )

@@ -246,8 +246,14 @@ async def test_custom_request_reaches_loopback_when_allowed_and_retries_like_con
         limited_id = await run_flow(
             osmo, connected, "post-contact", {"email": "d@e.f", "token": token}
         )
-        assert (await finished(osmo, limited_id))["state"] == "completed"
+        limited = await finished(osmo, limited_id)
+        assert limited["state"] == "completed"
         assert await activity_attempts(env, limited_id) == [2]
+        # The run's own view counts them per node run (pure nodes have none).
+        assert [(r["node_key"], r["attempts"]) for r in limited["nodeRuns"]] == [
+            ("trigger", 0),
+            ("call", 2),
+        ]
 
         duplicate_id = await run_flow(
             osmo, connected, "post-contact", {"email": "a@b.c", "token": token}
@@ -256,6 +262,7 @@ async def test_custom_request_reaches_loopback_when_allowed_and_retries_like_con
         assert duplicate["state"] == "failed"
         assert node(duplicate, "call")["error"]["key"] == "conflict"
         assert await activity_attempts(env, duplicate_id) == [1]
+        assert node(duplicate, "call")["attempts"] == 1
 
 
 # -- api-request-to-your-app ------------------------------------------------------------------

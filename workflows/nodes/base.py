@@ -44,6 +44,8 @@ class NodeContext:
     events: list[Any] = field(default_factory=list)
     """Events signalled to the run and not yet taken (the run's own list, shared by nodes)."""
     extra: dict[str, Any] = field(default_factory=dict)
+    activities: int = 0
+    """Activities this node run has started (numbers their ids)."""
 
     @property
     def config(self) -> dict[str, Any]:
@@ -58,8 +60,17 @@ class NodeContext:
         return matches_filter(condition, self.variables)
 
     async def activity(self, name: str, argument: Any, *, timeout: timedelta | None = None) -> Any:
-        """Runs an activity with the node's timeout and retry settings."""
+        """Runs an activity with the node's timeout and retry settings.
+
+        In runs that name node runs (`node_run_id`), the activity id is
+        `<node run id>/<n>`, so attempts can be told per node run from history.
+        """
         seconds = self.node.get("timeoutSeconds")
+        node_run_id = self.extra.get("node_run_id")
+        activity_id = None
+        if node_run_id is not None:
+            self.activities += 1
+            activity_id = f"{node_run_id}/{self.activities}"
         return await workflow.execute_activity(
             name,
             argument,
@@ -68,6 +79,7 @@ class NodeContext:
             else timeout or DEFAULT_TIMEOUT,
             retry_policy=retry_policy(self.node),
             summary=f"{self.node_key}: {self.summary or self.node.get('type')}",
+            activity_id=activity_id,
         )
 
     def idempotency_key(self) -> str:
