@@ -31,7 +31,8 @@ class ActionRunInput:
 
 
 # Any exception fails the run rather than retrying its task: the caller is waiting for an answer.
-@workflow.defn(name="ActionRun", failure_exception_types=[Exception])
+# Unsandboxed like FlowRun (workflows/flow_run.py): its code is the node types, passed through.
+@workflow.defn(name="ActionRun", failure_exception_types=[Exception], sandboxed=False)
 class ActionRunWorkflow:
     @workflow.run
     async def run(self, input: ActionRunInput) -> Any:

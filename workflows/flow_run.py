@@ -1,326 +1,41 @@
 """`FlowRun`: one generic workflow that interprets a flow snapshot, node by node.
 
-The graph is walked depth first from the start node. A node runs once per upstream output;
-each of its outputs follows every outgoing link whose filter matches. A node's `concurrency`
-(for-each's items, say) runs the sub-graphs of its outputs that many at a time; by default
-they run one after another. Pure nodes evaluate in workflow code; nodes with I/O run
-activities. Node runs are kept in workflow state (queryable while running) and returned in
-the result.
+The walk itself is `workflows.interpreter.Interpreter`; this module only declares the workflow,
+its query and its signal.
 
-Long runs continue as new before the history grows large: pending work stops being started,
-work in flight finishes, and the new run picks up the pending work, the node runs and the
-events not yet taken. Outputs are referenced by position rather than copied (see `Job`).
+It runs outside Temporal's sandbox. The interpreter and the node types are Osmo's own code in
+modules passed through the sandbox, where its restrictions never applied anyway; what the
+sandbox still cost was a module re-import per run and a sandboxed call per payload, about half
+of the worker's time per run (bench/flow_overhead.py). Determinism is kept by the rules in
+workflows/nodes/base.py, the replay suite, and a test that replays every recorded history with
+the interpreter loaded inside the sandbox, so its restrictions catch a clock or I/O call.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections import deque
-from collections.abc import Awaitable
-from dataclasses import asdict, replace
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from core.elements.flows import MAX_CONCURRENCY
-    from core.formulas import matches_filter
-    from workflows.flow_state import (
-        SEED,
-        FlowRunInput,
-        FlowRunResult,
-        Group,
-        Job,
-        Lane,
-        NodeRun,
-    )
-    from workflows.nodes import NODE_TYPES, NodeContext
-
-DEPTH_FIRST_PATCH = "depth-first-lanes"
-"""Runs recorded before it walked the graph breadth first, one node at a time."""
+    from workflows.flow_state import FlowRunInput, FlowRunResult, NodeRun
+    from workflows.interpreter import Interpreter
 
 
-def start_node(input: FlowRunInput) -> str:
-    if input.start_node_key:
-        return input.start_node_key
-    targets = {
-        link["key"] for node in input.snapshot.nodes.values() for link in node.get("links", [])
-    }
-    roots = [key for key in input.snapshot.nodes if key not in targets]
-    if len(roots) != 1:
-        raise ApplicationError(
-            f"cannot tell the start node among {roots}", type="invalid_flow", non_retryable=True
-        )
-    return roots[0]
-
-
-def _error(exc: BaseException) -> dict[str, Any]:
-    cause = exc.cause if isinstance(exc, ActivityError) and exc.cause else exc
-    if isinstance(cause, ApplicationError):
-        details = cause.details[0] if cause.details else {}
-        return {
-            "type": cause.type or "error",
-            "key": (details or {}).get("key", cause.type or "error")
-            if isinstance(details, dict)
-            else cause.type,
-            "message": cause.message,
-            "data": details if isinstance(details, dict) else {},
-        }
-    return {"type": "error", "key": type(cause).__name__, "message": str(cause), "data": {}}
-
-
-def concurrency(node: dict[str, Any]) -> int:
-    return max(1, min(int(node.get("concurrency") or 1), MAX_CONCURRENCY))
-
-
-class NodeFailed(Exception):
-    """A node failed and its `onError` is `stop`."""
-
-    def __init__(self, key: str, node_run: NodeRun) -> None:
-        super().__init__(key)
-        self.key, self.node_run = key, node_run
-
-
-async def all_or_nothing(tasks: list[asyncio.Task[None]]) -> None:
-    """Awaits every task; on the first failure cancels the others and raises it."""
-    try:
-        await asyncio.gather(*tasks)
-    except BaseException:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise
-
-
-@workflow.defn(name="FlowRun")
+@workflow.defn(name="FlowRun", sandboxed=False)  # see the module docstring
 class FlowRunWorkflow:
     def __init__(self) -> None:
-        self.node_runs: list[NodeRun] = []
-        self.events: list[Any] = []
-        self.draining = False
-        self.history_limit = 0
+        self.interpreter = Interpreter()
 
     @workflow.query(name="state")
     def state(self) -> list[NodeRun]:
-        return self.node_runs
+        return self.interpreter.node_runs
 
     @workflow.signal(name="event")
     def event(self, payload: Any) -> None:
         """An event for `wait-for-event` nodes; kept until a node whose filter matches takes it."""
-        self.events.append(payload)
+        self.interpreter.events.append(payload)
 
     @workflow.run
     async def run(self, input: FlowRunInput) -> FlowRunResult:
-        self.input, self.seed = input, dict(input.start_outputs)
-        self.base = {
-            "flowInstance": {
-                "id": input.snapshot.flow_instance_id,
-                "parameters": input.snapshot.parameters,
-            },
-            "connection": {"id": input.snapshot.connection_id},
-            "customer": {"id": input.snapshot.customer_id, "tenantKey": input.snapshot.tenant_key},
-            "integration": {"key": input.snapshot.integration_key},
-            "flowRun": {"id": workflow.info().workflow_id},
-        }
-        if not workflow.patched(DEPTH_FIRST_PATCH):
-            return await self._run_breadth_first(input)
-        self.node_runs.extend(input.node_runs)
-        self.events.extend(input.events)
-        self.history_limit = input.history_limit
-        root = input.resume
-        if root is None:
-            path = {key: [SEED, 0] for key in self.seed}
-            upstream = list(self.seed)[-1] if self.seed else None  # the last one given
-            root = Lane([Job(start_node(input), path, upstream)])
-        try:
-            rest = await self._run_lane(root)
-        except NodeFailed as failed:
-            raise self._failure(failed.key, failed.node_run) from failed.__cause__
-        if rest is not None:
-            await workflow.wait_condition(workflow.all_handlers_finished)
-            workflow.continue_as_new(
-                replace(
-                    input,
-                    resume=rest,
-                    node_runs=self.node_runs,
-                    events=self.events,
-                    continued=input.continued + 1,
-                )
-            )
-        return FlowRunResult("completed", self.node_runs)
-
-    # -- depth first, with lanes ---------------------------------------------------------
-
-    def _must_continue_as_new(self) -> bool:
-        if not self.draining:
-            info = workflow.info()
-            self.draining = (
-                info.is_continue_as_new_suggested()
-                or info.get_current_history_length() >= self.history_limit
-            )
-        return self.draining
-
-    def _value(self, key: str, ref: list[int]) -> Any:
-        index, output = ref
-        return self.seed.get(key) if index == SEED else self.node_runs[index].outputs[output]
-
-    async def _run_lane(self, lane: Lane) -> Lane | None:
-        """Runs a lane to its end; returns what is left of it when the run must continue as new."""
-        while True:
-            if lane.group is not None:
-                lane.group = await self._run_group(lane.group)
-                if lane.group is not None:
-                    return lane
-            if not lane.jobs:
-                return None
-            if self._must_continue_as_new():
-                return lane
-            job = lane.jobs.pop()
-            node = self.input.snapshot.nodes[job.node_key]
-            index = len(self.node_runs)  # the job's node run is appended before any await
-            outputs = await self._run_job(job, node)
-            branches: list[list[Job]] = []
-            for position in range(len(outputs)):
-                ref = [index, position]
-                path = {**job.path, job.node_key: ref}
-                branch = [
-                    Job(link["key"], path, job.node_key)
-                    for link in node.get("links", [])
-                    if link.get("filter") is None
-                    or matches_filter(link["filter"], {**self.base, "input": self._inputs(path)})
-                ]
-                if branch:
-                    branches.append(branch)
-            limit = concurrency(node)
-            if limit > 1 and len(branches) > 1:
-                lane.group = Group(limit, [Lane(list(reversed(b))) for b in branches])
-            else:
-                for branch in reversed(branches):
-                    lane.jobs.extend(reversed(branch))
-
-    async def _run_group(self, group: Group) -> Group | None:
-        """Runs the group's lanes, `limit` at a time; returns those left to continue as new."""
-        waiting = deque(group.lanes)
-        left: list[Lane] = []
-
-        async def worker() -> None:
-            while waiting and not self._must_continue_as_new():
-                rest = await self._run_lane(waiting.popleft())
-                if rest is not None:
-                    left.append(rest)
-
-        workers = [asyncio.create_task(worker()) for _ in range(min(group.limit, len(waiting)))]
-        await all_or_nothing(workers)
-        left.extend(waiting)
-        return Group(group.limit, left) if left else None
-
-    def _inputs(self, path: dict[str, list[int]]) -> dict[str, Any]:
-        return {key: self._value(key, ref) for key, ref in path.items()}
-
-    async def _run_job(self, job: Job, node: dict[str, Any]) -> list[Any]:
-        node_run = NodeRun(
-            id=f"{job.node_key}:{len(self.node_runs)}",
-            node_key=job.node_key,
-            node_type=node["type"],
-            input=None,
-            input_refs=job.path,
-            started_at=workflow.now().isoformat(),
-        )
-        upstream = (
-            self.input.input
-            if job.upstream is None
-            else self._value(job.upstream, job.path[job.upstream])
-        )
-        return await self._execute(
-            node_run, node, self._inputs(job.path), upstream, name_activities=True
-        )
-
-    async def _execute(
-        self,
-        node_run: NodeRun,
-        node: dict[str, Any],
-        inputs: dict[str, Any],
-        upstream: Any,
-        *,
-        name_activities: bool = False,
-    ) -> list[Any]:
-        """Runs one node, recording it; raises `NodeFailed` when it fails and must stop.
-
-        `name_activities` gives its activities ids after the node run (`<id>/<n>`), which
-        breadth-first runs, recorded before, did not.
-        """
-        self.node_runs.append(node_run)
-        ctx = NodeContext(
-            node_key=node_run.node_key,
-            node=node,
-            variables={**self.base, "input": inputs},
-            connection_id=self.input.snapshot.connection_id,
-            run_id=workflow.info().workflow_id,
-            events=self.events,
-            extra={
-                "trigger_input": self.input.input,
-                "upstream_output": upstream,
-                "item_index": len(self.node_runs),
-                **({"node_run_id": node_run.id} if name_activities else {}),
-            },
-        )
-        started = workflow.time()
-        run: Awaitable[list[Any]] = NODE_TYPES[node["type"]].run(ctx)
-        try:
-            outputs = await run
-        except asyncio.CancelledError:
-            node_run.state = "cancelled"
-            node_run.finished_at = workflow.now().isoformat()
-            raise
-        except Exception as exc:  # recorded on the node run, then onError decides
-            node_run.state, node_run.error = "failed", _error(exc)
-            node_run.finished_at = workflow.now().isoformat()
-            node_run.duration_ms = round((workflow.time() - started) * 1000, 3)
-            if node.get("onError", "stop") == "continue":
-                return []
-            raise NodeFailed(node_run.node_key, node_run) from exc
-        node_run.state, node_run.outputs = "completed", outputs
-        node_run.finished_at = workflow.now().isoformat()
-        node_run.duration_ms = round((workflow.time() - started) * 1000, 3)
-        return outputs
-
-    def _failure(self, key: str, node_run: NodeRun) -> ApplicationError:
-        """Fails the workflow itself so Temporal (UI, visibility) shows the run failed; the
-        node runs travel in the failure's details."""
-        assert node_run.error is not None
-        return ApplicationError(
-            f"node {key!r} failed: {node_run.error['message']}",
-            {"failedNodeKey": key, "nodeRuns": [asdict(run) for run in self.node_runs]},
-            type="flow_failed",
-            non_retryable=True,
-        )
-
-    # -- breadth first: runs started before `DEPTH_FIRST_PATCH` --------------------------
-
-    async def _run_breadth_first(self, input: FlowRunInput) -> FlowRunResult:
-        upstream = list(input.start_outputs.values())[-1] if input.start_outputs else input.input
-        queue: deque[tuple[str, dict[str, Any], Any]] = deque(
-            [(start_node(input), dict(input.start_outputs), upstream)]
-        )
-        while queue:
-            key, path_outputs, upstream = queue.popleft()
-            node = input.snapshot.nodes[key]
-            node_run = NodeRun(
-                id=f"{key}:{len(self.node_runs)}",
-                node_key=key,
-                node_type=node["type"],
-                input=path_outputs,
-                started_at=workflow.now().isoformat(),
-            )
-            try:
-                outputs = await self._execute(node_run, node, path_outputs, upstream)
-            except NodeFailed as failed:
-                raise self._failure(key, node_run) from failed.__cause__
-            for output in outputs:
-                next_outputs = {**path_outputs, key: output}
-                for link in node.get("links", []):
-                    variables = {**self.base, "input": next_outputs}
-                    if link.get("filter") is None or matches_filter(link["filter"], variables):
-                        queue.append((link["key"], next_outputs, output))
-        return FlowRunResult("completed", self.node_runs)
+        return await self.interpreter.run(input)

@@ -16,6 +16,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.converter import default
 from temporalio.worker import Replayer
 
+from tests.workflows.sandboxed_flow_run import ClockReadingFlowRun, SandboxedFlowRun
 from workflows.flow_run import FlowRunWorkflow
 from workflows.flow_state import FlowRunInput, FlowRunResult
 from workflows.nodes import NODE_TYPES
@@ -62,6 +63,22 @@ async def test_history_replays(path: Path) -> None:
     assert result.replay_failure is None, result.replay_failure
 
 
+@pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
+async def test_history_replays_under_the_sandboxs_restrictions(path: Path) -> None:
+    """FlowRun runs unsandboxed for speed; this keeps its code honest (no clock, no I/O)."""
+    result = await Replayer(workflows=[SandboxedFlowRun]).replay_workflow(load(path))
+    assert result.replay_failure is None, result.replay_failure
+
+
+async def test_the_sandbox_catches_a_clock_read_in_interpreter_code() -> None:
+    path = next(p for p in HISTORIES if p.stem == "lanes-and-continue-as-new")
+    result = await Replayer(workflows=[ClockReadingFlowRun]).replay_workflow(
+        load(path), raise_on_replay_failure=False
+    )
+    assert result.replay_failure is not None
+    assert "datetime" in str(result.replay_failure)
+
+
 @workflow.defn(name="FlowRun")
 class ReorderedFlowRun:
     """An unguarded interpreter change: a timer before anything else."""
@@ -86,8 +103,9 @@ class BreadthFirstOnly(FlowRunWorkflow):
 
     @workflow.run
     async def run(self, input: FlowRunInput) -> FlowRunResult:
-        self.input, self.seed, self.base = input, dict(input.start_outputs), {}
-        return await self._run_breadth_first(input)
+        walk = self.interpreter
+        walk.input, walk.seed, walk.base = input, dict(input.start_outputs), {}
+        return await walk._run_breadth_first(input)
 
 
 async def test_dropping_the_depth_first_patch_breaks_recorded_runs() -> None:

@@ -69,7 +69,10 @@ async def run_action(snapshot: ActionSnapshot, input: Any, host: NodeContext) ->
         `outputMapping` evaluated over `{output, input}`, or the node's output without one.
     """
     # Imported here: `run-action` is itself a node type, so the registry imports this module.
-    from workflows.nodes import NODE_TYPES
+    # Passed through: this runs in workflow code, where a plain import would load the node
+    # modules again inside the sandbox.
+    with workflow.unsafe.imports_passed_through():
+        from workflows.nodes import NODE_TYPES
 
     settings = {name: host.node[name] for name in NODE_SETTINGS if name in host.node}
     ctx = replace(
