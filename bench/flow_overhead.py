@@ -3,8 +3,9 @@
 Starts the Temporal dev server, the fake helpdesk on loopback and Osmo's storage (SQLite in a
 temp dir), then runs the same 10-step work two ways on one worker: a `FlowRun` of a 10-node
 flow (trigger + 9 `api-request-to-external-app` nodes) and a hand-written workflow making the
-same 9 `api_request` activity calls. Prints p50 latency over 30 sequential runs and the
-throughput of 200 concurrent runs for both, and the ratios; the last line is JSON.
+same 9 `api_request` activity calls, in the sandbox (the default) and outside it (as `FlowRun`
+runs). Prints p50 latency over 30 sequential runs and the throughput of 200 concurrent runs for
+each, and the interpreter's ratios to both baselines; the last line is JSON.
 """
 
 from __future__ import annotations
@@ -25,7 +26,12 @@ warnings.filterwarnings("ignore")
 from temporalio.client import Client  # noqa: E402
 from temporalio.worker import Worker  # noqa: E402
 
-from bench.handwritten_workflow import PATH, STEPS, HandWritten  # noqa: E402
+from bench.handwritten_workflow import (  # noqa: E402
+    PATH,
+    STEPS,
+    HandWritten,
+    HandWrittenUnsandboxed,
+)
 from core.crypto import generate_key  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from tests.fakes import FakeHelpdesk, serve  # noqa: E402
@@ -65,8 +71,9 @@ async def measure(client: Client, queue: str, kind: str, connection_id: str) -> 
                 task_queue=queue,
             )
         else:
+            baseline = HandWritten if kind == "hand" else HandWrittenUnsandboxed
             await client.execute_workflow(
-                HandWritten.run, connection_id, id=f"bench-{uuid.uuid4()}", task_queue=queue
+                baseline.run, connection_id, id=f"bench-{uuid.uuid4()}", task_queue=queue
             )
 
     for _ in range(3):
@@ -122,12 +129,13 @@ async def main() -> None:
             async with Worker(
                 env.client,
                 task_queue=settings.task_queue,
-                workflows=[*WORKFLOWS, HandWritten],
+                workflows=[*WORKFLOWS, HandWritten, HandWrittenUnsandboxed],
                 activities=[activities.connectors.api_request],
                 max_concurrent_activities=100,
             ):
                 results: dict[str, dict[str, float]] = {}
-                for kind in ("hand", "flow", "hand", "flow"):  # interleaved; keep the best
+                kinds = ("hand", "hand-unsandboxed", "flow")
+                for kind in kinds * 2:  # interleaved; keep the best of each
                     figures = await measure(env.client, settings.task_queue, kind, connection_id)
                     best = results.get(kind)
                     if best is None or figures["p50_ms"] < best["p50_ms"]:
@@ -136,8 +144,12 @@ async def main() -> None:
         finally:
             await activities.aclose()
             await env.shutdown()
-    hand, flow = results["hand"], results["flow"]
-    for label, figures in (("hand-written", hand), ("interpreter ", flow)):
+    hand, bare, flow = results["hand"], results["hand-unsandboxed"], results["flow"]
+    for label, figures in (
+        ("hand-written (sandboxed)  ", hand),
+        ("hand-written (unsandboxed)", bare),
+        ("interpreter (unsandboxed) ", flow),
+    ):
         print(f"{label}  p50 {figures['p50_ms']:.1f} ms  {figures['runs_per_s']:.1f} runs/s")
     print(
         json.dumps(
@@ -147,11 +159,15 @@ async def main() -> None:
                 "runs": RUNS,
                 "concurrent": CONCURRENT,
                 "hand_p50_ms": round(hand["p50_ms"], 1),
+                "hand_unsandboxed_p50_ms": round(bare["p50_ms"], 1),
                 "flow_p50_ms": round(flow["p50_ms"], 1),
                 "latency_ratio": round(flow["p50_ms"] / hand["p50_ms"], 3),
+                "latency_ratio_unsandboxed": round(flow["p50_ms"] / bare["p50_ms"], 3),
                 "hand_runs_per_s": round(hand["runs_per_s"], 1),
+                "hand_unsandboxed_runs_per_s": round(bare["runs_per_s"], 1),
                 "flow_runs_per_s": round(flow["runs_per_s"], 1),
                 "throughput_ratio": round(flow["runs_per_s"] / hand["runs_per_s"], 3),
+                "throughput_ratio_unsandboxed": round(flow["runs_per_s"] / bare["runs_per_s"], 3),
             }
         )
     )
