@@ -19,13 +19,24 @@ class ConnectorLoadError(Exception):
     """A connector file is not valid YAML or does not match the spec."""
 
 
+_LOADED: dict[tuple[Path, int, int], ConnectorSpec] = {}
+"""Specs parsed in this process, by file and version (an API and a worker in one process, or
+one test after another, parse each file once; a changed file is parsed again)."""
+
+
 def load_connector(path: Path) -> ConnectorSpec:
     """Parses and validates one `connector.yaml`."""
+    stat = path.stat()
+    version = (path.resolve(), stat.st_mtime_ns, stat.st_size)
+    if version in _LOADED:
+        return _LOADED[version]
     try:
         data = yaml.load(path.read_text(), Loader=_LOADER)
-        return ConnectorSpec.model_validate(data)
+        spec = ConnectorSpec.model_validate(data)
     except (yaml.YAMLError, ValidationError) as exc:
         raise ConnectorLoadError(f"{path}: {exc}") from exc
+    _LOADED[version] = spec
+    return spec
 
 
 class ConnectorRegistry:

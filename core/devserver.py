@@ -114,6 +114,30 @@ def run_dev(settings: Settings) -> int:
                 proc.kill()
 
 
+DEMO_FLOW = {
+    "key": "contact-emails",
+    "name": "Contact emails",
+    "nodes": {
+        "start": {"type": "api-trigger", "links": [{"key": "contacts"}]},
+        "contacts": {
+            "type": "list-data-records",
+            "config": {"collectionKey": "contacts"},
+            "links": [{"key": "each"}],
+        },
+        "each": {
+            "type": "for-each",
+            "config": {"items": {"$var": "input.contacts.records"}},
+            "concurrency": 3,
+            "links": [{"key": "email"}],
+        },
+        "email": {
+            "type": "transform-data",
+            "config": {"value": {"$var": "input.each.fields.email"}},
+        },
+    },
+}
+
+
 def print_welcome(settings: Settings) -> None:
     admin = mint_token(
         settings.workspace_secret, settings.workspace_key, is_admin=True, ttl_seconds=7 * 86400
@@ -139,6 +163,7 @@ def print_welcome(settings: Settings) -> None:
         },
     )
     seeded = "created" if status == 201 else "already there" if status == 409 else f"HTTP {status}"
+    _post(f"{api}/flows", admin, DEMO_FLOW)
     print(
         f"""
 Osmo is running.
@@ -157,7 +182,12 @@ Try it:
   3. Call the CRM through Osmo (use the id from step 2):
      curl -s "{api}/connections/<id>/proxy/api/v1/contacts?limit=3" \\
           -H "Authorization: Bearer $OSMO_ACME"
-  4. See what crossed the boundary:
+  4. Run the demo flow `contact-emails` (list contacts → for each, 3 at a time → email):
+     curl -s -X POST {api}/connections/<id>/flows/contact-emails/run \
+          -H "Authorization: Bearer $OSMO_ACME" -H 'Content-Type: application/json' -d '{{}}'
+     curl -s {api}/flow-runs/<flowRunId> -H "Authorization: Bearer $OSMO_ACME"
+     (the run, its node runs and activity summaries are also in the Temporal UI)
+  5. See what crossed the boundary:
      curl -s "{api}/external-api-logs?limit=5" -H "Authorization: Bearer $OSMO_ADMIN"
 
 Ctrl-C stops everything; data stays in .data/ for the next `make run`.
