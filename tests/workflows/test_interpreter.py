@@ -186,3 +186,36 @@ async def test_long_loops_continue_as_new_and_run_each_item_once(app) -> None:
     latest = await handle.fetch_history()
     started = latest.events[0].workflow_execution_started_event_attributes
     assert started.continued_execution_run_id  # the latest run is a continuation
+
+
+async def test_concurrent_waiters_each_take_their_own_event(app) -> None:
+    """Two items wait at once; one event wakes both, only one may take it."""
+    client, queue, _ = app
+    nodes: dict[str, dict[str, Any]] = {
+        "t": {"type": "api-trigger", "links": [{"key": "each"}]},
+        "each": {
+            "type": "for-each",
+            "config": {"items": {"$var": "input.t.items"}},
+            "concurrency": 2,
+            "links": [{"key": "wait"}],
+        },
+        "wait": {"type": "wait-for-event", "config": {"timeoutSeconds": 600}},
+    }
+    snapshot = FlowSnapshot("waits", "instance-1", nodes, connection_id="c-1")
+    handle = await client.start_workflow(
+        FlowRunWorkflow.run,
+        FlowRunInput(snapshot, {"items": [1, 2]}),
+        id=f"flow-run-{uuid.uuid4().hex}",
+        task_queue=queue,
+    )
+    for _ in range(100):  # until both items are waiting
+        waiting = [r for r in await handle.query(FlowRunWorkflow.state) if r.node_key == "wait"]
+        if len(waiting) == 2:
+            break
+        await asyncio.sleep(0.05)
+    await handle.signal(FlowRunWorkflow.event, {"n": "first"})
+    await asyncio.sleep(0.3)
+    await handle.signal(FlowRunWorkflow.event, {"n": "second"})
+    result = await handle.result()
+    taken = sorted(o["n"] for r in result.node_runs if r.node_key == "wait" for o in r.outputs)
+    assert taken == ["first", "second"]

@@ -39,29 +39,36 @@ class WaitForEvent(NodeType):
     async def run(self, ctx: NodeContext) -> list[Any]:
         condition = ctx.config.get("filter")
         seconds = ctx.config.get("timeoutSeconds")
-        checked = 0  # events before this index do not match: the variables do not change
+        deadline = workflow.time() + float(seconds) if seconds else None
 
-        def matching_event_kept() -> bool:
-            nonlocal checked
-            while checked < len(ctx.events):
-                variables = {**ctx.variables, "event": ctx.events[checked]}
-                if condition is None or matches_filter(condition, variables):
-                    return True
-                checked += 1
-            return False
+        def matching() -> int | None:
+            """Index of the first kept event the filter matches."""
+            for index, event in enumerate(ctx.events):
+                if condition is None or matches_filter(
+                    condition, {**ctx.variables, "event": event}
+                ):
+                    return index
+            return None
 
-        try:
-            await workflow.wait_condition(
-                matching_event_kept,
-                timeout=timedelta(seconds=float(seconds)) if seconds else None,
-                timeout_summary=f"{ctx.node_key}: wait for event",
-            )
-        except TimeoutError as exc:
-            raise ApplicationError(
-                f"no matching event within {seconds} seconds",
-                {"key": "timeout", "timeoutSeconds": seconds},
-                type="timeout",
-                non_retryable=True,
-            ) from exc
-        # Signals only append, so the matching event is still at `checked`.
-        return [ctx.events.pop(checked)]
+        timeout = float(seconds) if seconds else None
+        while True:
+            try:
+                await workflow.wait_condition(
+                    lambda: matching() is not None,
+                    timeout=timedelta(seconds=timeout) if timeout is not None else None,
+                    timeout_summary=f"{ctx.node_key}: wait for event",
+                )
+            except TimeoutError as exc:
+                raise ApplicationError(
+                    f"no matching event within {seconds} seconds",
+                    {"key": "timeout", "timeoutSeconds": seconds},
+                    type="timeout",
+                    non_retryable=True,
+                ) from exc
+            index = matching()
+            if index is not None:
+                return [ctx.events.pop(index)]
+            # Another waiter running at the same time (a for-each with `concurrency`) took
+            # the event first: wait again for what is left of the timeout.
+            if deadline is not None:
+                timeout = max(deadline - workflow.time(), 0.001)
