@@ -114,7 +114,7 @@ def run_dev(settings: Settings) -> int:
                 proc.kill()
 
 
-DEMO_FLOW = {
+DEMO_FLOW: dict[str, object] = {
     "key": "contact-emails",
     "name": "Contact emails",
     "nodes": {
