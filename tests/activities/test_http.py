@@ -19,15 +19,9 @@ from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 from temporalio.exceptions import ApplicationError
 
-import activities.http
-from activities.http import (
-    AppRequestInput,
-    HttpActivities,
-    HttpRequestInput,
-    PublicOnlyTransport,
-    app_url,
-    is_public,
-)
+import activities.addresses
+from activities.addresses import PublicOnlyTransport, is_public
+from activities.http import AppRequestInput, HttpActivities, HttpRequestInput, app_url
 from connectors.runtime import DatabaseApiLogSink
 from connectors.runtime.redaction import MASK
 from core.models import ExternalApiLog
@@ -82,7 +76,7 @@ async def test_the_guarded_transport_connects_to_the_address_it_checked(monkeypa
         checked.append(address)
         return address == "127.0.0.1"
 
-    monkeypatch.setattr(activities.http, "is_public", only_loopback_v4)
+    monkeypatch.setattr(activities.addresses, "is_public", only_loopback_v4)
     with serve(Starlette(routes=[Route("/", echo)])) as url:
         async with httpx.AsyncClient(transport=PublicOnlyTransport()) as client:
             response = await client.get(url)
