@@ -219,18 +219,17 @@ async def _describe(
     )
 
 
-@router.get("/flow-runs/{run_id}")
-async def read_flow_run(run_id: str, caller: CallerDep, services: ServicesDep) -> dict[str, Any]:
-    """Works while running (query) and after completion (result or failure, from history)."""
-    handle, run, description = await _describe(services, caller, run_id)
-    history_input: FlowRunInput | None = None
+async def _history(
+    handle: Any, description: WorkflowExecutionDescription
+) -> tuple[FlowRunInput | None, dict[str, int]]:
+    """The execution's input and the attempts of each activity (by activity id) so far."""
+    run_input: FlowRunInput | None = None
     scheduled: dict[int, str] = {}  # event id → activity id
-    attempts: dict[str, int] = {}  # activity id → attempts so far
+    attempts: dict[str, int] = {}
     async for event in handle.fetch_history_events():
         if event.HasField("workflow_execution_started_event_attributes"):
             payloads = event.workflow_execution_started_event_attributes.input.payloads
-            decoded = await handle._client.data_converter.decode(payloads, [FlowRunInput])
-            history_input = decoded[0]
+            run_input = (await handle._client.data_converter.decode(payloads, [FlowRunInput]))[0]
         elif event.HasField("activity_task_scheduled_event_attributes"):
             scheduled[event.event_id] = event.activity_task_scheduled_event_attributes.activity_id
         elif event.HasField("activity_task_started_event_attributes"):
@@ -238,6 +237,15 @@ async def read_flow_run(run_id: str, caller: CallerDep, services: ServicesDep) -
             attempts[scheduled.get(started.scheduled_event_id, "")] = started.attempt
     for pending in description.raw_description.pending_activities:
         attempts[pending.activity_id] = pending.attempt
+    return run_input, attempts
+
+
+async def _read(
+    services: Services, caller: Caller, run_id: str
+) -> tuple[dict[str, Any], FlowRunInput | None]:
+    """The run as `GET /flow-runs/{id}` shows it, and the input of its latest execution."""
+    handle, run, description = await _describe(services, caller, run_id)
+    history_input, attempts = await _history(handle, description)
     run["input"] = history_input.input if history_input else None
     seed = history_input.start_outputs if history_input else {}
     if run["state"] == "running":
@@ -254,6 +262,13 @@ async def read_flow_run(run_id: str, caller: CallerDep, services: ServicesDep) -
             run["failedNodeKey"] = failure.get("failedNodeKey")
             run["error"] = {"message": str(exc.cause)}
     run["nodeRuns"] = with_attempts(node_run_inputs(node_runs, seed), attempts)
+    return run, history_input
+
+
+@router.get("/flow-runs/{run_id}")
+async def read_flow_run(run_id: str, caller: CallerDep, services: ServicesDep) -> dict[str, Any]:
+    """Works while running (query) and after completion (result or failure, from history)."""
+    run, _ = await _read(services, caller, run_id)
     return run
 
 
@@ -372,15 +387,8 @@ async def rerun_flow_run(
     run_id: str, body: FlowRunRerun, caller: CallerDep, services: ServicesDep, session: SessionDep
 ) -> dict[str, Any]:
     """Runs again from the start or from the failed node, on the original or current definition."""
-    run = await read_flow_run(run_id, caller, services)
-    handle = (await services.temporal()).get_workflow_handle(run_id)
-    original: FlowRunInput | None = None
-    async for event in handle.fetch_history_events():
-        if event.HasField("workflow_execution_started_event_attributes"):
-            payloads = event.workflow_execution_started_event_attributes.input.payloads
-            original = (await handle._client.data_converter.decode(payloads, [FlowRunInput]))[0]
-            break
-    assert original is not None
+    run, original = await _read(services, caller, run_id)
+    assert original is not None  # every execution's history starts with its input
     snapshot = original.snapshot
     if body.definition == "current":
         instance = session.get(Element, snapshot.flow_instance_id)

@@ -15,7 +15,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 from workflows.nodes.base import NodeContext, NodeType
-from workflows.nodes.custom_http_request import METHODS, customer_id, text_values
+from workflows.nodes.custom_http_request import METHODS, request_parts
 
 with workflow.unsafe.imports_passed_through():
     from activities.http import AppRequestInput
@@ -49,15 +49,6 @@ class ApiRequestToYourApp(NodeType):
         ctx.summary = f"{method} {path.split('?')[0]}"
         output = await ctx.activity(
             "app_api_request",
-            AppRequestInput(
-                tenant_key=tenant_key,
-                method=method,
-                path=path,
-                query=text_values(ctx.evaluate(config.get("query"))),
-                headers=text_values(ctx.evaluate(config.get("headers"))),
-                json=ctx.evaluate(config.get("body")),
-                customer_id=customer_id(ctx),
-                connection_id=ctx.connection_id,
-            ),
+            AppRequestInput(tenant_key=tenant_key, method=method, path=path, **request_parts(ctx)),
         )
         return [output]

@@ -24,9 +24,17 @@ def text_values(value: Any) -> dict[str, str]:
     return {str(k): str(v) for k, v in (value or {}).items() if v is not None}
 
 
-def customer_id(ctx: NodeContext) -> str | None:
-    """The run's customer, whom the request is logged under."""
-    return (ctx.variables.get("customer") or {}).get("id")
+def request_parts(ctx: NodeContext) -> dict[str, Any]:
+    """`query`, `headers` and `json` from the node's config, and the run's customer and
+    connection, whom the request is logged under."""
+    config = ctx.config
+    return {
+        "query": text_values(ctx.evaluate(config.get("query"))),
+        "headers": text_values(ctx.evaluate(config.get("headers"))),
+        "json": ctx.evaluate(config.get("body")),
+        "customer_id": (ctx.variables.get("customer") or {}).get("id"),
+        "connection_id": ctx.connection_id,
+    }
 
 
 class CustomHttpRequest(NodeType):
@@ -50,14 +58,6 @@ class CustomHttpRequest(NodeType):
         ctx.summary = f"{method} {url.split('?')[0]}"
         output = await ctx.activity(
             "custom_http_request",
-            HttpRequestInput(
-                method=method,
-                url=url,
-                query=text_values(ctx.evaluate(config.get("query"))),
-                headers=text_values(ctx.evaluate(config.get("headers"))),
-                json=ctx.evaluate(config.get("body")),
-                customer_id=customer_id(ctx),
-                connection_id=ctx.connection_id,
-            ),
+            HttpRequestInput(method=method, url=url, **request_parts(ctx)),
         )
         return [output]
