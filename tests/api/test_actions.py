@@ -11,7 +11,9 @@ from temporalio.testing import WorkflowEnvironment
 from tests.api.connect_helpers import connect_oauth2, only_connection
 from tests.conftest import Osmo
 from tests.workflows.flow_fixtures import (  # noqa: F401 (dev_env provides the env fixture)
+    CONTACTS_SOURCE,
     crm_connection,
+    define_all,
     dev_env,
     flow_worker,
 )
@@ -48,13 +50,9 @@ async def connected(osmo_sqlite: Osmo, crm) -> str:
     """acme's connection to the fake CRM, a `contacts` data source and the two actions."""
     _, url = crm
     connection_id = await crm_connection(osmo_sqlite, url)
-    for path, body in (
-        ("/data-sources", {"key": "contacts", "collectionKey": "contacts"}),
-        ("/actions", CREATE_CONTACT),
-        ("/actions", GET_CONTACT),
-    ):
-        response = await osmo_sqlite.call("POST", path, json=body)
-        assert response.status_code == 201, response.text
+    await define_all(
+        osmo_sqlite, CONTACTS_SOURCE, ("/actions", CREATE_CONTACT), ("/actions", GET_CONTACT)
+    )
     return connection_id
 
 

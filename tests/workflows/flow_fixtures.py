@@ -52,6 +52,16 @@ async def crm_connection(osmo: Osmo, crm_url: str, tenant: str = "acme") -> str:
     return str((await only_connection(osmo, tenant))["id"])
 
 
+async def define_all(osmo: Osmo, *elements: tuple[str, dict[str, Any]]) -> None:
+    """Creates each `(path, body)` element as admin, e.g. `("/actions", {...})`."""
+    for path, body in elements:
+        response = await osmo.call("POST", path, json=body)
+        assert response.status_code == 201, response.text
+
+
+CONTACTS_SOURCE = ("/data-sources", {"key": "contacts", "collectionKey": "contacts"})
+
+
 async def finished(osmo: Osmo, run_id: str, tenant: str = "acme") -> dict[str, Any]:
     for _ in range(600):
         run = (await osmo.call("GET", f"/flow-runs/{run_id}", tenant=tenant)).json()

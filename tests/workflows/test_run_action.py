@@ -10,7 +10,9 @@ from temporalio.testing import WorkflowEnvironment
 from tests.api.test_actions import CREATE_CONTACT
 from tests.conftest import Osmo
 from tests.workflows.flow_fixtures import (  # noqa: F401 (dev_env provides the env fixture)
+    CONTACTS_SOURCE,
     crm_connection,
+    define_all,
     dev_env,
     finished,
     flow_worker,
@@ -45,12 +47,7 @@ async def connected(osmo_sqlite: Osmo, crm) -> str:
     """acme's connection to the fake CRM, a `contacts` data source and `create-contact`."""
     _, url = crm
     connection_id = await crm_connection(osmo_sqlite, url)
-    for path, body in (
-        ("/data-sources", {"key": "contacts", "collectionKey": "contacts"}),
-        ("/actions", CREATE_CONTACT),
-    ):
-        response = await osmo_sqlite.call("POST", path, json=body)
-        assert response.status_code == 201, response.text
+    await define_all(osmo_sqlite, CONTACTS_SOURCE, ("/actions", CREATE_CONTACT))
     return connection_id
 
 
