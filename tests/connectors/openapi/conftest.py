@@ -1,4 +1,4 @@
-"""The vendors' real OpenAPI descriptions (tests/connectors/specs), parsed and imported once per session."""
+"""Vendors' real OpenAPI descriptions (tests/connectors/specs), parsed and imported once."""
 
 from __future__ import annotations
 
