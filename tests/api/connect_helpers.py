@@ -44,7 +44,8 @@ async def start_oauth(
 ) -> httpx.Response:
     """Creates a connect session and opens its page (in `browser`, default `osmo.client`)."""
     created = await create_connect_session(osmo, tenant, integration, **params)
-    return await (browser or osmo.client).get(created["url"], follow_redirects=False)
+    page = f"/connect?{urlsplit(created['url']).query}"  # the url is on OSMO_PUBLIC_URL
+    return await (browser or osmo.client).get(page, follow_redirects=False)
 
 
 async def connect_oauth2(
