@@ -12,6 +12,7 @@ from api.errors import install_error_handlers
 from api.routes import (
     actions,
     connect,
+    connect_sessions,
     connections,
     connector_import,
     connectors,
@@ -71,6 +72,7 @@ def create_app(
         connections,
         proxy,
         connect,
+        connect_sessions,
         oauth_callback,
         logs,
         connectors,

@@ -175,8 +175,11 @@ Admin token:     export OSMO_ADMIN={admin}
 Customer token:  export OSMO_ACME={customer}
 
 Try it:
-  1. Connect customer `acme` to the demo CRM in a browser (log in as demo / demo):
-     {api}/connect?integrationKey=demo-crm&token={customer}
+  1. Connect customer `acme` to the demo CRM: create a connect session (as your backend
+     would) and open its "url" in a browser (log in as demo / demo; single use, 15 minutes):
+     curl -s -X POST {api}/connect-sessions -H "Authorization: Bearer $OSMO_ACME" \
+          -H 'Content-Type: application/json' -d '{{"integrationKey": "demo-crm"}}'
+     (dev mode also accepts {api}/connect?integrationKey=demo-crm&token=$OSMO_ACME)
   2. List acme's connections:
      curl -s {api}/connections -H "Authorization: Bearer $OSMO_ACME"
   3. Call the CRM through Osmo (use the id from step 2):

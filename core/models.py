@@ -98,6 +98,31 @@ class OAuthState(SQLModel, table=True):
     created_at: datetime = _ts()
     expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     used_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    # SHA-256 of the connect page's browser cookie: the callback must come from that browser.
+    browser_hash: str | None = Field(default=None, max_length=64)
+    connect_session_id: str | None = Field(default=None)
+
+
+class ConnectSession(SQLModel, table=True):
+    """A short-lived, single-use link to the connect page, created by the product's backend.
+
+    Only the SHA-256 of the session token is stored: the database cannot hand out a link.
+    """
+
+    __tablename__ = "connect_sessions"
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    token_hash: str = Field(sa_column_kwargs={"unique": True}, index=True, max_length=64)
+    customer_id: str = Field(foreign_key="customers.id", index=True)
+    integration_id: str = Field(foreign_key="integrations.id")
+    connection_id: str | None = Field(default=None)
+    auth_option_key: str | None = Field(default=None, max_length=100)
+    redirect_uri: str | None = Field(default=None, sa_column=Column(Text))
+    allow_multiple: bool = Field(default=False)
+    browser_hash: str | None = Field(default=None, max_length=64)
+    created_at: datetime = _ts()
+    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    used_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
 
 
 class ConnectionLock(SQLModel, table=True):

@@ -65,6 +65,9 @@ class Settings(BaseSettings):
         4096, description="Bytes of request/response body kept in external API logs."
     )
     state_ttl_seconds: int = Field(600, description="Lifetime of an OAuth `state`.")
+    connect_session_ttl_seconds: int = Field(
+        900, ge=1, description="Lifetime of a connect session (`POST /connect-sessions`)."
+    )
     refresh_margin_seconds: int = Field(
         300, description="Refresh access tokens this long before they expire."
     )

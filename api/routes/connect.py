@@ -9,91 +9,25 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
-from api.connect_pages import (
-    coerce_inputs,
-    error_page,
-    form_fields,
-    redirect_allowed,
-    result,
-    templates,
-)
-from api.connecting import enabled_auth_options, establish, input_problems, new_context, resolve
-from api.deps import Caller, ServicesDep, SessionDep, authenticate
-from api.routes.integrations import get_integration
+from api.connect_pages import coerce_inputs, error_page, form_fields, result, templates
+from api.connect_visit import ConnectVisit
+from api.connecting import enabled_auth_options, establish, input_problems
+from api.deps import ServicesDep, SessionDep
+from api.page_security import PageRoute
 from api.services import Services
-from connectors.runtime import ConnectionContext, ConnectorError, OAuthGrantError
+from connectors.runtime import OAuthGrantError
 from connectors.runtime.oauth2 import authorization_url, new_code_verifier
 from connectors.spec import AuthOption, OAuth1Option, OAuth2ClientCredentialsOption, OAuth2Option
 from core.errors import OsmoError
-from core.models import Connection, Integration
+from core.stores.connect_sessions import consume_session, release_session
 from core.stores.oauth_states import issue_state, update_state_secret
 
-router = APIRouter(tags=["connect"])
-
-
-class ConnectRequest:
-    """The parameters of one visit to the connect page, checked."""
-
-    def __init__(
-        self, services: Services, session: Session, params: dict[str, str], *, need_option: bool
-    ) -> None:
-        token = params.get("token") or ""
-        if not token:
-            raise OsmoError(
-                "auth", "not_authenticated", "The connect link has no token", status=401
-            )
-        self.token = token
-        self.caller: Caller = authenticate(token, services, session)
-        if self.caller.customer is None:
-            raise OsmoError(
-                "auth", "forbidden", "The connect page needs a customer token", status=403
-            )
-        self.integration: Integration = get_integration(session, params.get("integrationKey", ""))
-        self.connection_id = params.get("connectionId") or None
-        if self.connection_id:
-            connection = session.get(Connection, self.connection_id)
-            if (
-                connection is None
-                or connection.customer_id != self.caller.customer_id
-                or connection.integration_id != self.integration.id
-            ):
-                raise OsmoError(
-                    "not_found", "connection_not_found", "Connection not found", status=404
-                )
-        self.allow_multiple = params.get("allowMultipleConnections") in ("true", "1")
-        self.redirect_uri = params.get("redirectUri") or None
-        if not redirect_allowed(services.settings, self.redirect_uri):
-            raise OsmoError(
-                "bad_request", "redirect_uri_not_allowed", "redirectUri is not an allowed origin"
-            )
-        option_key = params.get("authOptionKey") or None
-        self.connector, self.option = resolve(services, self.integration, option_key)
-        self.option_chosen = option_key is not None or not need_option
-
-    @property
-    def customer_id(self) -> str:
-        assert self.caller.customer_id is not None
-        return self.caller.customer_id
-
-    def context(self, services: Services, inputs: dict[str, Any]) -> ConnectionContext:
-        return new_context(
-            services, self.integration, self.connector, self.option, self.customer_id, inputs
-        )
-
-    def query(self, **extra: str) -> str:
-        params = {"integrationKey": self.integration.key, "token": self.token, **extra}
-        if self.connection_id:
-            params["connectionId"] = self.connection_id
-        if self.redirect_uri:
-            params["redirectUri"] = self.redirect_uri
-        if self.allow_multiple:
-            params["allowMultipleConnections"] = "true"
-        return urlencode(params)
+router = APIRouter(tags=["connect"], route_class=PageRoute)
 
 
 def _form(
     request: Request,
-    visit: ConnectRequest,
+    visit: ConnectVisit,
     values: dict[str, Any] | None = None,
     errors: dict[str, str] | None = None,
     error: str | None = None,
@@ -106,10 +40,7 @@ def _form(
             "connector": visit.connector,
             "integration": visit.integration,
             "option": visit.option,
-            "token": visit.token,
-            "connection_id": visit.connection_id,
-            "redirect_uri": visit.redirect_uri,
-            "allow_multiple": visit.allow_multiple,
+            "link": visit.link,
             "fields": form_fields(visit.option, values or {}, errors or {}),
             "error": error,
             "action": "/connect",
@@ -126,14 +57,16 @@ def _needs_form(option: AuthOption) -> bool:
 @router.get("/connect", include_in_schema=True, summary="Hosted connect page")
 async def connect_page(request: Request, services: ServicesDep, session: SessionDep) -> Response:
     try:
-        visit = ConnectRequest(services, session, dict(request.query_params), need_option=True)
+        visit = ConnectVisit(
+            request, services, session, dict(request.query_params), need_option=True
+        )
         options = enabled_auth_options(visit.connector, visit.integration)
         if not visit.option_chosen and len(options) > 1:
             choices = [
                 {
                     "key": o.key,
                     "name": o.name or o.key,
-                    "url": f"/connect?{visit.query(authOptionKey=o.key)}",
+                    "url": f"/connect?{urlencode({**visit.link, 'authOptionKey': o.key})}",
                 }
                 for o in options
             ]
@@ -151,7 +84,7 @@ async def connect_page(request: Request, services: ServicesDep, session: Session
 async def submit_connect(request: Request, services: ServicesDep, session: SessionDep) -> Response:
     form = {k: str(v) for k, v in (await request.form()).items()}
     try:
-        visit = ConnectRequest(services, session, form, need_option=False)
+        visit = ConnectVisit(request, services, session, form, need_option=False)
     except OsmoError as exc:
         return error_page(request, exc.message, exc.key, exc.status)
     inputs = coerce_inputs(visit.option, form)
@@ -159,9 +92,19 @@ async def submit_connect(request: Request, services: ServicesDep, session: Sessi
     if problems:
         errors = {p["path"]: p["message"] for p in problems}
         return _form(request, visit, inputs, errors, "Please correct the fields below.", 422)
-    try:
-        if isinstance(visit.option, OAuth2Option | OAuth1Option):
+    if isinstance(visit.option, OAuth2Option | OAuth1Option):
+        try:
             return await _start_redirect(services, session, visit, inputs)
+        except (OAuthGrantError, OsmoError) as exc:
+            return _form(request, visit, inputs, error=_refusal(exc), status_code=400)
+    # Claimed before connecting so two submissions cannot both use one session; given back
+    # when the app refuses the credentials, since the customer may correct them.
+    claimed = visit.connect_session
+    if claimed is not None and not consume_session(session, claimed.id):
+        return error_page(
+            request, "This connect link was already used.", "connect_session_used", 410
+        )
+    try:
         ctx = visit.context(services, inputs)
         if isinstance(visit.option, OAuth2ClientCredentialsOption):
             token = await services.runtime.grants.client_credentials(ctx, visit.option)
@@ -174,11 +117,10 @@ async def submit_connect(request: Request, services: ServicesDep, session: Sessi
             connection_id=visit.connection_id,
             reuse_existing=not visit.allow_multiple,
         )
-    except OAuthGrantError as exc:
-        message = f"The app refused the credentials: {exc}"
-        return _form(request, visit, inputs, error=message, status_code=400)
-    except (OsmoError, ConnectorError) as exc:
-        return _form(request, visit, inputs, error=exc.message, status_code=400)
+    except (OAuthGrantError, OsmoError) as exc:
+        if claimed is not None:
+            release_session(session, claimed.id)
+        return _form(request, visit, inputs, error=_refusal(exc), status_code=400)
     return result(
         request,
         success=True,
@@ -188,8 +130,14 @@ async def submit_connect(request: Request, services: ServicesDep, session: Sessi
     )
 
 
+def _refusal(exc: OAuthGrantError | OsmoError) -> str:
+    if isinstance(exc, OAuthGrantError):
+        return f"The app refused the credentials: {exc}"
+    return exc.message
+
+
 async def _start_redirect(
-    services: Services, session: Session, visit: ConnectRequest, inputs: dict[str, Any]
+    services: Services, session: Session, visit: ConnectVisit, inputs: dict[str, Any]
 ) -> Response:
     """Sends the browser to the provider with a signed single-use state (and PKCE)."""
     settings = services.settings
@@ -206,6 +154,8 @@ async def _start_redirect(
         connection_id=visit.connection_id,
         auth_option_key=visit.option.key,
         redirect_uri=visit.redirect_uri,
+        browser_hash=visit.browser,
+        connect_session_id=visit.connect_session.id if visit.connect_session else None,
     )
     ctx = visit.context(services, inputs)
     if isinstance(visit.option, OAuth1Option):

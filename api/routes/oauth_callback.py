@@ -8,13 +8,16 @@ from fastapi.responses import Response
 from api.connect_pages import error_page, result
 from api.connecting import establish, new_context, record_attempt, resolve
 from api.deps import ServicesDep, SessionDep
+from api.page_security import PageRoute, existing_browser_hash
 from connectors.runtime import ConnectorError, OAuthGrantError
+from connectors.runtime.oauth2 import check_issuer
 from connectors.spec import OAuth1Option, OAuth2Option
 from core.errors import OsmoError
 from core.models import Integration
+from core.stores.connect_sessions import consume_session
 from core.stores.oauth_states import StateError, consume_state
 
-router = APIRouter(tags=["connect"])
+router = APIRouter(tags=["connect"], route_class=PageRoute)
 
 
 @router.get("/oauth/callback", include_in_schema=False)
@@ -23,10 +26,14 @@ async def oauth_callback(request: Request, services: ServicesDep, session: Sessi
     settings = services.settings
     try:
         pending = consume_state(
-            session, services.encryptor, settings.workspace_secret, params.get("state", "")
+            session,
+            services.encryptor,
+            settings.workspace_secret,
+            params.get("state", ""),
+            existing_browser_hash(request),
         )
     except StateError as exc:
-        return error_page(request, str(exc), "invalid_state")
+        return error_page(request, str(exc), exc.key)
     state = pending.state
     integration = session.get(Integration, state.integration_id)
     if integration is None:
@@ -50,12 +57,23 @@ async def oauth_callback(request: Request, services: ServicesDep, session: Sessi
             status_code=400,
         )
 
-    if params.get("error"):
-        description = params.get("error_description") or "The app did not grant access."
-        return fail(params["error"], f"{params['error']}: {description}")
+    # The provider's answer ends the attempt either way, so the connect session is used up
+    # here; of two flows started from one session only the first to return may finish.
+    if state.connect_session_id and not consume_session(session, state.connect_session_id):
+        return fail("connect_session_used", "This connect link was already used.")
     connector, option = resolve(services, integration, state.auth_option_key)
     inputs = pending.secret.get("inputs", {})
     ctx = new_context(services, integration, connector, option, state.customer_id, inputs)
+    if isinstance(option, OAuth2Option):
+        # RFC 9207 asks for `iss` to be checked before anything else in the response,
+        # error responses included.
+        try:
+            check_issuer(ctx, option, params.get("iss"))
+        except OsmoError as exc:
+            return fail(exc.key, exc.message)
+    if params.get("error"):
+        description = params.get("error_description") or "The app did not grant access."
+        return fail(params["error"], f"{params['error']}: {description}")
     try:
         if isinstance(option, OAuth1Option):
             ctx.credentials = await services.runtime.oauth1.access_token(

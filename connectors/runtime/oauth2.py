@@ -5,6 +5,7 @@ Token endpoint calls go through authlib's httpx client; every call is logged (re
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,6 +22,7 @@ from connectors.runtime.errors import ConnectorError
 from connectors.runtime.http_log import logging_hooks
 from connectors.runtime.templates import lookup, render, render_value
 from connectors.spec import OAuth2ClientCredentialsOption, OAuth2Option
+from core.errors import OsmoError
 from core.models import utcnow
 
 
@@ -68,6 +70,37 @@ def authorization_url(
     params.update(render_value(dict(option.authorize_params), template))
     url = render(option.authorize_url, template)
     return f"{url}{'&' if '?' in url else '?'}{urlencode(params)}"
+
+
+def check_issuer(ctx: ConnectionContext, option: OAuth2Option, iss: str | None) -> None:
+    """Validates the authorization response's `iss` parameter (RFC 9207, mix-up defense).
+
+    An `iss` that differs from the option's declared `issuer` is refused whether or not the
+    provider promised to send it; a missing `iss` is refused only when it did. Without a
+    declared issuer there is nothing to compare with, so `iss` is ignored.
+
+    Raises:
+        OsmoError: `issuer_mismatch` or `issuer_missing`.
+    """
+    if not option.issuer:
+        return
+    expected = render(option.issuer, ctx.template_context())
+    if iss is None:
+        if option.authorization_response_iss_parameter_supported:
+            raise OsmoError(
+                "connection",
+                "issuer_missing",
+                "The authorization response has no `iss` although the app always sends one.",
+            )
+        return
+    # RFC 9207 2.4: a simple string comparison, no normalization.
+    if not hmac.compare_digest(iss.encode(), expected.encode()):
+        raise OsmoError(
+            "connection",
+            "issuer_mismatch",
+            "The authorization response came from an unexpected issuer.",
+            {"iss": iss},
+        )
 
 
 def _client(

@@ -61,6 +61,19 @@ class OAuth2Option(AuthOptionBase):
         description="Values kept from the token response: name → dotted path, e.g. "
         "`instanceUrl: instance_url`. Available as `credentials.<name>`.",
     )
+    issuer: str | None = Field(
+        None,
+        description="The authorization server's issuer identifier (RFC 8414), e.g. "
+        "`https://login.example.com`; templates allowed for per-tenant issuers. When the "
+        "callback carries `iss` (RFC 9207) it must equal this exactly.",
+        examples=["https://auth.example.com"],
+    )
+    authorization_response_iss_parameter_supported: bool = Field(
+        False,
+        description="The provider sends `iss` on every authorization response (RFC 9207, "
+        "its metadata's `authorization_response_iss_parameter_supported`): a callback "
+        "without it is refused. Needs `issuer`.",
+    )
     refresh: bool = Field(True, description="Refresh with the refresh_token grant.")
     revoke: TokenRevocation | None = Field(None, description="RFC 7009 revocation.")
     revoke_request: RequestSpec | None = Field(
@@ -69,6 +82,14 @@ class OAuth2Option(AuthOptionBase):
         "`/oauth/v1/refresh-tokens/{{ credentials.refresh_token }}`), sent with the "
         "connection's auth.",
     )
+
+    @model_validator(mode="after")
+    def _iss_needs_issuer(self) -> OAuth2Option:
+        if self.authorization_response_iss_parameter_supported and not self.issuer:
+            raise ValueError(
+                "authorizationResponseIssParameterSupported needs `issuer` to compare `iss` with"
+            )
+        return self
 
 
 class OAuth2ClientCredentialsOption(AuthOptionBase):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -18,7 +19,17 @@ PURPOSE = "osmo-oauth-state"
 
 
 class StateError(Exception):
-    """The state is forged, expired or already used."""
+    """The state is forged, expired, already used, or returned to another browser.
+
+    Args:
+        message: Fit for the error page.
+        key: `invalid_state`, or `state_browser_mismatch` when the callback reached a browser
+            other than the one that started the flow.
+    """
+
+    def __init__(self, message: str, key: str = "invalid_state") -> None:
+        super().__init__(message)
+        self.key = key
 
 
 @dataclass(frozen=True)
@@ -38,7 +49,11 @@ def issue_state(
     secret: dict[str, Any],
     **fields: Any,
 ) -> tuple[str, str]:
-    """Stores a pending authorization; returns its id and the signed `state` for the provider."""
+    """Stores a pending authorization; returns its id and the signed `state` for the provider.
+
+    `fields` are `OAuthState` columns; `browser_hash` binds the state to the browser whose
+    connect cookie hashes to it, so only that browser can complete the flow.
+    """
     row = OAuthState(
         secret_encrypted=encryptor.encrypt_json(secret),
         expires_at=utcnow() + timedelta(seconds=ttl_seconds),
@@ -63,9 +78,12 @@ def update_state_secret(
 
 
 def consume_state(
-    session: Session, encryptor: Encryptor, signing_key: str, value: str
+    session: Session, encryptor: Encryptor, signing_key: str, value: str, browser_hash: str | None
 ) -> PendingAuth:
-    """Verifies the signature and expiry, and marks the state used (exactly once).
+    """Verifies signature, expiry and browser, then marks the state used (exactly once).
+
+    A state returned to a browser other than the one that started the flow is refused without
+    being used up, so a stolen state cannot be spent to block the rightful browser.
 
     Raises:
         StateError: With a message fit for the error page.
@@ -78,6 +96,19 @@ def consume_state(
         raise StateError("The authorization state is invalid.") from exc
     if claims.get("purpose") != PURPOSE:
         raise StateError("The authorization state is invalid.")
+    row = session.get(OAuthState, claims["sid"])
+    if row is None:
+        raise StateError("The authorization state is invalid.")
+    if (
+        row.browser_hash is None
+        or browser_hash is None
+        or not hmac.compare_digest(row.browser_hash, browser_hash)
+    ):
+        raise StateError(
+            "This authorization was started in another browser; start connecting again "
+            "from this one.",
+            key="state_browser_mismatch",
+        )
     claimed = session.execute(
         update(OAuthState)
         .where(OAuthState.id == claims["sid"], OAuthState.used_at.is_(None))  # type: ignore[arg-type,union-attr]
@@ -86,6 +117,5 @@ def consume_state(
     session.commit()
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         raise StateError("This authorization was already used; start connecting again.")
-    row = session.get(OAuthState, claims["sid"])
-    assert row is not None
+    session.refresh(row)
     return PendingAuth(state=row, secret=encryptor.decrypt_json(row.secret_encrypted))

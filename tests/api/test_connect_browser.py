@@ -13,21 +13,23 @@ import json
 import os
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
 from playwright.async_api import Page, expect
 
+from tests.api.connect_helpers import create_connect_session, start_oauth
 from tests.browser import browser_page_fixture, chromium_fixture  # noqa: F401 (fixtures)
 from tests.conftest import Osmo, create_crm_integration
-from tests.fakes import FakeCRM, FakeHelpdesk
+from tests.fakes import FakeCRM, FakeHelpdesk, serve
 
 PRODUCT_PAGE = "http://product.example/settings/integrations"
 HELPDESK_TOKEN = "helpdesk-token-123"
 
 
-def connect_url(osmo: Osmo, integration: str, tenant: str = "acme", **params: str) -> str:
-    query = urlencode({"integrationKey": integration, "token": osmo.token(tenant), **params})
-    return f"{osmo.url}/connect?{query}"
+async def connect_url(osmo: Osmo, integration: str, tenant: str = "acme") -> str:
+    """What the product's backend does: create a connect session and take its url."""
+    return str((await create_connect_session(osmo, tenant, integration))["url"])
 
 
 async def connections(osmo: Osmo, tenant: str = "acme") -> list[dict[str, Any]]:
@@ -56,8 +58,10 @@ async def test_oauth2_connect_in_the_browser(
     osmo, page = osmo_sqlite, browser_page
     fake, crm_url = crm
     await create_crm_integration(osmo, crm_url)
+    console: list[str] = []
+    page.on("console", lambda message: console.append(message.text))
 
-    await page.goto(connect_url(osmo, "crm"))
+    await page.goto(await connect_url(osmo, "crm"))
     await expect(page.locator("#prompt")).to_contain_text("contacts.read")
 
     await sign_in_at_crm(page, crm_url, "alice", "not-the-password")
@@ -74,6 +78,9 @@ async def test_oauth2_connect_in_the_browser(
     await expect(result).to_have_text("Fake CRM is connected.")
     connection_id = await result.get_attribute("data-connection-id")
     assert connection_id
+    # the page's nonce-tagged stylesheet applies under its Content-Security-Policy
+    await expect(page.locator("#result")).to_have_css("color", "rgb(27, 94, 32)")
+    assert not [text for text in console if "Content Security Policy" in text], console
     await _maybe_screenshot(page, "osmo-connect.png")
 
     [connection] = await connections(osmo)
@@ -90,8 +97,9 @@ async def test_oauth2_popup_posts_the_result_to_the_opener(
     osmo, page = osmo_sqlite, browser_page
     _, crm_url = crm
     await create_crm_integration(osmo, crm_url)
+    opener = _opener_html(await connect_url(osmo, "crm"))
     await page.route(
-        PRODUCT_PAGE, lambda route: route.fulfill(body=_opener_html(osmo), content_type="text/html")
+        PRODUCT_PAGE, lambda route: route.fulfill(body=opener, content_type="text/html")
     )
     await page.goto(PRODUCT_PAGE)
 
@@ -133,7 +141,7 @@ async def test_api_token_form_in_the_browser(
     )
     assert created.status_code == 201, created.text
 
-    response = await page.goto(connect_url(osmo, "helpdesk"))
+    response = await page.goto(await connect_url(osmo, "helpdesk"))
     assert response is not None and response.status == 200
     await expect(page.locator("h1")).to_have_text("Connect Fake Helpdesk")
     email, token = page.locator("#input-email"), page.locator("#input-apiToken")
@@ -193,7 +201,7 @@ async def test_provider_denial_in_the_browser(
     osmo, page = osmo_sqlite, browser_page
     fake, crm_url = crm
     await create_crm_integration(osmo, crm_url)
-    await page.goto(connect_url(osmo, "crm"))
+    await page.goto(await connect_url(osmo, "crm"))
     assert page.url.startswith(f"{crm_url}/oauth/authorize?"), page.url
 
     async with page.expect_navigation(url=f"{osmo.url}/oauth/callback?**") as landing:
@@ -211,6 +219,75 @@ async def test_provider_denial_in_the_browser(
     assert attempt["success"] is False and attempt["errorKey"] == "access_denied"
 
 
+async def test_state_from_another_browser_is_refused_in_the_browser(
+    osmo_sqlite: Osmo, crm: tuple[FakeCRM, str], browser_page: Page
+) -> None:
+    """An attacker starts a flow for their customer and lures the victim through the provider."""
+    osmo, page = osmo_sqlite, browser_page
+    fake, crm_url = crm
+    await create_crm_integration(osmo, crm_url)
+    lure = await start_oauth(osmo, "mallory", "crm")
+    assert lure.status_code == 303, lure.text
+
+    await page.goto(lure.headers["location"])
+    async with page.expect_navigation(url=f"{osmo.url}/oauth/callback?**") as landing:
+        await sign_in_at_crm(page, crm_url, "alice", "wonderland")
+    response = await landing.value
+    assert response is not None and response.status == 400
+    await expect(page.locator("h1")).to_have_text("Could not connect")
+    await expect(page.locator("#result")).to_have_attribute(
+        "data-error-key", "state_browser_mismatch"
+    )
+    assert await connections(osmo, "mallory") == []
+    assert fake.token_requests == []
+
+
+async def test_only_allowed_origins_can_frame_the_connect_page(
+    osmo_sqlite: Osmo, helpdesk: tuple[FakeHelpdesk, str], browser_page: Page
+) -> None:
+    osmo, page = osmo_sqlite, browser_page
+    _, helpdesk_url = helpdesk
+    created = await osmo.call(
+        "POST",
+        "/integrations",
+        json={
+            "key": "helpdesk",
+            "connectorKey": "fake-helpdesk",
+            "parameters": {"baseUrl": helpdesk_url},
+            "authOptions": ["api-token"],
+        },
+    )
+    assert created.status_code == 201, created.text
+    # The product's page comes from a real loopback server: Chromium keeps pages it cannot
+    # place on the local network (such as routed ones) from framing loopback pages at all.
+    product = FastAPI()
+    frame_html = {"body": ""}
+
+    @product.get("/settings")
+    def settings_page() -> HTMLResponse:
+        return HTMLResponse(frame_html["body"])
+
+    with serve(product) as product_url:
+        for allowed, framed in [(product_url, True), ("https://other.example", False)]:
+            osmo.services.settings.allowed_redirect_origins = allowed
+            src = await connect_url(osmo, "helpdesk")
+            frame_html["body"] = f'<iframe id="osmo" src="{src}"></iframe>'
+            async with page.expect_response(lambda r: "/connect?session=" in r.url) as framed_page:
+                await page.goto(f"{product_url}/settings")
+            assert (await framed_page.value).status == 200
+            heading = page.frame_locator("#osmo").locator("h1")
+            if framed:
+                await expect(heading).to_have_text("Connect Fake Helpdesk")
+            else:
+                # Chromium replaces a frame its CSP refuses with its own error page
+                for _ in range(50):
+                    if page.frames[1].url.startswith("chrome-error://"):
+                        break
+                    await page.wait_for_timeout(100)
+                assert page.frames[1].url.startswith("chrome-error://"), page.frames[1].url
+                await expect(heading).not_to_have_text("Connect Fake Helpdesk")
+
+
 async def _submit(page: Page, email: str, api_token: str) -> int:
     """Fills the helpdesk form, submits it and returns the HTTP status of the page it gets."""
     await page.fill("#input-email", email)
@@ -222,9 +299,9 @@ async def _submit(page: Page, email: str, api_token: str) -> int:
     return response.status
 
 
-def _opener_html(osmo: Osmo) -> str:
+def _opener_html(connect_page: str) -> str:
     """The product's page: opens the connect page in a popup and records its messages."""
-    url = json.dumps(connect_url(osmo, "crm"))
+    url = json.dumps(connect_page)
     return f"""<!doctype html>
 <title>Product settings</title>
 <button id="open-connect">Connect Fake CRM</button>

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
-import httpx
-
-from tests.api.connect_helpers import connect_oauth2, only_connection, query_of
+from tests.api.connect_helpers import (
+    connect_oauth2,
+    new_browser,
+    only_connection,
+    query_of,
+    start_oauth,
+)
 from tests.conftest import Osmo, create_crm_integration
 from tests.fakes import login_and_consent
 
@@ -134,10 +136,9 @@ async def test_oauth1_connection_end_to_end(osmo: Osmo, oauth1_app) -> None:
         },
     )
     assert created.status_code == 201
-    query = urlencode({"integrationKey": "boards", "token": osmo.token("acme")})
-    start = await osmo.client.get(f"/connect?{query}")
-    assert start.status_code == 303, start.text
-    async with httpx.AsyncClient() as browser:
+    async with new_browser(osmo) as browser:
+        start = await start_oauth(osmo, "acme", "boards", browser)
+        assert start.status_code == 303, start.text
         consent = await login_and_consent(browser, start.headers["location"], "bob", "builder")
         assert consent.status_code in (302, 303), consent.text
         callback = consent.headers["location"]

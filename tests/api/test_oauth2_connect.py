@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
-from tests.api.connect_helpers import connect_oauth2, only_connection, query_of, start_oauth
+from tests.api.connect_helpers import (
+    connect_oauth2,
+    new_browser,
+    only_connection,
+    query_of,
+    start_oauth,
+)
 from tests.conftest import Osmo, create_crm_integration
+from tests.fakes import login_and_consent
 
 
 async def test_connect_page_redirects_with_state_and_pkce(osmo: Osmo, crm) -> None:
@@ -93,35 +100,36 @@ async def test_tampered_expired_and_replayed_state_are_refused(osmo: Osmo, crm) 
     await create_crm_integration(osmo, crm_url)
     done = await connect_oauth2(osmo, "acme")
     assert done.status_code == 200
-    start = await start_oauth(osmo, "acme", "crm")
-    state = query_of(start.headers["location"])["state"]
-    tampered = state[:-3] + ("AAA" if not state.endswith("AAA") else "BBB")
-    response = await osmo.client.get(f"/oauth/callback?code=x&state={tampered}")
-    assert response.status_code == 400 and "invalid" in response.text
-    # replay: a state the provider already returned once
-    first = await connect_oauth2(osmo, "acme")
-    assert first.status_code == 200
-    used_state = query_of(str(first.request.url))["state"]
-    replay = await osmo.client.get(f"/oauth/callback?code=x&state={used_state}")
-    assert replay.status_code == 400 and "already used" in replay.text
-    # expired
-    osmo.services.settings.state_ttl_seconds = -10
-    expired = await start_oauth(osmo, "acme", "crm")
-    expired_state = query_of(expired.headers["location"])["state"]
-    response = await osmo.client.get(f"/oauth/callback?code=x&state={expired_state}")
-    assert response.status_code == 400 and "expired" in response.text
+    async with new_browser(osmo) as browser:
+        start = await start_oauth(osmo, "acme", "crm", browser)
+        state = query_of(start.headers["location"])["state"]
+        tampered = state[:-3] + ("AAA" if not state.endswith("AAA") else "BBB")
+        response = await browser.get(f"/oauth/callback?code=x&state={tampered}")
+        assert response.status_code == 400 and "invalid" in response.text
+        # replay: a state the provider already returned once, back in the same browser
+        consent = await login_and_consent(browser, start.headers["location"], "alice", "wonderland")
+        first = await browser.get(consent.headers["location"])
+        assert first.status_code == 200, first.text
+        replay = await browser.get(f"/oauth/callback?code=x&state={state}")
+        assert replay.status_code == 400 and "already used" in replay.text
+        # expired
+        osmo.services.settings.state_ttl_seconds = -10
+        expired = await start_oauth(osmo, "acme", "crm", browser)
+        expired_state = query_of(expired.headers["location"])["state"]
+        response = await browser.get(f"/oauth/callback?code=x&state={expired_state}")
+        assert response.status_code == 400 and "expired" in response.text
     assert len((await osmo.call("GET", "/connections", tenant="acme")).json()["items"]) == 1
 
 
 async def test_bad_connect_links_show_error_pages(osmo: Osmo, crm) -> None:
     _, crm_url = crm
     await create_crm_integration(osmo, crm_url)
-    no_token = await osmo.client.get("/connect?integrationKey=crm")
-    assert no_token.status_code == 401
-    wrong = await osmo.client.get("/connect?integrationKey=nope&token=" + osmo.token("acme"))
-    assert wrong.status_code == 404
-    admin_only = await osmo.client.get("/connect?integrationKey=crm&token=" + osmo.token())
-    assert admin_only.status_code == 403
+    no_session = await osmo.client.get("/connect?integrationKey=crm")
+    assert no_session.status_code == 401
+    assert 'data-error-key="not_authenticated"' in no_session.text
+    unknown = await osmo.client.get("/connect?session=cs_not-a-session")
+    assert unknown.status_code == 404
+    assert 'data-error-key="connect_session_not_found"' in unknown.text
 
 
 async def test_several_auth_options_show_a_chooser(osmo: Osmo, crm) -> None:

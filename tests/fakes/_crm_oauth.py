@@ -108,6 +108,7 @@ def install(app: FastAPI, crm: FakeCRM) -> None:
                         "error": "access_denied",
                         "error_description": "The user denied the request.",
                         "state": state,
+                        "iss": _issuer(request),
                     },
                 )
                 return RedirectResponse(location, status_code=302)
@@ -135,7 +136,9 @@ def install(app: FastAPI, crm: FakeCRM) -> None:
                 grant_id=new_token("grant", 8),
             )
             crm.codes[code.code] = code
-        location = add_query(redirect_uri, {"code": code.code, "state": state})
+        location = add_query(
+            redirect_uri, {"code": code.code, "state": state, "iss": _issuer(request)}
+        )
         return RedirectResponse(location, status_code=302)
 
     @app.post("/oauth/token")
@@ -177,3 +180,8 @@ def install(app: FastAPI, crm: FakeCRM) -> None:
                 crm.revoke_grant(refresh.grant_id, "The refresh token has been revoked.")
             crm.revoked_tokens.append(value)
         return Response(status_code=200, headers=NO_STORE)
+
+
+def _issuer(request: Request) -> str:
+    """The fake's issuer identifier (its own URL), sent on every redirect as RFC 9207 says."""
+    return str(request.base_url).rstrip("/")
