@@ -63,8 +63,10 @@ async function main() {
   const connection = client.connection(connectionId);
   let flowRunId;
 
+  let customerId;
   await step('self.get', async () => {
     const self = need(await client.self.get(), 'id', 'name', 'internalId');
+    customerId = self.id;
     if (self.internalId !== cfg.tenantKey) throw new Error(`internalId ${self.internalId}`);
   });
   await step('integrations.find', async () => needItems(await client.integrations.find(), 'id', 'key', 'name', 'logoUri'));
@@ -80,14 +82,14 @@ async function main() {
     contactId = need(run.output, 'id').id;
   });
   await step('action.run(integrationKey)', async () => {
-    need((await client.action(cfg.getAction).run({ id: contactId }, { integrationKey: cfg.integrationKey })).output, 'id');
+    need((await client.action(cfg.getAction).run({ id: contactId }, { integrationKey: cfg.integrationKey })).output, 'record');
   });
   await step('connection.action.run', async () => {
     need((await connection.action(cfg.createAction).run({ email: 'raw@example.com' })).output, 'id');
   });
   await step('actionInstance.run', async () => {
     const instance = client.actionInstance({ connectionId, actionKey: cfg.getAction });
-    need((await instance.run({ id: contactId })).output, 'id');
+    need((await instance.run({ id: contactId })).output, 'record');
   });
   await step('actionInstance.get', async () => need(await client.actionInstance({ connectionId, actionKey: cfg.getAction }).get(), 'id', 'key'));
   await step('actionInstances.find', async () => needItems(await client.actionInstances.find({ connectionId }), 'id', 'key'));
@@ -135,10 +137,7 @@ async function main() {
   await step('connection.request', async () => need(await connection.request(cfg.proxyPostPath, { properties: { email: 'request@example.com' } }), 'id'));
 
   // Workspace administration with an admin token.
-  let customerId;
-  await step('customers.find', async () => {
-    customerId = needItems(await admin.customers.find(), 'id', 'name', 'internalId')[0].id;
-  });
+  await step('customers.find', async () => needItems(await admin.customers.find(), 'id', 'name', 'internalId'));
   await step('customer.get', async () => need(await admin.customer(customerId).get(), 'id', 'name', 'internalId'));
 }
 
