@@ -66,8 +66,7 @@ async def test_self_with_membrane_claims_names_the_customer(osmo: Osmo) -> None:
     assert other_workspace.status_code == 401
 
 
-async def test_instance_selectors_and_lists(osmo_sqlite: Osmo, crm) -> None:
-    osmo = osmo_sqlite
+async def test_instance_selectors_and_lists(osmo: Osmo, crm) -> None:
     connection_id = await crm_connection(osmo, crm[1])
     await define_all(osmo, CONTACTS_SOURCE, ("/actions", CREATE_CONTACT), ("/actions", GET_CONTACT))
     assert (await as_membrane(osmo, "GET", "/action-instances")).json()["items"] == []
@@ -104,8 +103,42 @@ async def test_instance_selectors_and_lists(osmo_sqlite: Osmo, crm) -> None:
     assert sources.json()["items"][0]["collectionKey"] == "contacts"
 
 
-async def test_data_link_table_instance_links(osmo_sqlite: Osmo, crm) -> None:
-    osmo = osmo_sqlite
+async def test_instances_are_customized_and_reset_through_selectors(osmo: Osmo, crm) -> None:
+    connection_id = await crm_connection(osmo, crm[1])
+    await define_all(osmo, CONTACTS_SOURCE, ("/flows", FLOW), ("/actions", GET_CONTACT))
+    selector = f"/flow-instance?connectionId={connection_id}&flowKey=import-contact"
+    disabled = await as_membrane(osmo, "PATCH", selector, json={"enabled": False})
+    assert disabled.status_code == 200, disabled.text
+    assert (disabled.json()["enabled"], disabled.json()["isCustomized"]) == (False, True)
+    run = await osmo.call(
+        "POST", f"/connections/{connection_id}/flows/import-contact/run", tenant="acme", json={}
+    )
+    assert run.status_code == 400 and run.json()["key"] == "flow_disabled"
+    frozen = await as_membrane(
+        osmo,
+        "PATCH",
+        f"/action-instance?connectionId={connection_id}&actionKey=get-contact",
+        json={"inputSchema": {}},
+    )
+    assert frozen.status_code == 422, frozen.text  # customers change only what the kind allows
+    assert frozen.json()["data"]["errors"][0]["path"] == "inputSchema"
+    reset = await as_membrane(
+        osmo, "POST", f"/flow-instances/{disabled.json()['id']}/reset", json=None
+    )
+    assert reset.status_code == 200, reset.text
+    assert reset.json()["isCustomized"] is False and reset.json().get("enabled", True) is True
+    again = await as_membrane(osmo, "POST", selector.replace("?", "/reset?"))
+    assert again.status_code == 200 and again.json()["id"] == disabled.json()["id"]
+    foreign = await as_membrane(
+        osmo,
+        "POST",
+        f"/flow-instances/{disabled.json()['id']}/reset",
+        claims={"id": "globex"},
+    )
+    assert foreign.status_code == 404
+
+
+async def test_data_link_table_instance_links(osmo: Osmo, crm) -> None:
     connection_id = await crm_connection(osmo, crm[1])
     await define_all(osmo, ("/data-link-tables", {"key": "companies"}))
     selector = f"connectionId={connection_id}&dataLinkTableKey=companies"

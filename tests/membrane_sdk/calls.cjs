@@ -101,6 +101,11 @@ async function main() {
     flowRunId = run.id;
   });
   await step('flowInstance.get', async () => need(await client.flowInstance({ connectionId, flowKey: cfg.flowKey }).get(), 'id', 'key'));
+  await step('flowInstance.disable+enable', async () => {
+    const instance = client.flowInstance({ connectionId, flowKey: cfg.flowKey });
+    if ((await instance.disable()).enabled !== false) throw new Error('still enabled');
+    if ((await instance.enable()).enabled !== true) throw new Error('still disabled');
+  });
   await step('flowInstances.find', async () => needItems(await client.flowInstances.find({ connectionId }), 'id', 'key'));
   await step('connection.flows.list', async () => needItems(await connection.flows.list(), 'id', 'key'));
   await step('flowInstance.run', async () => {
@@ -124,6 +129,8 @@ async function main() {
   await step('connection.dataSources.list', async () => needItems(await connection.dataSources.list(), 'id', 'key'));
   const fieldMapping = { connectionId, fieldMappingKey: cfg.fieldMappingKey };
   await step('fieldMappingInstance.get', async () => need(await client.fieldMappingInstance(fieldMapping).get(), 'id', 'key', 'direction'));
+  await step('fieldMappingInstance.reset', async () => need(await client.fieldMappingInstance(fieldMapping).reset(), 'id', 'isCustomized'));
+  await step('dataSourceInstance.reset', async () => { await client.dataSourceInstance(dataSource).reset(); });
   await step('fieldMappingInstances.find', async () => needItems(await client.fieldMappingInstances.find({ connectionId }), 'id', 'key'));
   await step('connection.fieldMappings.list', async () => needItems(await connection.fieldMappings.list(), 'id', 'key'));
   const table = client.dataLinkTableInstance({ connectionId, dataLinkTableKey: cfg.dataLinkTableKey });
