@@ -43,13 +43,16 @@ class ActionRequest:
     connection_id: str | None = None
 
 
-def action_request(body: Any, **query: str | None) -> ActionRequest:
+def action_request(
+    body: Any, connection_id: str | None = None, instance_key: str | None = None
+) -> ActionRequest:
     """The run request from a body in either form and the SDK's query parameters.
 
     Args:
         body: Osmo's `{input, instanceKey?, connectionId?}` or the raw input (see
             `OSMO_FORM_KEYS` for how the two are told apart).
-        query: `connectionId` / `instanceKey` given as query parameters.
+        connection_id: `connectionId` from the path or the query.
+        instance_key: `instanceKey` from the query.
 
     Raises:
         OsmoError: 422 when the body's form is malformed, or when the body and the query
@@ -64,9 +67,11 @@ def action_request(body: Any, **query: str | None) -> ActionRequest:
                 [{"path": ".".join(map(str, e["loc"])), "message": e["msg"]} for e in exc.errors()]
             ) from exc
         request = ActionRequest(form.input, form.instance_key, form.connection_id)
-    connection_id = _agreed("connectionId", request.connection_id, query.get("connectionId"))
-    instance_key = _agreed("instanceKey", request.instance_key, query.get("instanceKey"))
-    return ActionRequest(request.input, instance_key, connection_id)
+    return ActionRequest(
+        request.input,
+        _agreed("instanceKey", request.instance_key, instance_key),
+        _agreed("connectionId", request.connection_id, connection_id),
+    )
 
 
 def _agreed(name: str, in_body: str | None, in_query: str | None) -> str | None:
@@ -127,9 +132,8 @@ def select_connection(
 def instance_by_id(session: Session, caller: Caller, kind: str, instance_id: str) -> Element:
     """A connection-level element of `kind` by id (404 if it is not one the caller can see)."""
     element = session.get(Element, instance_id)
-    session.commit()
     connection = session.get(Connection, element.connection_id) if element else None
-    session.commit()
+    session.commit()  # release the pooled connection before the caller awaits I/O
     if (
         element is None
         or element.kind != kind

@@ -172,7 +172,7 @@ async def run_action(
 ) -> dict[str, Any]:
     """Runs an action for a connection named by `connectionId` (body or query) or by
     `integrationKey` (the caller's only connection to it); answers `{output, actionRunId}`."""
-    request = action_request(body, connectionId=connection_id, instanceKey=instance_key)
+    request = action_request(body, connection_id, instance_key)
     connection = select_connection(
         session, caller, request.connection_id, integration_key, connection_key
     )
@@ -191,6 +191,6 @@ async def run_connection_action(
     instance_key: str | None = Query(None, alias="instanceKey"),
 ) -> dict[str, Any]:
     """Runs an action for the connection; answers `{output, actionRunId}`."""
-    request = action_request(body, connectionId=connection_id, instanceKey=instance_key)
+    request = action_request(body, connection_id, instance_key)
     run_body = ActionRunBody(input=request.input, instance_key=request.instance_key)
     return await run_for_connection(services, session, caller, selector, connection_id, run_body)

@@ -189,7 +189,7 @@ async def run_action_instance(
     """Runs the selected action instance; the body is the raw input (or Osmo's `{input}`)."""
     instance = selected_instance(request, session, caller, "action")
     assert instance.connection_id is not None and instance.parent_id is not None
-    run = action_request(body, connectionId=instance.connection_id)
+    run = action_request(body, instance.connection_id)
     run_body = ActionRunBody(input=run.input, instance_key=instance.instance_key)
     # The parent's id selects the action at whichever layer the instance follows.
     return await run_for_connection(

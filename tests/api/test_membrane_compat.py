@@ -219,6 +219,7 @@ async def test_action_runs_in_every_form(osmo_sqlite: Osmo, crm, env: WorkflowEn
         keyed = await as_membrane(
             osmo, "POST", "/actions/create-contact/run?connectionKey=main", json={"email": "c@x.io"}
         )
+        malformed = await as_membrane(osmo, "POST", on_connection, json={"instanceKey": 5})
         admin_by_integration = await osmo.call(
             "POST", "/actions/create-contact/run?integrationKey=crm", json={"email": "c@x.io"}
         )
@@ -232,6 +233,9 @@ async def test_action_runs_in_every_form(osmo_sqlite: Osmo, crm, env: WorkflowEn
     assert clash.status_code == 422 and clash.json()["data"]["errors"][0]["path"] == "connectionId"
     assert keyed.status_code == 422 and keyed.json()["data"]["errors"][0]["path"] == "connectionKey"
     assert admin_by_integration.status_code == 422
+    assert malformed.status_code == 422 and malformed.json()["data"]["errors"][0]["path"] == (
+        "instanceKey"
+    )
     assert fake.api_requests == []  # refused requests sent nothing
 
 
