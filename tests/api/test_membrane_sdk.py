@@ -88,13 +88,16 @@ def installed_sdk() -> Path:
         staging = Path(tempfile.mkdtemp(dir=CACHE, prefix="install-"))
         for name in ("package.json", "package-lock.json"):
             shutil.copy(SDK_DIR / name, staging / name)
-        subprocess.run(
+        installed = subprocess.run(
             [npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund"],
             cwd=staging,
-            check=True,
             timeout=600,
             capture_output=True,
+            text=True,
         )
+        if installed.returncode != 0:
+            shutil.rmtree(staging, ignore_errors=True)
+            pytest.fail(f"npm ci of the pinned Membrane SDK failed:\n{installed.stderr}")
         if target.exists():
             shutil.rmtree(staging)  # another run finished first
         else:
