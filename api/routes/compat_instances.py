@@ -37,7 +37,7 @@ INSTANCE_KINDS = {
 }
 
 
-def _selector_parameters(key_param: str) -> dict[str, Any]:
+def selector_parameters(key_param: str) -> dict[str, Any]:
     """OpenAPI parameters of a selector (read from the query, as their names vary by kind)."""
     names = {
         "id": "The instance's id (alone selects it).",
@@ -98,7 +98,7 @@ def _customized(
 
 def _instance_routes(name: str) -> None:
     kind, key_param = INSTANCE_KINDS[name]
-    selector_doc = _selector_parameters(key_param)
+    selector_doc = selector_parameters(key_param)
 
     @router.get(f"/{name}-instance", name=f"read_{name}_instance", openapi_extra=selector_doc)
     def read_instance(request: Request, caller: CallerDep, session: SessionDep) -> dict[str, Any]:
@@ -178,7 +178,7 @@ for _name in INSTANCE_KINDS:
     _instance_routes(_name)
 
 
-@router.post("/action-instance/run", openapi_extra=_selector_parameters("actionKey"))
+@router.post("/action-instance/run", openapi_extra=selector_parameters("actionKey"))
 async def run_action_instance(
     request: Request,
     caller: CallerDep,

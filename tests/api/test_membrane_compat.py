@@ -138,6 +138,43 @@ async def test_instances_are_customized_and_reset_through_selectors(osmo: Osmo, 
     assert foreign.status_code == 404
 
 
+async def test_data_source_instance_collection_methods(osmo: Osmo, crm) -> None:
+    fake, url = crm
+    connection_id = await crm_connection(osmo, url)
+    await define_all(osmo, CONTACTS_SOURCE, ("/data-sources", {"key": "nowhere", "udm": "boards"}))
+    selector = f"connectionId={connection_id}&dataSourceKey=contacts"
+    created = await as_membrane(
+        osmo,
+        "POST",
+        f"/data-source-instance/collection/create?{selector}",
+        json={"fields": {"email": "ds@example.com"}},
+    )
+    assert created.status_code == 200, created.text
+    record_id = created.json()["record"]["id"]
+    assert fake.contacts[record_id]["properties"]["email"] == "ds@example.com"
+    found = await as_membrane(
+        osmo,
+        "POST",
+        f"/data-source-instance/collection/find-by-id?{selector}",
+        json={"id": record_id},
+    )
+    direct = await osmo.call(
+        "POST",
+        f"/connections/{connection_id}/data/contacts/find-by-id",
+        tenant="acme",
+        json={"id": record_id},
+    )
+    assert found.status_code == 200 and found.json() == direct.json()
+    unknown = await as_membrane(osmo, "POST", f"/data-source-instance/collection/drop?{selector}")
+    assert unknown.status_code == 422
+    nowhere = await as_membrane(
+        osmo,
+        "POST",
+        f"/data-source-instance/collection/list?connectionId={connection_id}&dataSourceKey=nowhere",
+    )
+    assert nowhere.status_code == 400 and nowhere.json()["key"] == "no_collection"
+
+
 async def test_data_link_table_instance_links(osmo: Osmo, crm) -> None:
     connection_id = await crm_connection(osmo, crm[1])
     await define_all(osmo, ("/data-link-tables", {"key": "companies"}))

@@ -168,5 +168,5 @@ async def test_membrane_sdk_calls_work_against_osmo(
     expected = {call: call not in NEEDS_MERGED_SHAPES for call in report}
     failures = {call: r["error"] for call, r in report.items() if not r["ok"]}
     assert "(script)" not in report, report["(script)"]
-    assert len(report) == 37, sorted(report)
+    assert len(report) == 39, sorted(report)
     assert outcome == expected, json.dumps(failures, indent=1)

@@ -125,6 +125,8 @@ async function main() {
   // Configuration the product reads per customer.
   const dataSource = { connectionId, dataSourceKey: cfg.dataSourceKey };
   await step('dataSourceInstance.get', async () => need(await client.dataSourceInstance(dataSource).get(), 'id', 'key', 'collectionKey'));
+  await step('dataSourceInstance.listRecords', async () => needItems({ items: need(await client.dataSourceInstance(dataSource).listRecords(), 'records').records }, 'id'));
+  await step('dataSourceInstance.findRecordById', async () => need((await client.dataSourceInstance(dataSource).findRecordById(contactId)).record, 'id', 'fields'));
   await step('dataSourceInstances.find', async () => needItems(await client.dataSourceInstances.find({ connectionId }), 'id', 'key'));
   await step('connection.dataSources.list', async () => needItems(await connection.dataSources.list(), 'id', 'key'));
   const fieldMapping = { connectionId, fieldMappingKey: cfg.fieldMappingKey };
