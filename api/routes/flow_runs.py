@@ -25,7 +25,7 @@ from api.routes.connections import get_connection
 from api.services import Services
 from core.elements.models import Element
 from core.elements.store import ElementStore
-from core.errors import OsmoError, not_found
+from core.errors import OsmoError, not_found, validation_error
 from core.models import Connection, Customer, Integration
 from workflows import search_attributes as sa
 from workflows.flow_run import FlowRunWorkflow
@@ -175,6 +175,8 @@ async def create_flow_run(
     get_connection(session, caller, instance.connection_id)  # 404 for other customers
     snapshot = snapshot_of(session, ElementStore(session), instance)
     start_node_key = body.start_node_key or body.node_key
+    if body.start_node_key and body.node_key and body.start_node_key != body.node_key:
+        raise validation_error([{"path": "nodeKey", "message": "differs from startNodeKey"}])
     if start_node_key is not None and start_node_key not in snapshot.nodes:
         raise OsmoError(
             "bad_request",

@@ -306,6 +306,12 @@ async def test_flow_run_output_filter_and_node_key(
         bad_node = await as_membrane(
             osmo, "POST", "/flow-runs", json={"flowInstanceId": flow_instance_id, "nodeKey": "nope"}
         )
+        two_nodes = await as_membrane(
+            osmo,
+            "POST",
+            "/flow-runs",
+            json={"flowInstanceId": flow_instance_id, "nodeKey": "done", "startNodeKey": "shape"},
+        )
         by_instance = await osmo.call(
             "GET", f"/flow-runs?flowInstanceId={flow_instance_id}", tenant="acme"
         )
@@ -320,5 +326,8 @@ async def test_flow_run_output_filter_and_node_key(
         [{"seen": True}, {"id": created_id}], key=str
     )
     assert bad_node.status_code == 422 and bad_node.json()["key"] == "node_not_found"
+    assert two_nodes.status_code == 422 and two_nodes.json()["data"]["errors"][0]["path"] == (
+        "nodeKey"
+    )
     assert [r["id"] for r in by_instance.json()["items"]] == [run_id]
     assert by_connection_flow.json()["items"] == by_instance.json()["items"]
