@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from api.errors import install_error_handlers
 from api.routes import (
     actions,
+    compat,
     connect,
     connect_sessions,
     connections,
@@ -82,6 +83,7 @@ def create_app(
         data_links,
         flow_runs,
         actions,
+        compat,
     ):
         app.include_router(module.router)
     for kind in KINDS:

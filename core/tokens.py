@@ -1,4 +1,15 @@
-"""Workspace API tokens: JWTs signed with the workspace secret."""
+"""Workspace API tokens: JWTs signed with the workspace secret.
+
+Two claim sets are accepted, checked with the same secret:
+
+- Osmo's: `workspaceKey` (this workspace) and `tenantKey` (the customer, omitted for
+  workspace-level tokens).
+- Membrane's, as `@membranehq/sdk` mints them and as its docs tell backends to: the workspace
+  key in `iss` and the customer's id in `id`.
+
+Both share `name`, `fields`, `isAdmin` and `exp`. A token may carry both sets, but where it
+gives two values for one thing they must agree, so no token means two different callers.
+"""
 
 from __future__ import annotations
 
@@ -66,12 +77,12 @@ def verify_token(token: str, secret: str, workspace_key: str) -> TokenClaims:
         raise _auth_error("access_token_expired", "The access token has expired") from exc
     except jwt.InvalidTokenError as exc:
         raise _auth_error("not_authenticated", f"Invalid access token: {exc}") from exc
-    if claims.get("workspaceKey") != workspace_key:
+    if _one_of(claims, "workspaceKey", "iss") != workspace_key:
         raise _auth_error("not_authenticated", "The token belongs to another workspace")
-    tenant_key = claims.get("tenantKey")
+    tenant_key = _one_of(claims, "tenantKey", "id")
     fields = claims.get("fields") or {}
     if (tenant_key is not None and not isinstance(tenant_key, str)) or not isinstance(fields, dict):
-        raise _auth_error("not_authenticated", "Malformed tenantKey or fields claim")
+        raise _auth_error("not_authenticated", "Malformed tenantKey (id) or fields claim")
     return TokenClaims(
         workspace_key=workspace_key,
         tenant_key=tenant_key,
@@ -79,3 +90,11 @@ def verify_token(token: str, secret: str, workspace_key: str) -> TokenClaims:
         fields=fields,
         is_admin=claims.get("isAdmin") is True,
     )
+
+
+def _one_of(claims: dict[str, Any], osmo: str, membrane: str) -> Any:
+    """The value of Osmo's claim or of Membrane's claim for the same thing (401 if they differ)."""
+    ours, theirs = claims.get(osmo), claims.get(membrane)
+    if ours is not None and theirs is not None and ours != theirs:
+        raise _auth_error("not_authenticated", f"The {osmo} and {membrane} claims disagree")
+    return ours if ours is not None else theirs

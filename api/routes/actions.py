@@ -9,14 +9,15 @@ keep their normalized status (404, 409, 429 with `retryAfter`, 502...).
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Body, Query
 from sqlmodel import Session
 from temporalio.client import WorkflowFailureError
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError
 
+from api.compat_selectors import action_request, select_connection
 from api.deps import Caller, CallerDep, ServicesDep, SessionDep
 from api.models import ApiModel
 from api.routes.connections import get_connection
@@ -41,8 +42,11 @@ class ActionRunBody(ApiModel):
     instance_key: str | None = None
 
 
-class ActionRunStart(ActionRunBody):
-    connection_id: str | None = None
+RUN_BODY = (
+    "Osmo's `{input, instanceKey?, connectionId?}`, or the raw input as Membrane's SDK sends it: "
+    "a body is Osmo's form only when it is a non-empty object whose keys all are among "
+    "input, instanceKey and connectionId."
+)
 
 
 def with_collection(
@@ -157,25 +161,36 @@ async def run_for_connection(
 @router.post("/actions/{selector}/run")
 async def run_action(
     selector: str,
-    body: ActionRunStart,
     caller: CallerDep,
     services: ServicesDep,
     session: SessionDep,
+    body: Annotated[Any, Body(description=RUN_BODY)] = None,
+    connection_id: str | None = Query(None, alias="connectionId"),
+    integration_key: str | None = Query(None, alias="integrationKey"),
+    connection_key: str | None = Query(None, alias="connectionKey"),
+    instance_key: str | None = Query(None, alias="instanceKey"),
 ) -> dict[str, Any]:
-    """Runs an action for `connectionId` (and `instanceKey`); answers `{output, actionRunId}`."""
-    if body.connection_id is None:
-        raise validation_error([{"path": "connectionId", "message": "is required"}])
-    return await run_for_connection(services, session, caller, selector, body.connection_id, body)
+    """Runs an action for a connection named by `connectionId` (body or query) or by
+    `integrationKey` (the caller's only connection to it); answers `{output, actionRunId}`."""
+    request = action_request(body, connection_id, instance_key)
+    connection = select_connection(
+        session, caller, request.connection_id, integration_key, connection_key
+    )
+    run_body = ActionRunBody(input=request.input, instance_key=request.instance_key)
+    return await run_for_connection(services, session, caller, selector, connection.id, run_body)
 
 
 @router.post("/connections/{connection_id}/actions/{selector}/run")
 async def run_connection_action(
     connection_id: str,
     selector: str,
-    body: ActionRunBody,
     caller: CallerDep,
     services: ServicesDep,
     session: SessionDep,
+    body: Annotated[Any, Body(description=RUN_BODY)] = None,
+    instance_key: str | None = Query(None, alias="instanceKey"),
 ) -> dict[str, Any]:
     """Runs an action for the connection; answers `{output, actionRunId}`."""
-    return await run_for_connection(services, session, caller, selector, connection_id, body)
+    request = action_request(body, connection_id, instance_key)
+    run_body = ActionRunBody(input=request.input, instance_key=request.instance_key)
+    return await run_for_connection(services, session, caller, selector, connection_id, run_body)

@@ -25,7 +25,7 @@ from api.routes.connections import get_connection
 from api.services import Services
 from core.elements.models import Element
 from core.elements.store import ElementStore
-from core.errors import OsmoError, not_found
+from core.errors import OsmoError, not_found, validation_error
 from core.models import Connection, Customer, Integration
 from workflows import search_attributes as sa
 from workflows.flow_run import FlowRunWorkflow
@@ -52,6 +52,7 @@ class FlowRunStart(ApiModel):
 class FlowRunCreate(ApiModel):
     flow_instance_id: str
     start_node_key: str | None = None
+    node_key: str | None = Field(None, description="Membrane's SDK name of startNodeKey.")
     input: Any = None
 
 
@@ -173,18 +174,19 @@ async def create_flow_run(
         raise not_found("flow_instance", body.flow_instance_id)
     get_connection(session, caller, instance.connection_id)  # 404 for other customers
     snapshot = snapshot_of(session, ElementStore(session), instance)
-    if body.start_node_key is not None and body.start_node_key not in snapshot.nodes:
+    start_node_key = body.start_node_key or body.node_key
+    if body.start_node_key and body.node_key and body.start_node_key != body.node_key:
+        raise validation_error([{"path": "nodeKey", "message": "differs from startNodeKey"}])
+    if start_node_key is not None and start_node_key not in snapshot.nodes:
         raise OsmoError(
             "bad_request",
             "node_not_found",
-            f"No node {body.start_node_key!r}",
+            f"No node {start_node_key!r}",
             {"path": "startNodeKey"},
             status=422,
         )
     return {
-        "flowRunId": await start_run(
-            services, FlowRunInput(snapshot, body.input, body.start_node_key)
-        )
+        "flowRunId": await start_run(services, FlowRunInput(snapshot, body.input, start_node_key))
     }
 
 
@@ -272,6 +274,24 @@ async def read_flow_run(run_id: str, caller: CallerDep, services: ServicesDep) -
     return run
 
 
+@router.get("/flow-runs/{run_id}/output")
+async def read_flow_run_output(
+    run_id: str, caller: CallerDep, services: ServicesDep
+) -> dict[str, Any]:
+    """What the run produced: the outputs of its completed end nodes (those linking nowhere),
+    in the order they ran; while it runs, those so far."""
+    run, run_input = await _read(services, caller, run_id)
+    nodes = run_input.snapshot.nodes if run_input else {}
+    ends = {key for key, node in nodes.items() if not node.get("links")}
+    outputs = [
+        output
+        for node_run in run["nodeRuns"]
+        if node_run["node_key"] in ends and node_run["state"] == "completed"
+        for output in node_run["outputs"]
+    ]
+    return {"id": run_id, "state": run["state"], "output": outputs}
+
+
 def with_attempts(
     node_runs: list[dict[str, Any]], attempts: dict[str, int]
 ) -> list[dict[str, Any]]:
@@ -292,6 +312,10 @@ async def list_flow_runs(
     caller: CallerDep,
     services: ServicesDep,
     flow_key: str | None = Query(None, alias="flowKey"),
+    flow_instance_id: str | None = Query(None, alias="flowInstanceId"),
+    connection_flow_id: str | None = Query(
+        None, alias="connectionFlowId", description="Membrane's name of flowInstanceId."
+    ),
     connection_id: str | None = Query(None, alias="connectionId"),
     integration_key: str | None = Query(None, alias="integrationKey"),
     customer_id: str | None = Query(None, alias="customerId"),
@@ -310,6 +334,8 @@ async def list_flow_runs(
         clauses.append(f"CustomerId = '{_quoted(customer_id)}'")
     for name, value in (
         ("FlowKey", flow_key),
+        ("FlowInstanceId", flow_instance_id),
+        ("FlowInstanceId", connection_flow_id),
         ("ConnectionId", connection_id),
         ("IntegrationKey", integration_key),
     ):
