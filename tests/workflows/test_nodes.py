@@ -1,0 +1,73 @@
+"""The node registry: implementations match the declared schemas, and nodes fail with keys."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, get_args
+
+import pytest
+from temporalio.client import WorkflowFailureError
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from core.elements.node_schemas import NODE_SCHEMAS
+from workflows.flow_run import FlowRunWorkflow
+from workflows.flow_state import FlowRunInput, FlowSnapshot
+from workflows.nodes import NODE_TYPES
+from workflows.nodes.errors import NODE_ERRORS, NodeErrorKey
+
+
+def test_every_declared_node_type_is_implemented_and_nothing_else() -> None:
+    assert sorted(NODE_TYPES) == sorted(NODE_SCHEMAS)
+
+
+def test_triggers_are_the_types_declared_as_triggers() -> None:
+    triggers = {name for name, schema in NODE_SCHEMAS.items() if schema.is_trigger}
+    assert "api-trigger" in triggers and "transform-data" not in triggers
+    assert all(name.endswith("-trigger") for name in triggers)
+
+
+def test_every_node_error_key_has_a_meaning() -> None:
+    assert sorted(get_args(NodeErrorKey)) == sorted(NODE_ERRORS)
+    assert all(info.meaning and 400 <= info.status < 600 for info in NODE_ERRORS.values())
+
+
+@pytest.mark.parametrize(
+    ("node", "key", "data"),
+    [
+        (
+            {"type": "for-each", "config": {"items": "not a list"}},
+            "items_not_a_list",
+            {"type": "str"},
+        ),
+        (
+            {
+                "type": "create-data-link",
+                "config": {"dataLinkTable": "t", "appRecordId": "", "externalRecordId": "e-1"},
+            },
+            "data_link_record_missing",
+            {"fields": ["appRecordId"]},
+        ),
+    ],
+    ids=["for-each", "create-data-link"],
+)
+async def test_a_node_failing_in_workflow_code_reports_a_typed_key(
+    time_skipping_env: WorkflowEnvironment, node: dict[str, Any], key: str, data: dict[str, Any]
+) -> None:
+    nodes = {"t": {"type": "api-trigger", "links": [{"key": "n"}]}, "n": node}
+    client, queue = time_skipping_env.client, str(uuid.uuid4())
+    async with Worker(client, task_queue=queue, workflows=[FlowRunWorkflow]):
+        with pytest.raises(WorkflowFailureError) as raised:
+            await client.execute_workflow(
+                FlowRunWorkflow.run,
+                FlowRunInput(FlowSnapshot("f", "i-1", nodes, connection_id="c-1")),
+                id=f"flow-run-{uuid.uuid4()}",
+                task_queue=queue,
+            )
+    cause = raised.value.cause
+    assert isinstance(cause, ApplicationError) and cause.type == "flow_failed"
+    [failed] = [run for run in cause.details[0]["nodeRuns"] if run["node_key"] == "n"]
+    error = failed["error"]
+    assert (error["type"], error["key"]) == (key, key)
+    assert error["data"]["data"] == data and error["data"]["status"] == NODE_ERRORS[key].status
