@@ -15,19 +15,12 @@ from pydantic import Field
 
 from core.elements.definition import Definition, Problem
 from core.elements.flows import message
-from core.elements.node_schemas import NODE_SCHEMAS
+from core.elements.node_schemas import NODE_SCHEMAS, DataRecordType
 from core.formulas import validate_formula
 from core.schemas import format_path, validate_schema, validate_value
 
 ActionType = Literal[
-    "list-data-records",
-    "search-data-records",
-    "lookup-data-record",
-    "find-data-record-by-id",
-    "create-data-record",
-    "update-data-record",
-    "delete-data-record",
-    "find-or-create-data-record",
+    DataRecordType,
     "run-operation",
     "api-request-to-external-app",
     "api-request-to-your-app",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal, get_args
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ _DATA_RECORD = {
         "cursor": {},
     },
 }
-DATA_RECORD_TYPES = (
+DataRecordType = Literal[
     "list-data-records",
     "search-data-records",
     "lookup-data-record",
@@ -70,7 +70,8 @@ DATA_RECORD_TYPES = (
     "update-data-record",
     "delete-data-record",
     "find-or-create-data-record",
-)
+]
+DATA_RECORD_TYPES: tuple[str, ...] = get_args(DataRecordType)
 
 
 def _data_link(*required: str, **extra: Any) -> dict[str, Any]:
