@@ -28,10 +28,11 @@ from dataclasses import asdict, replace
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ApplicationError
 
 from workflows.breadth_first import run_breadth_first
 from workflows.nodes import NODE_TYPES, NodeContext
+from workflows.nodes.errors import as_node_error
 
 # Passed through when this module is loaded inside the sandbox (the replay suite's check).
 with workflow.unsafe.imports_passed_through():
@@ -66,18 +67,17 @@ def start_node(input: FlowRunInput) -> str:
 
 
 def _error(exc: BaseException) -> dict[str, Any]:
-    cause = exc.cause if isinstance(exc, ActivityError) and exc.cause else exc
-    if isinstance(cause, ApplicationError):
-        details = cause.details[0] if cause.details else {}
-        return {
-            "type": cause.type or "error",
-            "key": (details or {}).get("key", cause.type or "error")
-            if isinstance(details, dict)
-            else cause.type,
-            "message": cause.message,
-            "data": details if isinstance(details, dict) else {},
-        }
-    return {"type": "error", "key": type(cause).__name__, "message": str(cause), "data": {}}
+    """A node run's `error`: `{type, key, message, data}` from what the node raised."""
+    error = as_node_error(exc)
+    details = error.details[0] if error.details else {}
+    return {
+        "type": error.type or "error",
+        "key": (details or {}).get("key", error.type or "error")
+        if isinstance(details, dict)
+        else error.type,
+        "message": error.message,
+        "data": details if isinstance(details, dict) else {},
+    }
 
 
 def concurrency(node: dict[str, Any]) -> int:

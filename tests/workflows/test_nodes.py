@@ -7,7 +7,7 @@ from typing import Any, get_args
 
 import pytest
 from temporalio.client import WorkflowFailureError
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, TimeoutError, TimeoutType
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -15,7 +15,7 @@ from core.elements.node_schemas import NODE_SCHEMAS
 from workflows.flow_run import FlowRunWorkflow
 from workflows.flow_state import FlowRunInput, FlowSnapshot
 from workflows.nodes import NODE_TYPES
-from workflows.nodes.errors import NODE_ERRORS, NodeErrorKey
+from workflows.nodes.errors import NODE_ERRORS, NodeErrorKey, as_node_error
 
 
 def test_every_declared_node_type_is_implemented_and_nothing_else() -> None:
@@ -33,13 +33,24 @@ def test_every_node_error_key_has_a_meaning() -> None:
     assert all(info.meaning and 400 <= info.status < 600 for info in NODE_ERRORS.values())
 
 
+def test_unexpected_exceptions_become_keyed_failures() -> None:
+    bug = as_node_error(ValueError("boom"))
+    assert (bug.type, bug.details[0]["data"]) == ("internal_error", {"exception": "ValueError"})
+    timed_out = as_node_error(
+        TimeoutError("timed out", type=TimeoutType.START_TO_CLOSE, last_heartbeat_details=[])
+    )
+    assert timed_out.type == "activity_timeout"
+    assert timed_out.details[0]["data"] == {"timeoutType": "START_TO_CLOSE"}
+
+
 @pytest.mark.parametrize(
-    ("node", "key", "data"),
+    ("node", "key", "data", "status"),
     [
         (
             {"type": "for-each", "config": {"items": "not a list"}},
             "items_not_a_list",
             {"type": "str"},
+            400,
         ),
         (
             {
@@ -48,12 +59,23 @@ def test_every_node_error_key_has_a_meaning() -> None:
             },
             "data_link_record_missing",
             {"fields": ["appRecordId"]},
+            400,
+        ),
+        (
+            {"type": "transform-data", "config": {"value": {"$jsonata": '$number("abc")'}}},
+            "formula_evaluation_error",
+            {"path": "$jsonata"},
+            422,
         ),
     ],
-    ids=["for-each", "create-data-link"],
+    ids=["for-each", "create-data-link", "formula"],
 )
 async def test_a_node_failing_in_workflow_code_reports_a_typed_key(
-    time_skipping_env: WorkflowEnvironment, node: dict[str, Any], key: str, data: dict[str, Any]
+    time_skipping_env: WorkflowEnvironment,
+    node: dict[str, Any],
+    key: str,
+    data: dict[str, Any],
+    status: int,
 ) -> None:
     nodes = {"t": {"type": "api-trigger", "links": [{"key": "n"}]}, "n": node}
     client, queue = time_skipping_env.client, str(uuid.uuid4())
@@ -70,4 +92,4 @@ async def test_a_node_failing_in_workflow_code_reports_a_typed_key(
     [failed] = [run for run in cause.details[0]["nodeRuns"] if run["node_key"] == "n"]
     error = failed["error"]
     assert (error["type"], error["key"]) == (key, key)
-    assert error["data"]["data"] == data and error["data"]["status"] == NODE_ERRORS[key].status
+    assert error["data"]["data"] == data and error["data"]["status"] == status

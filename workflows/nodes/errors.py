@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, TimeoutError
 
 with workflow.unsafe.imports_passed_through():
     from core.errors import OsmoError
@@ -25,6 +25,9 @@ NodeErrorKey = Literal[
     "items_not_a_list",
     "timeout",
     "action_not_resolved",
+    "activity_timeout",
+    "activity_cancelled",
+    "internal_error",
 ]
 
 
@@ -56,6 +59,15 @@ NODE_ERRORS: dict[str, NodeErrorInfo] = {
     "action_not_resolved": NodeErrorInfo(
         "bad_request", 400, "`run-action` ran without the action resolved for a connection."
     ),
+    "activity_timeout": NodeErrorInfo(
+        "timeout", 504, "An activity of the node ran out of time on its last attempt."
+    ),
+    "activity_cancelled": NodeErrorInfo(
+        "conflict", 409, "An activity of the node was cancelled before it finished."
+    ),
+    "internal_error": NodeErrorInfo(
+        "internal", 500, "A bug: the node raised an unexpected exception (`data.exception`)."
+    ),
 }
 """Every key `node_error` raises (the `NodeErrorKey` values), with what it means."""
 
@@ -71,6 +83,26 @@ def failure(error: OsmoError) -> ApplicationError:
         type=error.key,
         non_retryable=True,
     )
+
+
+def as_node_error(exc: BaseException) -> ApplicationError:
+    """What a node raised, as a failure with a key, however it failed.
+
+    An activity's failure arrives wrapped in an `ActivityError` whose cause carries the key;
+    an `OsmoError` raised in workflow code (a formula that cannot be evaluated) keeps its own.
+    """
+    cause = exc.cause if isinstance(exc, ActivityError) and exc.cause else exc
+    if isinstance(cause, ApplicationError):
+        return cause
+    if isinstance(cause, OsmoError):
+        return failure(cause)
+    if isinstance(cause, TimeoutError):
+        kind = cause.type.name if cause.type is not None else None
+        return node_error("activity_timeout", str(cause), {"timeoutType": kind})
+    if isinstance(cause, CancelledError):
+        return node_error("activity_cancelled", str(cause) or "cancelled")
+    name = type(cause).__name__
+    return node_error("internal_error", f"{name}: {cause}", {"exception": name})
 
 
 def node_error(
