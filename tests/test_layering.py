@@ -61,3 +61,18 @@ def test_the_check_sees_lazy_imports(tmp_path: Path) -> None:
 def test_exemptions_name_files_that_still_exist() -> None:
     """An exemption outlives its file only by mistake: drop it when the file moves."""
     assert [path for path in EXEMPT if not (ROOT / path).exists()] == []
+
+
+def test_test_modules_do_not_import_other_test_modules() -> None:
+    """Shared test code lives in conftest.py or helper modules, never in another test module:
+    what one imports from another ties the two together, and an imported fixture or test is
+    collected again in the importer."""
+    found = [
+        f"{path.relative_to(ROOT)} imports {module}"
+        for path in sorted((ROOT / "tests").rglob("test_*.py"))
+        for node in ast.walk(ast.parse(path.read_text(), str(path)))
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module
+        for module in [node.module]
+        if module.startswith("tests.") and module.rsplit(".", 1)[-1].startswith("test_")
+    ]
+    assert found == []
