@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import uuid
+from pathlib import Path
 from typing import Any, get_args
 
 import pytest
@@ -26,6 +28,22 @@ def test_triggers_are_the_types_declared_as_triggers() -> None:
     triggers = {name for name, schema in NODE_SCHEMAS.items() if schema.is_trigger}
     assert "api-trigger" in triggers and "transform-data" not in triggers
     assert all(name.endswith("-trigger") for name in triggers)
+
+
+def test_workflow_code_starts_activities_by_method_reference_only() -> None:
+    """A name string is checked by nothing until the run fails; a method reference is checked
+    by mypy and carries the activity's argument and result types."""
+    workflows = Path(__file__).resolve().parents[2] / "workflows"
+    by_name = {"execute_activity", "start_activity"}
+    calls = [
+        f"{path.name}:{node.lineno}"
+        for path in sorted(workflows.rglob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in by_name
+    ]
+    assert calls == []
 
 
 def test_every_node_error_key_has_a_meaning() -> None:
