@@ -18,7 +18,6 @@ from temporalio.common import RetryPolicy
 from workflows.nodes.errors import node_error
 
 with workflow.unsafe.imports_passed_through():
-    from core.elements.node_schemas import NODE_SCHEMAS, NodeSchema
     from core.formulas import UNDEFINED, evaluate, matches_filter
 
 DEFAULT_TIMEOUT = timedelta(minutes=2)
@@ -131,10 +130,6 @@ class NodeType(ABC):
     """
 
     type: ClassVar[str]
-
-    @property
-    def schema(self) -> NodeSchema:
-        return NODE_SCHEMAS[self.type]
 
     @abstractmethod
     async def run(self, ctx: NodeContext) -> list[Any]:
