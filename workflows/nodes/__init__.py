@@ -1,4 +1,8 @@
-"""Node types by the kebab-case name users see."""
+"""Node types by the kebab-case name users see.
+
+One implementation per type declared in core/elements/node_schemas.py, where flow and action
+definitions are validated (tests/workflows/test_nodes.py keeps the two in step).
+"""
 
 from __future__ import annotations
 
