@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import signal
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import timedelta
 from typing import Any
 
+from temporalio import activity
 from temporalio.client import Client
 from temporalio.worker import Worker
 
@@ -24,10 +26,20 @@ from core.db import create_db_engine, migrate
 from core.settings import Settings, get_settings
 from core.stores.connections import ConnectionStore
 from workflows.action_run import ActionRunWorkflow
-from workflows.api_request import ApiRequestWorkflow
 from workflows.flow_run import FlowRunWorkflow
 
-WORKFLOWS = [ApiRequestWorkflow, FlowRunWorkflow, ActionRunWorkflow]
+WORKFLOWS = [FlowRunWorkflow, ActionRunWorkflow]
+
+
+def activity_methods(instance: object) -> list[Callable[..., Any]]:
+    """Every `@activity.defn` method of `instance`'s class, bound to `instance`."""
+    # The SDK has no public accessor for a function's activity definition; this is the one
+    # its worker reads when it registers activities.
+    return [
+        getattr(instance, name)
+        for name, member in inspect.getmembers(type(instance), inspect.isfunction)
+        if activity._Definition.from_callable(member) is not None
+    ]
 
 
 @dataclass
@@ -39,16 +51,11 @@ class Activities:
     http: HttpActivities
 
     def methods(self) -> list[Callable[..., Any]]:
+        """Every activity of every class above: a method defined is a method registered."""
         return [
-            self.connectors.api_request,
-            self.connectors.run_operation,
-            self.connectors.collection_method,
-            self.connectors.test_connection,
-            self.data_links.create_data_link,
-            self.data_links.find_data_link,
-            self.data_links.delete_data_link,
-            self.http.custom_http_request,
-            self.http.app_api_request,
+            method
+            for field in fields(self)
+            for method in activity_methods(getattr(self, field.name))
         ]
 
     async def aclose(self) -> None:

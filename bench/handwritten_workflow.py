@@ -12,7 +12,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.connectors import ApiRequestInput, ApiRequestOutput
+    from activities.connectors import ApiRequestInput, ApiRequestOutput, ConnectorActivities
 
 STEPS = 9
 PATH = "/api/v2/users/me.json"
@@ -22,10 +22,9 @@ async def nine_requests(connection_id: str) -> list[ApiRequestOutput]:
     outputs = []
     for _ in range(STEPS):
         outputs.append(
-            await workflow.execute_activity(
-                "api_request",
+            await workflow.execute_activity_method(
+                ConnectorActivities.api_request,
                 ApiRequestInput(connection_id, "GET", PATH),
-                result_type=ApiRequestOutput,
                 start_to_close_timeout=timedelta(minutes=2),
                 retry_policy=RetryPolicy(maximum_attempts=5),
             )

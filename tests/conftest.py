@@ -19,6 +19,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
 from api.services import Services
@@ -26,6 +27,7 @@ from core.crypto import generate_key
 from core.settings import Settings
 from core.tokens import mint_token
 from tests.fakes import FakeCRM, FakeHelpdesk, FakeOAuth1App, serve
+from tests.temporal_env import dev_server, time_skipping
 
 warnings.filterwarnings("ignore", message=".*httpx module is deprecated.*")
 
@@ -80,6 +82,27 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         **overrides,
     }
     return Settings(**values)
+
+
+@pytest.fixture(scope="session")
+async def env() -> AsyncIterator[WorkflowEnvironment]:
+    """The Temporal CLI dev server with Osmo's search attributes, shared by the session.
+
+    Started once, as samples-python's `env`: each test runs its worker on a fresh task queue
+    (`task_queue=str(uuid4())`), and the ids it queries by (customers, connections) are its own.
+    """
+    environment = await dev_server()
+    yield environment
+    await environment.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The time-skipping test server, shared by the session, for tests that wait out timers
+    and retry delays; each test uses a fresh task queue."""
+    environment = await time_skipping()
+    yield environment
+    await environment.shutdown()
 
 
 @pytest.fixture

@@ -17,7 +17,8 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from core.errors import OsmoError
     from workflows.nodes import NodeContext
-    from workflows.nodes.run_action import ActionSnapshot, failure, run_action
+    from workflows.nodes.errors import failure
+    from workflows.nodes.run_action import ActionSnapshot, run_action
 
 ACTIVITY_TIMEOUT_SECONDS = 60
 RUN_TIMEOUT = timedelta(seconds=2 * ACTIVITY_TIMEOUT_SECONDS)

@@ -14,6 +14,9 @@ the result.
 Long runs continue as new before the history grows large: pending work stops being started,
 work in flight finishes, and the new run picks up the pending work, the node runs and the
 events not yet taken. Outputs are referenced by position rather than copied (see `Job`).
+
+Runs started before the depth-first walk replay the breadth-first walk they were recorded
+with (workflows/breadth_first.py).
 """
 
 from __future__ import annotations
@@ -25,9 +28,11 @@ from dataclasses import asdict, replace
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ApplicationError
 
+from workflows.breadth_first import run_breadth_first
 from workflows.nodes import NODE_TYPES, NodeContext
+from workflows.nodes.errors import as_node_error
 
 # Passed through when this module is loaded inside the sandbox (the replay suite's check).
 with workflow.unsafe.imports_passed_through():
@@ -62,18 +67,17 @@ def start_node(input: FlowRunInput) -> str:
 
 
 def _error(exc: BaseException) -> dict[str, Any]:
-    cause = exc.cause if isinstance(exc, ActivityError) and exc.cause else exc
-    if isinstance(cause, ApplicationError):
-        details = cause.details[0] if cause.details else {}
-        return {
-            "type": cause.type or "error",
-            "key": (details or {}).get("key", cause.type or "error")
-            if isinstance(details, dict)
-            else cause.type,
-            "message": cause.message,
-            "data": details if isinstance(details, dict) else {},
-        }
-    return {"type": "error", "key": type(cause).__name__, "message": str(cause), "data": {}}
+    """A node run's `error`: `{type, key, message, data}` from what the node raised."""
+    error = as_node_error(exc)
+    details = error.details[0] if error.details else {}
+    return {
+        "type": error.type or "error",
+        "key": (details or {}).get("key", error.type or "error")
+        if isinstance(details, dict)
+        else error.type,
+        "message": error.message,
+        "data": details if isinstance(details, dict) else {},
+    }
 
 
 def concurrency(node: dict[str, Any]) -> int:
@@ -120,8 +124,16 @@ class Interpreter:
             "integration": {"key": input.snapshot.integration_key},
             "flowRun": {"id": workflow.info().workflow_id},
         }
-        if not workflow.patched(DEPTH_FIRST_PATCH):
-            return await self._run_breadth_first(input)
+        try:
+            if not workflow.patched(DEPTH_FIRST_PATCH):
+                return await run_breadth_first(self, input, start_node(input))
+            return await self._run_depth_first(input)
+        except NodeFailed as failed:
+            raise self._failure(failed.key, failed.node_run) from failed.__cause__
+
+    # -- depth first, with lanes ---------------------------------------------------------
+
+    async def _run_depth_first(self, input: FlowRunInput) -> FlowRunResult:
         self.node_runs.extend(input.node_runs)
         self.events.extend(input.events)
         self.history_limit = input.history_limit
@@ -130,10 +142,7 @@ class Interpreter:
             path = {key: [SEED, 0] for key in self.seed}
             upstream = list(self.seed)[-1] if self.seed else None  # the last one given
             root = Lane([Job(start_node(input), path, upstream)])
-        try:
-            rest = await self._run_lane(root)
-        except NodeFailed as failed:
-            raise self._failure(failed.key, failed.node_run) from failed.__cause__
+        rest = await self._run_lane(root)
         if rest is not None:
             await workflow.wait_condition(workflow.all_handlers_finished)
             workflow.continue_as_new(
@@ -146,8 +155,6 @@ class Interpreter:
                 )
             )
         return FlowRunResult("completed", self.node_runs)
-
-    # -- depth first, with lanes ---------------------------------------------------------
 
     def _must_continue_as_new(self) -> bool:
         if not self.draining:
@@ -229,11 +236,11 @@ class Interpreter:
             if job.upstream is None
             else self._value(job.upstream, job.path[job.upstream])
         )
-        return await self._execute(
+        return await self.execute(
             node_run, node, self._inputs(job.path), upstream, name_activities=True
         )
 
-    async def _execute(
+    async def execute(
         self,
         node_run: NodeRun,
         node: dict[str, Any],
@@ -255,12 +262,10 @@ class Interpreter:
             connection_id=self.input.snapshot.connection_id,
             run_id=workflow.info().workflow_id,
             events=self.events,
-            extra={
-                "trigger_input": self.input.input,
-                "upstream_output": upstream,
-                "item_index": len(self.node_runs),
-                **({"node_run_id": node_run.id} if name_activities else {}),
-            },
+            trigger_input=self.input.input,
+            upstream_output=upstream,
+            item_index=len(self.node_runs),
+            node_run_id=node_run.id if name_activities else None,
         )
         started = workflow.time()
         run: Awaitable[list[Any]] = NODE_TYPES[node["type"]].run(ctx)
@@ -292,32 +297,3 @@ class Interpreter:
             type="flow_failed",
             non_retryable=True,
         )
-
-    # -- breadth first: runs started before `DEPTH_FIRST_PATCH` --------------------------
-
-    async def _run_breadth_first(self, input: FlowRunInput) -> FlowRunResult:
-        upstream = list(input.start_outputs.values())[-1] if input.start_outputs else input.input
-        queue: deque[tuple[str, dict[str, Any], Any]] = deque(
-            [(start_node(input), dict(input.start_outputs), upstream)]
-        )
-        while queue:
-            key, path_outputs, upstream = queue.popleft()
-            node = input.snapshot.nodes[key]
-            node_run = NodeRun(
-                id=f"{key}:{len(self.node_runs)}",
-                node_key=key,
-                node_type=node["type"],
-                input=path_outputs,
-                started_at=workflow.now().isoformat(),
-            )
-            try:
-                outputs = await self._execute(node_run, node, path_outputs, upstream)
-            except NodeFailed as failed:
-                raise self._failure(key, node_run) from failed.__cause__
-            for output in outputs:
-                next_outputs = {**path_outputs, key: output}
-                for link in node.get("links", []):
-                    variables = {**self.base, "input": next_outputs}
-                    if link.get("filter") is None or matches_filter(link["filter"], variables):
-                        queue.append((link["key"], next_outputs, output))
-        return FlowRunResult("completed", self.node_runs)

@@ -15,18 +15,12 @@ from pydantic import Field
 
 from core.elements.definition import Definition, Problem
 from core.elements.flows import message
+from core.elements.node_schemas import NODE_SCHEMAS, DataRecordType
 from core.formulas import validate_formula
 from core.schemas import format_path, validate_schema, validate_value
 
 ActionType = Literal[
-    "list-data-records",
-    "search-data-records",
-    "lookup-data-record",
-    "find-data-record-by-id",
-    "create-data-record",
-    "update-data-record",
-    "delete-data-record",
-    "find-or-create-data-record",
+    DataRecordType,
     "run-operation",
     "api-request-to-external-app",
     "api-request-to-your-app",
@@ -68,11 +62,8 @@ def _variables(names: dict[str, Any]) -> dict[str, Any]:
 
 
 def _config_problems(action_type: str, config: dict[str, Any]) -> list[Problem]:
-    # Imported lazily: the node types belong to the workflow layer.
-    from workflows.nodes import NODE_TYPES
-
     problems: list[Problem] = []
-    for error in Draft202012Validator(NODE_TYPES[action_type].config_schema).iter_errors(config):
+    for error in Draft202012Validator(NODE_SCHEMAS[action_type].config).iter_errors(config):
         where = ["config", *error.absolute_path]
         if error.validator == "required":
             problems += [

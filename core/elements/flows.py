@@ -8,9 +8,8 @@ from jsonschema import Draft202012Validator, ValidationError
 from pydantic import Field
 
 from core.elements.definition import Definition, Problem
+from core.elements.node_schemas import NODE_SCHEMAS
 from core.formulas import validate_formula
-
-TRIGGER_SUFFIX = "-trigger"
 
 
 class FlowDefinition(Definition):
@@ -59,13 +58,6 @@ def message(error: ValidationError) -> str:
     return str(error.message)
 
 
-def _node_types() -> dict[str, dict[str, Any]]:
-    # Imported lazily: the node modules belong to the workflow layer.
-    from workflows.nodes import NODE_TYPES
-
-    return {name: node.config_schema for name, node in NODE_TYPES.items()}
-
-
 def _cycle(nodes: dict[str, dict[str, Any]]) -> list[str] | None:
     state: dict[str, int] = {}
 
@@ -88,9 +80,7 @@ def _cycle(nodes: dict[str, dict[str, Any]]) -> list[str] | None:
     return None
 
 
-def _node_problems(
-    key: str, node: Any, types: dict[str, dict[str, Any]], keys: set[str]
-) -> list[Problem]:
+def _node_problems(key: str, node: Any, keys: set[str]) -> list[Problem]:
     path = f"nodes.{key}"
     if not isinstance(node, dict):
         return [{"path": path, "message": "a node must be an object"}]
@@ -103,10 +93,10 @@ def _node_problems(
         where = ".".join(str(p) for p in error.absolute_path)
         problems.append({"path": f"{path}.{where}", "message": error.message})
     node_type = node.get("type")
-    if node_type not in types:
+    if not isinstance(node_type, str) or node_type not in NODE_SCHEMAS:
         problems.append({"path": f"{path}.type", "message": f"unknown node type {node_type!r}"})
     else:
-        validator = Draft202012Validator(types[node_type])
+        validator = Draft202012Validator(NODE_SCHEMAS[node_type].config)
         for error in validator.iter_errors(node.get("config") or {}):
             where = ".".join(str(p) for p in error.absolute_path)
             problems.append(
@@ -162,16 +152,16 @@ def flow_problems(definition: dict[str, Any]) -> list[Problem]:
 
 
 def _graph_problems(nodes: dict[str, Any]) -> list[Problem]:
-    types = _node_types()
     keys = set(nodes)
     problems: list[Problem] = []
     for key, node in nodes.items():
-        problems += _node_problems(key, node, types, keys)
+        problems += _node_problems(key, node, keys)
     if problems:
         return problems
     targets = {link["key"] for node in nodes.values() for link in node.get("links") or []}
     roots = [key for key in nodes if key not in targets]
-    triggers = [key for key, node in nodes.items() if str(node["type"]).endswith(TRIGGER_SUFFIX)]
+    # Every type is known here: unknown types were reported above.
+    triggers = [key for key, node in nodes.items() if NODE_SCHEMAS[node["type"]].is_trigger]
     if nodes and len(triggers) != 1:
         problems.append(
             {"path": "nodes", "message": f"a flow needs exactly one trigger, found {len(triggers)}"}

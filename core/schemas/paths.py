@@ -24,11 +24,3 @@ def format_path(parts: Iterable[str | int]) -> str:
     for part in parts:
         path = join_index(path, part) if isinstance(part, int) else join_key(path, part)
     return path
-
-
-def generic_path(parts: Iterable[str | int]) -> str:
-    """Format a path with every array index replaced by `[]` (`items[].secret`)."""
-    path = ""
-    for part in parts:
-        path = f"{path}[]" if isinstance(part, int) else join_key(path, part)
-    return path

@@ -10,33 +10,15 @@ from temporalio.testing import WorkflowEnvironment
 
 from tests.api.connect_helpers import connect_oauth2, only_connection
 from tests.conftest import Osmo
-from tests.workflows.flow_fixtures import (  # noqa: F401 (dev_env provides the env fixture)
+from tests.workflows.flow_fixtures import (
     CONTACTS_SOURCE,
+    CREATE_CONTACT,
     crm_connection,
     define_all,
-    dev_env,
     flow_worker,
 )
 from workflows import search_attributes as sa
 
-CREATE_CONTACT: dict[str, Any] = {
-    "key": "create-contact",
-    "name": "Create a contact",
-    "type": "create-data-record",
-    "config": {
-        "dataSourceKey": "contacts",
-        "fields": {"email": {"$var": "input.email"}, "firstname": {"$var": "input.firstName"}},
-    },
-    "inputSchema": {
-        "type": "object",
-        "required": ["email"],
-        "properties": {
-            "email": {"type": "string", "format": "email"},
-            "firstName": {"type": "string"},
-        },
-    },
-    "outputMapping": {"id": {"$var": "output.record.id"}, "email": {"$var": "input.email"}},
-}
 GET_CONTACT: dict[str, Any] = {
     "key": "get-contact",
     "type": "find-data-record-by-id",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,6 @@ from core.blobs import (
 from core.crypto import DecryptionError, Encryptor, generate_key
 from core.settings import get_settings
 from tests.conftest import make_settings
-from tests.temporal_env import time_skipping
 from workflows.flow_run import FlowRunWorkflow
 from workflows.flow_state import FlowRunInput, FlowSnapshot
 
@@ -146,13 +145,6 @@ async def big_page(input: CollectionMethodInput) -> dict[str, Any]:
     return {"records": [{"id": str(n), "notes": "n" * 1000} for n in range(3000)]}
 
 
-@pytest.fixture(scope="module")
-async def env() -> AsyncIterator[WorkflowEnvironment]:
-    environment = await time_skipping()
-    yield environment
-    await environment.shutdown()
-
-
 FLOW: dict[str, dict[str, Any]] = {
     "t": {"type": "api-trigger", "links": [{"key": "list"}]},
     "list": {
@@ -171,10 +163,10 @@ FLOW: dict[str, dict[str, Any]] = {
 
 
 async def test_a_page_over_temporals_limit_passes_by_reference(
-    env: WorkflowEnvironment, tmp_path: Path
+    time_skipping_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
     settings = make_settings("sqlite://", blob_store=str(tmp_path))
-    client, queue = with_converter(env.client, settings), f"blobs-{uuid.uuid4()}"
+    client, queue = with_converter(time_skipping_env.client, settings), f"blobs-{uuid.uuid4()}"
     async with Worker(client, task_queue=queue, workflows=[FlowRunWorkflow], activities=[big_page]):
         handle = await client.start_workflow(
             FlowRunWorkflow.run,

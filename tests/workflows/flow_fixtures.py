@@ -1,4 +1,7 @@
-"""What the flow tests on the dev server share: the server, the worker, a CRM connection."""
+"""What the flow tests on the dev server share: the worker, a CRM connection, flows and runs.
+
+The dev server itself is the session's `env` fixture (tests/conftest.py).
+"""
 
 from __future__ import annotations
 
@@ -8,23 +11,13 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from core.blobs import with_converter
 from core.settings import Settings
 from tests.api.connect_helpers import connect_oauth2, only_connection
 from tests.conftest import Osmo, create_crm_integration
-from tests.temporal_env import dev_server
 from worker import build_activities, build_worker
-
-
-@pytest.fixture(scope="module", name="env")
-async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
-    """The dev server, one per test module (import `dev_env` to use the `env` fixture)."""
-    environment = await dev_server()
-    yield environment
-    await environment.shutdown()
 
 
 @contextlib.asynccontextmanager
@@ -60,6 +53,48 @@ async def define_all(osmo: Osmo, *elements: tuple[str, dict[str, Any]]) -> None:
 
 
 CONTACTS_SOURCE = ("/data-sources", {"key": "contacts", "collectionKey": "contacts"})
+CREATE_CONTACT: dict[str, Any] = {
+    "key": "create-contact",
+    "name": "Create a contact",
+    "type": "create-data-record",
+    "config": {
+        "dataSourceKey": "contacts",
+        "fields": {"email": {"$var": "input.email"}, "firstname": {"$var": "input.firstName"}},
+    },
+    "inputSchema": {
+        "type": "object",
+        "required": ["email"],
+        "properties": {
+            "email": {"type": "string", "format": "email"},
+            "firstName": {"type": "string"},
+        },
+    },
+    "outputMapping": {"id": {"$var": "output.record.id"}, "email": {"$var": "input.email"}},
+}
+"""An action over `CONTACTS_SOURCE`, run by the action tests and by `run-action` nodes."""
+
+
+async def define(osmo: Osmo, flow: dict[str, Any]) -> None:
+    """Creates `flow` at the universal layer, as admin."""
+    response = await osmo.call("POST", "/flows", json=flow)
+    assert response.status_code == 201, response.text
+
+
+async def run_flow(osmo: Osmo, connection_id: str, flow_key: str, input: Any = None) -> str:
+    """Starts the connection's flow as its customer (acme); returns the flow run id."""
+    started = await osmo.call(
+        "POST",
+        f"/connections/{connection_id}/flows/{flow_key}/run",
+        tenant="acme",
+        json={"input": input},
+    )
+    assert started.status_code == 201, started.text
+    return str(started.json()["flowRunId"])
+
+
+def node(run: dict[str, Any], key: str) -> dict[str, Any]:
+    """The first node run of node `key` in a flow run as the API answers it."""
+    return next(r for r in run["nodeRuns"] if r["node_key"] == key)
 
 
 async def finished(osmo: Osmo, run_id: str, tenant: str = "acme") -> dict[str, Any]:

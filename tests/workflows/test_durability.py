@@ -11,10 +11,11 @@ import sys
 import uuid
 from pathlib import Path
 
+from temporalio.testing import WorkflowEnvironment
+
 from tests.api.connect_helpers import connect_oauth2, only_connection
 from tests.conftest import FAKE_CONNECTORS, WORKSPACE_SECRET, Osmo, create_crm_integration
-from tests.temporal_env import dev_server
-from tests.workflows.test_flow_run import finished
+from tests.workflows.flow_fixtures import finished
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -66,13 +67,12 @@ def posts(fake, email: str) -> int:
 
 
 async def test_killed_worker_resumes_without_losing_or_repeating_writes(
-    osmo_sqlite: Osmo, crm
+    osmo_sqlite: Osmo, crm, env: WorkflowEnvironment
 ) -> None:
     fake, url = crm
     await create_crm_integration(osmo_sqlite, url)
     await connect_oauth2(osmo_sqlite, "acme")
     connection_id = (await only_connection(osmo_sqlite, "acme"))["id"]
-    env = await dev_server()
     task_queue = f"osmo-{uuid.uuid4()}"
     address = env.client.service_client.config.target_host
     osmo_sqlite.services.temporal_client = env.client
@@ -104,4 +104,3 @@ async def test_killed_worker_resumes_without_losing_or_repeating_writes(
             if process is not None and process.poll() is None:
                 process.send_signal(signal.SIGTERM)
                 process.wait(timeout=30)
-        await env.shutdown()

@@ -17,11 +17,13 @@ from core.errors import OsmoError
 from core.tokens import verify_token
 from tests.conftest import WORKSPACE_SECRET, Osmo
 from tests.fakes import serve
-from tests.workflows.flow_fixtures import (  # noqa: F401 (dev_env provides the env fixture)
+from tests.workflows.flow_fixtures import (
     crm_connection,
-    dev_env,
+    define,
     finished,
     flow_worker,
+    node,
+    run_flow,
 )
 
 
@@ -30,26 +32,6 @@ async def connected(osmo_sqlite: Osmo, crm) -> str:
     """acme's connection to the fake CRM (flows run for a connection)."""
     _, url = crm
     return await crm_connection(osmo_sqlite, url)
-
-
-async def run_flow(osmo: Osmo, connection_id: str, flow_key: str, input: Any = None) -> str:
-    started = await osmo.call(
-        "POST",
-        f"/connections/{connection_id}/flows/{flow_key}/run",
-        tenant="acme",
-        json={"input": input},
-    )
-    assert started.status_code == 201, started.text
-    return str(started.json()["flowRunId"])
-
-
-async def define(osmo: Osmo, flow: dict[str, Any]) -> None:
-    response = await osmo.call("POST", "/flows", json=flow)
-    assert response.status_code == 201, response.text
-
-
-def node(run: dict[str, Any], key: str) -> dict[str, Any]:
-    return next(r for r in run["nodeRuns"] if r["node_key"] == key)
 
 
 async def activity_attempts(env: WorkflowEnvironment, run_id: str) -> list[int]:

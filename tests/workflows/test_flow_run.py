@@ -10,12 +10,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from tests.conftest import Osmo
-from tests.workflows.flow_fixtures import (  # noqa: F401 (dev_env provides the env fixture)
-    crm_connection,
-    dev_env,
-    finished,
-    flow_worker,
-)
+from tests.workflows.flow_fixtures import crm_connection, finished, flow_worker
 
 FLOW: dict[str, Any] = {
     "key": "sync-contact",

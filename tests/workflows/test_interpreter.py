@@ -17,7 +17,6 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.connectors import CollectionMethodInput
-from tests.temporal_env import time_skipping
 from workflows.flow_run import FlowRunWorkflow
 from workflows.flow_state import FlowRunInput, FlowRunResult, FlowSnapshot, node_run_inputs
 
@@ -49,23 +48,18 @@ class FakeApp:
         return {"record": {"id": f"r-{fields.get('n')}", "fields": fields}}
 
 
-@pytest.fixture(scope="module")
-async def env() -> AsyncIterator[WorkflowEnvironment]:
-    environment = await time_skipping()
-    yield environment
-    await environment.shutdown()
-
-
 @pytest.fixture
-async def app(env: WorkflowEnvironment) -> AsyncIterator[tuple[Client, str, FakeApp]]:
+async def app(
+    time_skipping_env: WorkflowEnvironment,
+) -> AsyncIterator[tuple[Client, str, FakeApp]]:
     fake, queue = FakeApp(), f"interpreter-{uuid.uuid4()}"
     async with Worker(
-        env.client,
+        time_skipping_env.client,
         task_queue=queue,
         workflows=[FlowRunWorkflow],
         activities=[fake.collection_method],
     ):
-        yield env.client, queue, fake
+        yield time_skipping_env.client, queue, fake
 
 
 def loop_flow(concurrency: int | None = None) -> dict[str, Any]:

@@ -17,8 +17,10 @@ from temporalio.converter import default
 from temporalio.worker import Replayer
 
 from tests.workflows.sandboxed_flow_run import ClockReadingFlowRun, SandboxedFlowRun
+from workflows.breadth_first import run_breadth_first
 from workflows.flow_run import FlowRunWorkflow
 from workflows.flow_state import FlowRunInput, FlowRunResult
+from workflows.interpreter import start_node
 from workflows.nodes import NODE_TYPES
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
@@ -105,7 +107,7 @@ class BreadthFirstOnly(FlowRunWorkflow):
     async def run(self, input: FlowRunInput) -> FlowRunResult:
         walk = self.interpreter
         walk.input, walk.seed, walk.base = input, dict(input.start_outputs), {}
-        return await walk._run_breadth_first(input)
+        return await run_breadth_first(walk, input, start_node(input))
 
 
 async def test_dropping_the_depth_first_patch_breaks_recorded_runs() -> None:

@@ -7,17 +7,18 @@ from typing import Any
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from tests.api.test_actions import CREATE_CONTACT
 from tests.conftest import Osmo
-from tests.workflows.flow_fixtures import (  # noqa: F401 (dev_env provides the env fixture)
+from tests.workflows.flow_fixtures import (
     CONTACTS_SOURCE,
+    CREATE_CONTACT,
     crm_connection,
+    define,
     define_all,
-    dev_env,
     finished,
     flow_worker,
+    node,
+    run_flow,
 )
-from tests.workflows.test_flow_nodes import define, node, run_flow
 
 
 def create_then_say(action_key: str = "create-contact") -> dict[str, Any]:

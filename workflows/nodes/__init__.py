@@ -1,9 +1,13 @@
-"""Node types by the kebab-case name users see."""
+"""Node types by the kebab-case name users see.
+
+One implementation per type declared in core/elements/node_schemas.py, where flow and action
+definitions are validated (tests/workflows/test_nodes.py keeps the two in step).
+"""
 
 from __future__ import annotations
 
-from workflows.nodes.api_request import ApiRequestToExternalApp
-from workflows.nodes.app_api_request import ApiRequestToYourApp
+from workflows.nodes.api_request_to_external_app import ApiRequestToExternalApp
+from workflows.nodes.api_request_to_your_app import ApiRequestToYourApp
 from workflows.nodes.base import NodeContext, NodeType
 from workflows.nodes.custom_http_request import CustomHttpRequest
 from workflows.nodes.data_links import DATA_LINK_NODES

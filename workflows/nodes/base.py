@@ -1,18 +1,21 @@
 """The contract of a node type: how the flow interpreter runs one node.
 
 A node type's `run` executes inside workflow code, so it must be deterministic: pure nodes
-evaluate formulas directly; nodes that touch anything call an activity through `ctx`.
+evaluate formulas directly; nodes that touch anything call an activity method through `ctx`.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+
+from workflows.nodes.errors import node_error
 
 with workflow.unsafe.imports_passed_through():
     from core.formulas import UNDEFINED, evaluate, matches_filter
@@ -31,6 +34,10 @@ def retry_policy(node: dict[str, Any]) -> RetryPolicy:
     )
 
 
+ArgT = TypeVar("ArgT")
+ResultT = TypeVar("ResultT")
+
+
 @dataclass
 class NodeContext:
     """What a node sees: its definition, the variables formulas read, and the run's ids."""
@@ -43,7 +50,15 @@ class NodeContext:
     summary: str = ""
     events: list[Any] = field(default_factory=list)
     """Events signalled to the run and not yet taken (the run's own list, shared by nodes)."""
-    extra: dict[str, Any] = field(default_factory=dict)
+    trigger_input: Any = None
+    """The run's input: what trigger nodes output."""
+    upstream_output: Any = None
+    """The output this node runs for: what `filter` and `delay` pass on."""
+    item_index: int = 0
+    """The node run's position in the run, which keeps idempotency keys apart."""
+    node_run_id: str | None = None
+    """Names the node run's activities `<node run id>/<n>`; None in runs recorded before
+    activities were named (their histories must replay unchanged)."""
     activities: int = 0
     """Activities this node run has started (numbers their ids)."""
 
@@ -59,20 +74,31 @@ class NodeContext:
     def matches(self, condition: Any) -> bool:
         return matches_filter(condition, self.variables)
 
-    async def activity(self, name: str, argument: Any, *, timeout: timedelta | None = None) -> Any:
-        """Runs an activity with the node's timeout and retry settings.
+    async def activity(
+        self,
+        method: Callable[[Any, ArgT], Awaitable[ResultT]],
+        argument: ArgT,
+        *,
+        timeout: timedelta | None = None,
+    ) -> ResultT:
+        """Runs an activity method with the node's timeout and retry settings.
 
-        In runs that name node runs (`node_run_id`), the activity id is
-        `<node run id>/<n>`, so attempts can be told per node run from history.
+        Args:
+            method: The activity, referenced on its class (`ConnectorActivities.api_request`):
+                its name and result type come from its definition.
+            argument: Its one typed input.
+            timeout: The start-to-close timeout when the node sets no `timeoutSeconds`.
+
+        Returns:
+            The activity's result, decoded as its return annotation says.
         """
         seconds = self.node.get("timeoutSeconds")
-        node_run_id = self.extra.get("node_run_id")
         activity_id = None
-        if node_run_id is not None:
+        if self.node_run_id is not None:
             self.activities += 1
-            activity_id = f"{node_run_id}/{self.activities}"
-        return await workflow.execute_activity(
-            name,
+            activity_id = f"{self.node_run_id}/{self.activities}"
+        return await workflow.execute_activity_method(
+            method,
             argument,
             start_to_close_timeout=timedelta(seconds=seconds)
             if seconds
@@ -82,17 +108,28 @@ class NodeContext:
             activity_id=activity_id,
         )
 
+    def connection(self, node_type: str) -> str:
+        """The run's connection id, for nodes that call an external app through it.
+
+        Raises:
+            ApplicationError: `connection_required` when the run has no connection.
+        """
+        if self.connection_id is None:
+            raise node_error("connection_required", f"{node_type} needs a connection")
+        return self.connection_id
+
     def idempotency_key(self) -> str:
         """Stable across retries and replays of this node run."""
-        return f"{self.run_id}:{self.node_key}:{self.extra.get('item_index', 0)}"
+        return f"{self.run_id}:{self.node_key}:{self.item_index}"
 
 
 class NodeType(ABC):
-    """Base class; subclasses set `type` and implement `run`."""
+    """A node type's implementation; subclasses set `type` and implement `run`.
+
+    What the type accepts is declared as data in core/elements/node_schemas.py.
+    """
 
     type: ClassVar[str]
-    is_trigger: ClassVar[bool] = False
-    config_schema: ClassVar[dict[str, Any]] = {"type": "object"}
 
     @abstractmethod
     async def run(self, ctx: NodeContext) -> list[Any]:

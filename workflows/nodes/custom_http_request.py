@@ -7,6 +7,7 @@ deployment sets `OSMO_ALLOW_PRIVATE_HTTP`; otherwise the node fails with `addres
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from temporalio import workflow
@@ -14,9 +15,7 @@ from temporalio import workflow
 from workflows.nodes.base import NodeContext, NodeType
 
 with workflow.unsafe.imports_passed_through():
-    from activities.http import HttpRequestInput
-
-METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+    from activities.http import HttpActivities, HttpRequestInput
 
 
 def text_values(value: Any) -> dict[str, str]:
@@ -39,17 +38,6 @@ def request_parts(ctx: NodeContext) -> dict[str, Any]:
 
 class CustomHttpRequest(NodeType):
     type = "custom-http-request"
-    config_schema = {
-        "type": "object",
-        "required": ["url"],
-        "properties": {
-            "method": {"enum": METHODS},
-            "url": {},
-            "headers": {},
-            "query": {},
-            "body": {},
-        },
-    }
 
     async def run(self, ctx: NodeContext) -> list[Any]:
         config = ctx.config
@@ -57,7 +45,7 @@ class CustomHttpRequest(NodeType):
         url = str(ctx.evaluate(config["url"]))
         ctx.summary = f"{method} {url.split('?')[0]}"
         output = await ctx.activity(
-            "custom_http_request",
+            HttpActivities.custom_http_request,
             HttpRequestInput(method=method, url=url, **request_parts(ctx)),
         )
-        return [output]
+        return [asdict(output)]

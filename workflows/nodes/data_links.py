@@ -12,42 +12,18 @@ delete → `{deleted: <count>}`, `0` included (deleting what is gone is not an e
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
 
 from workflows.nodes.base import NodeContext, NodeType
+from workflows.nodes.errors import node_error
 
 with workflow.unsafe.imports_passed_through():
-    from activities.data_links import CreateDataLinkInput, DataLinkQuery
-
-_ONE_SIDE = [{"required": ["appRecordId"]}, {"required": ["externalRecordId"]}]
-
-
-def _schema(required: list[str], **extra: Any) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "required": ["dataLinkTable", *required],
-        "properties": {
-            "dataLinkTable": {"type": "string", "minLength": 1},
-            "appRecordId": {},
-            "externalRecordId": {},
-            **extra,
-        },
-    }
+    from activities.data_links import CreateDataLinkInput, DataLinkActivities, DataLinkQuery
 
 
 class DataLinkNode(NodeType):
-    activity_name: ClassVar[str]
-
-    def connection(self, ctx: NodeContext) -> str:
-        if ctx.connection_id is None:
-            raise ApplicationError(
-                f"{self.type} needs a connection", type="connection_required", non_retryable=True
-            )
-        return ctx.connection_id
-
     def record_ids(self, ctx: NodeContext) -> dict[str, str | None]:
         """The configured ids, evaluated; one configured but empty fails the node rather than
         widening what find and delete match."""
@@ -60,57 +36,54 @@ class DataLinkNode(NodeType):
             if name in config and ids[name] is None:
                 missing.append(name)
         if missing:
-            raise ApplicationError(
+            raise node_error(
+                "data_link_record_missing",
                 f"{' and '.join(missing)} evaluated to nothing",
-                {"key": "data_link_record_missing", "fields": missing},
-                type="bad_request",
-                non_retryable=True,
+                {"fields": missing},
             )
         return ids
 
-    def request(self, ctx: NodeContext) -> CreateDataLinkInput | DataLinkQuery:
+    def query(self, ctx: NodeContext) -> DataLinkQuery:
         ids = self.record_ids(ctx)
+        table_key = ctx.config["dataLinkTable"]
+        ctx.summary = f"{self.type} in {table_key}"
         return DataLinkQuery(
-            connection_id=self.connection(ctx),
-            table_key=ctx.config["dataLinkTable"],
+            connection_id=ctx.connection(self.type),
+            table_key=table_key,
             app_record_id=ids["appRecordId"],
             external_record_id=ids["externalRecordId"],
         )
 
-    async def run(self, ctx: NodeContext) -> list[Any]:
-        request = self.request(ctx)
-        ctx.summary = f"{self.type} in {request.table_key}"
-        return [await ctx.activity(self.activity_name, request)]
-
 
 class CreateDataLink(DataLinkNode):
     type = "create-data-link"
-    activity_name = "create_data_link"
-    config_schema = _schema(
-        ["appRecordId", "externalRecordId"], direction={"enum": ["import", "export", "both"]}
-    )
 
-    def request(self, ctx: NodeContext) -> CreateDataLinkInput | DataLinkQuery:
+    async def run(self, ctx: NodeContext) -> list[Any]:
         ids = self.record_ids(ctx)
-        return CreateDataLinkInput(
-            connection_id=self.connection(ctx),
-            table_key=ctx.config["dataLinkTable"],
+        table_key = ctx.config["dataLinkTable"]
+        ctx.summary = f"{self.type} in {table_key}"
+        request = CreateDataLinkInput(
+            connection_id=ctx.connection(self.type),
+            table_key=table_key,
             app_record_id=str(ids["appRecordId"]),
             external_record_id=str(ids["externalRecordId"]),
             direction=ctx.config.get("direction", "both"),
         )
+        return [await ctx.activity(DataLinkActivities.create_data_link, request)]
 
 
 class FindDataLink(DataLinkNode):
     type = "find-data-link"
-    activity_name = "find_data_link"
-    config_schema = {**_schema([]), "anyOf": _ONE_SIDE}
+
+    async def run(self, ctx: NodeContext) -> list[Any]:
+        return [await ctx.activity(DataLinkActivities.find_data_link, self.query(ctx))]
 
 
 class DeleteDataLink(DataLinkNode):
     type = "delete-data-link"
-    activity_name = "delete_data_link"
-    config_schema = {**_schema([]), "anyOf": _ONE_SIDE}
+
+    async def run(self, ctx: NodeContext) -> list[Any]:
+        return [await ctx.activity(DataLinkActivities.delete_data_link, self.query(ctx))]
 
 
 DATA_LINK_NODES: list[type[NodeType]] = [CreateDataLink, FindDataLink, DeleteDataLink]

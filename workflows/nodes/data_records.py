@@ -14,34 +14,16 @@ from temporalio import workflow
 from workflows.nodes.base import NodeContext, NodeType
 
 with workflow.unsafe.imports_passed_through():
-    from activities.connectors import CollectionMethodInput
-
-_SCHEMA = {
-    "type": "object",
-    # A data source (resolved into `collectionKey` when the run is snapshotted) or a collection.
-    "anyOf": [{"required": ["collectionKey"]}, {"required": ["dataSourceKey"]}],
-    "properties": {
-        "collectionKey": {"type": "string"},
-        "dataSourceKey": {"type": "string"},
-        "parameters": {},
-        "id": {},
-        "fields": {},
-        "query": {},
-        "cursor": {},
-    },
-}
+    from activities.connectors import CollectionMethodInput, ConnectorActivities
 
 
 class DataRecordNode(NodeType):
     method: ClassVar[str]
-    config_schema = _SCHEMA
 
     def request(self, ctx: NodeContext) -> CollectionMethodInput:
         config = ctx.config
-        if ctx.connection_id is None:
-            raise ValueError(f"{self.type} needs a connection")
         return CollectionMethodInput(
-            connection_id=ctx.connection_id,
+            connection_id=ctx.connection(self.type),
             collection=config["collectionKey"],
             method=self.method,
             parameters=ctx.evaluate(config.get("parameters")) or {},
@@ -54,8 +36,7 @@ class DataRecordNode(NodeType):
 
     async def call(self, ctx: NodeContext, request: CollectionMethodInput) -> dict[str, Any]:
         ctx.summary = f"{self.method} {request.collection}"
-        result: dict[str, Any] = await ctx.activity("collection_method", request)
-        return result
+        return await ctx.activity(ConnectorActivities.collection_method, request)
 
     async def run(self, ctx: NodeContext) -> list[Any]:
         return [await self.call(ctx, self.request(ctx))]

@@ -9,9 +9,8 @@ from workflows.nodes.base import NodeContext, NodeType
 
 class Filter(NodeType):
     type = "filter"
-    config_schema = {"type": "object", "required": ["filter"], "properties": {"filter": {}}}
 
     async def run(self, ctx: NodeContext) -> list[Any]:
         if ctx.matches(ctx.config["filter"]):
-            return [ctx.extra.get("upstream_output")]
+            return [ctx.upstream_output]
         return []

@@ -12,13 +12,13 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
 
 from workflows.nodes.base import NodeContext, NodeType
+from workflows.nodes.errors import failure, node_error
 
 with workflow.unsafe.imports_passed_through():
     from core.elements.actions import input_problems
-    from core.errors import OsmoError, validation_error
+    from core.errors import validation_error
     from core.formulas import UNDEFINED, evaluate
 
 NODE_SETTINGS = ("retry", "timeoutSeconds")
@@ -40,19 +40,6 @@ class ActionSnapshot:
     tenant_key: str | None = None
     integration_key: str | None = None
     revision: int = 0
-
-
-def failure(error: OsmoError) -> ApplicationError:
-    """An error raised in workflow code as a failure of the run, not a retried workflow task.
-
-    The details keep the error's HTTP status for the API to answer with.
-    """
-    return ApplicationError(
-        error.message,
-        {**error.to_dict(), "status": error.status},
-        type=error.key,
-        non_retryable=True,
-    )
 
 
 async def run_action(snapshot: ActionSnapshot, input: Any, host: NodeContext) -> Any:
@@ -97,21 +84,13 @@ async def run_action(snapshot: ActionSnapshot, input: Any, host: NodeContext) ->
 
 class RunAction(NodeType):
     type = "run-action"
-    config_schema = {
-        "type": "object",
-        "required": ["actionKey"],
-        "properties": {"actionKey": {"type": "string"}, "input": {}, "action": {"type": "object"}},
-    }
 
     async def run(self, ctx: NodeContext) -> list[Any]:
         resolved = ctx.config.get("action")
         if not isinstance(resolved, dict):
-            raise failure(
-                OsmoError(
-                    "bad_request",
-                    "action_not_resolved",
-                    f"Action {ctx.config['actionKey']!r} was not resolved for a connection",
-                )
+            raise node_error(
+                "action_not_resolved",
+                f"Action {ctx.config['actionKey']!r} was not resolved for a connection",
             )
         snapshot = ActionSnapshot(**resolved)
         input = ctx.evaluate(ctx.config.get("input"))

@@ -14,26 +14,20 @@ from temporalio import workflow
 from workflows.nodes.base import NodeContext, NodeType
 
 with workflow.unsafe.imports_passed_through():
-    from activities.connectors import RunOperationInput
+    from activities.connectors import ConnectorActivities, RunOperationInput
 
 
 class RunOperation(NodeType):
     type = "run-operation"
-    config_schema = {
-        "type": "object",
-        "required": ["operationKey"],
-        "properties": {"operationKey": {"type": "string"}, "input": {}},
-    }
 
     async def run(self, ctx: NodeContext) -> list[Any]:
-        if ctx.connection_id is None:
-            raise ValueError(f"{self.type} needs a connection")
+        connection_id = ctx.connection(self.type)
         operation_key = ctx.config["operationKey"]
         ctx.summary = f"run {operation_key}"
         output = await ctx.activity(
-            "run_operation",
+            ConnectorActivities.run_operation,
             RunOperationInput(
-                connection_id=ctx.connection_id,
+                connection_id=connection_id,
                 operation_key=operation_key,
                 input=ctx.evaluate(ctx.config.get("input")) or {},
                 idempotency_key=ctx.idempotency_key(),

@@ -9,7 +9,6 @@ from workflows.nodes.base import NodeContext, NodeType
 
 class TransformData(NodeType):
     type = "transform-data"
-    config_schema = {"type": "object", "required": ["value"], "properties": {"value": {}}}
 
     async def run(self, ctx: NodeContext) -> list[Any]:
         return [ctx.evaluate(ctx.config.get("value"))]

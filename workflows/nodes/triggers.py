@@ -4,24 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from temporalio import workflow
+
 from workflows.nodes.base import NodeContext, NodeType
 
-TRIGGER_TYPES = (
-    "api-trigger",
-    "schedule-trigger",
-    "app-event-trigger",
-    "data-record-created-trigger",
-    "data-record-updated-trigger",
-    "data-record-deleted-trigger",
-    "connector-event-trigger",
-)
+with workflow.unsafe.imports_passed_through():
+    from core.elements.node_schemas import TRIGGER_TYPES
 
 
 class Trigger(NodeType):
-    is_trigger = True
-
     async def run(self, ctx: NodeContext) -> list[Any]:
-        return [ctx.extra.get("trigger_input")]
+        return [ctx.trigger_input]
 
 
 def trigger_types() -> list[type[NodeType]]:

@@ -18,9 +18,9 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
 
 from workflows.nodes.base import NodeContext, NodeType
+from workflows.nodes.errors import node_error
 
 with workflow.unsafe.imports_passed_through():
     from core.formulas import matches_filter
@@ -28,13 +28,6 @@ with workflow.unsafe.imports_passed_through():
 
 class WaitForEvent(NodeType):
     type = "wait-for-event"
-    config_schema = {
-        "type": "object",
-        "properties": {
-            "filter": {},
-            "timeoutSeconds": {"type": "number", "exclusiveMinimum": 0},
-        },
-    }
 
     async def run(self, ctx: NodeContext) -> list[Any]:
         condition = ctx.config.get("filter")
@@ -59,11 +52,10 @@ class WaitForEvent(NodeType):
                     timeout_summary=f"{ctx.node_key}: wait for event",
                 )
             except TimeoutError as exc:
-                raise ApplicationError(
+                raise node_error(
+                    "timeout",
                     f"no matching event within {seconds} seconds",
-                    {"key": "timeout", "timeoutSeconds": seconds},
-                    type="timeout",
-                    non_retryable=True,
+                    {"timeoutSeconds": seconds},
                 ) from exc
             index = matching()
             if index is not None:

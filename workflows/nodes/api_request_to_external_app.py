@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from temporalio import workflow
@@ -9,34 +10,22 @@ from temporalio import workflow
 from workflows.nodes.base import NodeContext, NodeType
 
 with workflow.unsafe.imports_passed_through():
-    from activities.connectors import ApiRequestInput
+    from activities.connectors import ApiRequestInput, ConnectorActivities
 
 
 class ApiRequestToExternalApp(NodeType):
     type = "api-request-to-external-app"
-    config_schema = {
-        "type": "object",
-        "required": ["path"],
-        "properties": {
-            "method": {"enum": ["GET", "POST", "PUT", "PATCH", "DELETE"]},
-            "path": {},
-            "query": {},
-            "headers": {},
-            "body": {},
-        },
-    }
 
     async def run(self, ctx: NodeContext) -> list[Any]:
-        if ctx.connection_id is None:
-            raise ValueError(f"{self.type} needs a connection")
+        connection_id = ctx.connection(self.type)
         config = ctx.config
         method = config.get("method", "GET")
         path = str(ctx.evaluate(config["path"]))
         ctx.summary = f"{method} {path}"
         output = await ctx.activity(
-            "api_request",
+            ConnectorActivities.api_request,
             ApiRequestInput(
-                connection_id=ctx.connection_id,
+                connection_id=connection_id,
                 method=method,
                 path=path,
                 query={k: str(v) for k, v in (ctx.evaluate(config.get("query")) or {}).items()},
@@ -44,4 +33,4 @@ class ApiRequestToExternalApp(NodeType):
                 json=ctx.evaluate(config.get("body")),
             ),
         )
-        return [output]
+        return [asdict(output)]

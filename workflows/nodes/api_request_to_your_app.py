@@ -9,46 +9,34 @@ The activity sends `Authorization: Bearer <JWT>`: a five-minute token for the ru
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
 
 from workflows.nodes.base import NodeContext, NodeType
-from workflows.nodes.custom_http_request import METHODS, request_parts
+from workflows.nodes.custom_http_request import request_parts
+from workflows.nodes.errors import node_error
 
 with workflow.unsafe.imports_passed_through():
-    from activities.http import AppRequestInput
+    from activities.http import AppRequestInput, HttpActivities
 
 
 class ApiRequestToYourApp(NodeType):
     type = "api-request-to-your-app"
-    config_schema = {
-        "type": "object",
-        "required": ["path"],
-        "properties": {
-            "method": {"enum": METHODS},
-            "path": {},
-            "headers": {},
-            "query": {},
-            "body": {},
-        },
-    }
 
     async def run(self, ctx: NodeContext) -> list[Any]:
         tenant_key = (ctx.variables.get("customer") or {}).get("tenantKey")
         if not tenant_key:
-            raise ApplicationError(
-                f"{self.type} needs the run's customer (tenantKey)",
-                type="customer_required",
-                non_retryable=True,
+            raise node_error(
+                "customer_required", f"{self.type} needs the run's customer (tenantKey)"
             )
         config = ctx.config
         method = config.get("method", "GET")
         path = str(ctx.evaluate(config["path"]))
         ctx.summary = f"{method} {path.split('?')[0]}"
         output = await ctx.activity(
-            "app_api_request",
+            HttpActivities.app_api_request,
             AppRequestInput(tenant_key=tenant_key, method=method, path=path, **request_parts(ctx)),
         )
-        return [output]
+        return [asdict(output)]
