@@ -13,18 +13,12 @@ from tests.conftest import Osmo
 from tests.workflows.flow_fixtures import (
     CONTACTS_SOURCE,
     CREATE_CONTACT,
+    GET_CONTACT,
     crm_connection,
     define_all,
     flow_worker,
 )
 from workflows import search_attributes as sa
-
-GET_CONTACT: dict[str, Any] = {
-    "key": "get-contact",
-    "type": "find-data-record-by-id",
-    "config": {"dataSourceKey": "contacts", "id": {"$var": "input.id"}},
-    "inputSchema": {"type": "object", "required": ["id"], "properties": {"id": {"type": "string"}}},
-}
 
 
 @pytest.fixture

@@ -22,13 +22,13 @@ import jwt
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from tests.api.test_actions import CREATE_CONTACT, GET_CONTACT
 from tests.conftest import WORKSPACE_SECRET, Osmo
-from tests.workflows.flow_fixtures import (  # noqa: F401 (dev_env provides the env fixture)
+from tests.workflows.flow_fixtures import (
     CONTACTS_SOURCE,
+    CREATE_CONTACT,
+    GET_CONTACT,
     crm_connection,
     define_all,
-    dev_env,
     flow_worker,
 )
 

@@ -73,6 +73,13 @@ CREATE_CONTACT: dict[str, Any] = {
 }
 """An action over `CONTACTS_SOURCE`, run by the action tests and by `run-action` nodes."""
 
+GET_CONTACT: dict[str, Any] = {
+    "key": "get-contact",
+    "type": "find-data-record-by-id",
+    "config": {"dataSourceKey": "contacts", "id": {"$var": "input.id"}},
+    "inputSchema": {"type": "object", "required": ["id"], "properties": {"id": {"type": "string"}}},
+}
+
 
 async def define(osmo: Osmo, flow: dict[str, Any]) -> None:
     """Creates `flow` at the universal layer, as admin."""
