@@ -13,8 +13,10 @@ anything is sent. Vendor quirks beyond this contract (errors in HTTP 200, rate l
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -44,40 +46,35 @@ class Representative:
     parameters: dict[str, Any] | None = None  # when sample values do not fit the schema
 
 
-# `not_found` bodies are shaped as each vendor documents its errors.
+FIXTURES = Path(__file__).parent
+
+
+def vendor(key: str, name: str) -> Any:
+    """A response body recorded in the shape the vendor documents (`<key>/fixtures/`)."""
+    return json.loads((FIXTURES / key / "fixtures" / f"{name}.json").read_text())
+
+
+# Each app's not-found answer, and the part of it the error message must carry.
 CONTRACT: dict[str, Representative] = {
     "airtable": Representative(
         "records",
-        {"error": {"type": "NOT_FOUND", "message": "Could not find what you are looking for"}},
-        "Could not find what you are looking for",
+        vendor("airtable", "error_not_found"),
+        None,  # Airtable's bare `{"error": "NOT_FOUND"}` has no message to carry
         parameters={"baseId": "appLkNDICXNqxSDhG", "tableIdOrName": "Tasks"},
     ),
-    "asana": Representative(
-        "tasks",
-        {"errors": [{"message": "task: Unknown object: 1204567890000000"}]},
-        "Unknown object",
-    ),
-    "clickup": Representative(
-        "tasks", {"err": "Task not found, deleted", "ECODE": "ITEM_013"}, "Task not found"
-    ),
+    "asana": Representative("tasks", vendor("asana", "error_not_found"), "Unknown object"),
+    "clickup": Representative("tasks", vendor("clickup", "error_task_not_found"), "Task not found"),
     "github": Representative("issues", {"message": "Not Found"}, "Not Found"),
     "gitlab": Representative("issues", {"message": "404 Project Not Found"}, "Project Not Found"),
-    "hubspot": Representative(
-        "contacts",
-        {"status": "error", "message": "resource not found", "category": "OBJECT_NOT_FOUND"},
-        "resource not found",
-    ),
-    "intercom": Representative(
-        "contacts",
-        {"type": "error.list", "errors": [{"code": "not_found", "message": "User Not Found"}]},
-        "User Not Found",
-    ),
+    "hubspot": Representative("contacts", vendor("hubspot", "error_not_found"), "Object not found"),
+    "intercom": Representative("contacts", vendor("intercom", "error_not_found"), "User Not Found"),
     "jira": Representative(
         "issues",
         {"errorMessages": ["Issue does not exist or you do not have permission to see it."]},
         "Issue does not exist",
         parameters={"projectKey": "ENG"},
     ),
+    # GraphQL: the error arrives in a 200.
     "linear": Representative(
         "issues",
         {
@@ -93,36 +90,27 @@ CONTRACT: dict[str, Representative] = {
         not_found_status=200,
     ),
     "notion": Representative(
-        "database-pages",
-        {
-            "object": "error",
-            "status": 404,
-            "code": "object_not_found",
-            "message": "Could not find page.",
-        },
-        "Could not find page",
+        "database-pages", vendor("notion", "error_not_found"), "shared with your integration"
     ),
     "pipedrive": Representative(
-        "persons", {"success": False, "error": "Person not found"}, "Person not found"
+        "persons", vendor("pipedrive", "error_not_found"), "Person not found"
     ),
     "salesforce": Representative(
-        "contacts",
-        [{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}],
-        "does not exist",
+        "contacts", vendor("salesforce", "error_not_found"), "The requested resource does not exist"
     ),
+    # Slack answers errors in a 200 with `ok: false`.
     "slack": Representative(
-        "channels", {"ok": False, "error": "channel_not_found"}, "channel_not_found", 200
+        "channels",
+        vendor("slack", "error_channel_not_found"),
+        "channel_not_found",
+        not_found_status=200,
     ),
     "stripe": Representative(
-        "customers",
-        {"error": {"type": "invalid_request_error", "message": "No such customer: 'cus_x'"}},
-        "No such customer",
+        "customers", vendor("stripe", "error_resource_missing"), "No such customer"
     ),
     # Trello answers errors in plain text, which carries no more than the status.
     "trello": Representative("cards", "The requested resource was not found.", None),
-    "zendesk": Representative(
-        "tickets", {"error": "RecordNotFound", "description": "Not found"}, "Not found"
-    ),
+    "zendesk": Representative("tickets", vendor("zendesk", "error_not_found"), "Not found"),
 }
 
 
@@ -142,23 +130,38 @@ def test_every_connector_has_a_representative_request() -> None:
 class Script:
     """Answers the token endpoint with a new token and every other request from a queue."""
 
-    def __init__(self, token_path: str | None, *answers: httpx.Response) -> None:
+    def __init__(
+        self, token_path: str | None, *answers: httpx.Response, token: dict[str, Any] | None = None
+    ) -> None:
         self.token_path = token_path
         self.answers = list(answers)
+        self.token = {
+            "access_token": "new-access",
+            "refresh_token": "new-refresh",
+            "token_type": "bearer",
+            "expires_in": 3600,
+            **(token or {}),
+        }
         self.requests: list[httpx.Request] = []
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
         if request.url.path == self.token_path:
-            return json_response(
-                {
-                    "access_token": "new-access",
-                    "refresh_token": "new-refresh",
-                    "token_type": "bearer",
-                    "expires_in": 3600,
-                }
-            )
+            return json_response(self.token)
         return self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+
+
+def _token_values(option: OAuth2Option) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A token response carrying every value the option keeps, and the credentials it gives."""
+    response: dict[str, Any] = {}
+    kept: dict[str, Any] = {}
+    for name, path in option.token_values.items():
+        *parents, last = path.split(".")
+        node = response
+        for parent in parents:
+            node = node.setdefault(parent, {})
+        node[last] = kept[name] = f"https://{name.lower()}.example.com"
+    return response, kept
 
 
 def _inputs(option: AuthOption) -> dict[str, Any]:
@@ -212,7 +215,8 @@ async def test_a_401_refreshes_the_token_once_and_retries(key: str) -> None:
     }
     token_url = httpx.URL(render(option.token_url, context))
     record = {"id": "sample-id"}
-    script = Script(token_url.path, json_response({}, 401), json_response(record))
+    values, kept = _token_values(option)
+    script = Script(token_url.path, json_response({}, 401), json_response(record), token=values)
     _, ctx = await _find(key, option, credentials, script)
 
     rejected, token, retried = script.requests
@@ -227,11 +231,16 @@ async def test_a_401_refreshes_the_token_once_and_retries(key: str) -> None:
     if option.client_auth == "basic":
         basic = base64.b64encode(b"client-id:client-secret").decode()
         assert token.headers["authorization"] == f"Basic {basic}"
+        assert "client_secret" not in grant
     else:
         assert (grant["client_id"], grant["client_secret"]) == ("client-id", "client-secret")
     assert "new-access" in " ".join(retried.headers.values())
-    assert retried.url == rejected.url
+    assert (
+        retried.url.path == rejected.url.path
+    )  # the host may come from the new token (Salesforce)
+    # A rotated refresh token replaces the old one; values the spec keeps are kept.
     assert ctx.credentials["refresh_token"] == "new-refresh"
+    assert {name: ctx.credentials.get(name) for name in kept} == kept
 
 
 def _pasted(key: str) -> AuthOption | None:

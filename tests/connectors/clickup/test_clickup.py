@@ -137,20 +137,6 @@ async def test_a_429_waits_until_the_rate_limit_reset() -> None:
     assert caught.value.retry_after is not None and 30 < caught.value.retry_after <= 37
 
 
-async def test_a_missing_task_is_not_found() -> None:
-    replay = Replay().on(
-        "GET", "/api/v2/task/86b0xgone", json_response(fixture("error_task_not_found"), 404)
-    )
-    async with personal(replay) as (runtime, ctx):
-        with pytest.raises(ConnectorError) as caught:
-            await run_method(
-                runtime, ctx, "tasks", "find_by_id", parameters=PARAMETERS, id="86b0xgone"
-            )
-
-    assert caught.value.key == "not_found"
-    assert "Task not found" in caught.value.message
-
-
 async def test_add_comment_operation_validates_input_before_sending() -> None:
     replay = Replay().on(
         "POST", "/api/v2/task/86b0x7k2q/comment", json_response(fixture("comment_created"))

@@ -128,17 +128,6 @@ async def test_an_invalid_pasted_bot_token_is_access_token_expired() -> None:
     assert replay.requests[0].headers["authorization"] == "Bearer xoxb-not-a-real-token"
 
 
-async def test_ratelimited_is_rate_limit_exceeded_with_retry_after() -> None:
-    limited = json_response(fixture("error_ratelimited"), 429, headers={"Retry-After": "30"})
-    replay = Replay().on("GET", "/api/conversations.history", limited)
-    async with harness(replay, "slack", credentials=BOT) as (runtime, ctx):
-        with pytest.raises(ConnectorError) as caught:
-            await run_method(runtime, ctx, "messages", "list", parameters={"channel": CHANNEL})
-
-    assert caught.value.key == "rate_limit_exceeded"
-    assert caught.value.retry_after == 30.0
-
-
 async def test_channel_not_found_in_an_http_200_is_not_found() -> None:
     replay = Replay().on(
         "GET", "/api/conversations.info", json_response(fixture("error_channel_not_found"))
