@@ -46,6 +46,93 @@ class Representative:
     parameters: dict[str, Any] | None = None  # when sample values do not fit the schema
 
 
+@dataclass(frozen=True)
+class Invalid:
+    """An operation input that breaks the connector's input schema, and where it does."""
+
+    operation: str
+    input: dict[str, Any]
+    paths: set[str]
+
+
+# One input per connector that breaks its schema in the ways its app would (patterns, enums,
+# ranges, types, missing fields): every problem is listed, and nothing is sent.
+INVALID: dict[str, Invalid] = {
+    "airtable": Invalid(
+        "create-records",
+        {"baseId": "not-a-base", "tableIdOrName": "Tasks", "records": [{}] * 11},
+        {"input.baseId", "input.records"},
+    ),
+    "asana": Invalid(
+        "create-task",
+        {"workspace": "1200000000000001", "due_on": "next friday"},
+        {"input.name", "input.due_on"},
+    ),
+    "clickup": Invalid(
+        "add-comment", {"taskId": "86b0x7k2q", "assignee": "me"}, {"input.text", "input.assignee"}
+    ),
+    "github": Invalid(
+        "create-issue",
+        {"owner": "octocat", "repo": "Hello-World", "labels": "bug"},
+        {"input.title", "input.labels"},
+    ),
+    "gitlab": Invalid(
+        "create-merge-request",
+        {"projectId": 4, "sourceBranch": "feature/sso", "title": 7},
+        {"input.targetBranch", "input.title"},
+    ),
+    "hubspot": Invalid(
+        "search-records",
+        {"objectType": "widgets", "limit": 500},
+        {"input.objectType", "input.limit"},
+    ),
+    "intercom": Invalid(
+        "reply-to-conversation",
+        {"conversationId": "1911149811", "adminId": "7324512", "messageType": "shout"},
+        {"input.body", "input.messageType"},
+    ),
+    "jira": Invalid(
+        "create-issue",
+        {"projectKey": "KAN", "issueType": "Task", "dueDate": "31/05/2024"},
+        {"input.summary", "input.dueDate"},
+    ),
+    "linear": Invalid(
+        "create-issue", {"title": "x", "priority": 9}, {"input.teamId", "input.priority"}
+    ),
+    "notion": Invalid(
+        "query-database", {"filter": "Status = Done"}, {"input.databaseId", "input.filter"}
+    ),
+    "pipedrive": Invalid(
+        "search-items",
+        {"term": "a", "itemTypes": ["person", "invoice"]},
+        {"input.term", "input.itemTypes[1]"},
+    ),
+    "salesforce": Invalid(
+        "get-deleted-records",
+        {"object": "Contact; DELETE", "end": 1719828000},
+        {"input.object", "input.start", "input.end"},
+    ),
+    "slack": Invalid(
+        "post-message",
+        {"text": 42, "blocks": "none"},
+        {"input.channel", "input.text", "input.blocks"},
+    ),
+    "stripe": Invalid(
+        "create-payment-intent",
+        {"amount": 0, "currency": "USD"},
+        {"input.amount", "input.currency"},
+    ),
+    "trello": Invalid(
+        "create-card", {"idList": "not-an-id", "pos": "middle"}, {"input.idList", "input.pos"}
+    ),
+    "zendesk": Invalid(
+        "add-ticket-comment",
+        {"ticketId": "35436", "status": "done"},
+        {"input.ticketId", "input.body", "input.status"},
+    ),
+}
+
+
 FIXTURES = Path(__file__).parent
 
 
@@ -121,7 +208,7 @@ def spec(key: str) -> ConnectorSpec:
 
 
 def test_every_connector_has_a_representative_request() -> None:
-    assert sorted(CONTRACT) == KEYS
+    assert sorted(CONTRACT) == sorted(INVALID) == KEYS
     for key, representative in CONTRACT.items():
         collection = spec(key).collection(representative.collection)
         assert collection is not None and collection.find_by_id is not None, key
@@ -318,4 +405,20 @@ async def test_operations_validate_input_before_sending(
 
     assert caught.value.status == 422
     assert {e["path"] for e in caught.value.data["errors"]} >= {f"input.{r}" for r in required}
+    assert script.requests == []
+
+
+@pytest.mark.parametrize("key", KEYS)
+async def test_input_breaking_the_schema_is_refused_with_every_problem(key: str) -> None:
+    invalid = INVALID[key]
+    option = spec(key).auth[0]
+    script = Script(None, json_response({}))
+    async with harness(  # type: ignore[arg-type]
+        script, key, auth_key=option.key, credentials=_credentials(option), inputs=_inputs(option)
+    ) as (runtime, ctx):
+        with pytest.raises(OsmoError) as caught:
+            await run_operation(runtime, ctx, invalid.operation, invalid.input)
+
+    assert caught.value.status == 422
+    assert {e["path"] for e in caught.value.data["errors"]} == invalid.paths
     assert script.requests == []
