@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -263,9 +262,8 @@ async def _find(
     assert collection is not None
     schema = collection.parameters_schema
     parameters = representative.parameters or (sample_value(schema) if schema else {})
-    replay: Callable[[httpx.Request], httpx.Response] = script
-    async with harness(  # type: ignore[arg-type]
-        replay,
+    async with harness(
+        script,
         key,
         auth_key=option.key,
         credentials=credentials,
@@ -397,7 +395,7 @@ async def test_operations_validate_input_before_sending(
 ) -> None:
     option = spec(key).auth[0]
     script = Script(None, json_response({}))
-    async with harness(  # type: ignore[arg-type]
+    async with harness(
         script, key, auth_key=option.key, credentials=_credentials(option), inputs=_inputs(option)
     ) as (runtime, ctx):
         with pytest.raises(OsmoError) as caught:
@@ -413,7 +411,7 @@ async def test_input_breaking_the_schema_is_refused_with_every_problem(key: str)
     invalid = INVALID[key]
     option = spec(key).auth[0]
     script = Script(None, json_response({}))
-    async with harness(  # type: ignore[arg-type]
+    async with harness(
         script, key, auth_key=option.key, credentials=_credentials(option), inputs=_inputs(option)
     ) as (runtime, ctx):
         with pytest.raises(OsmoError) as caught:
