@@ -13,9 +13,6 @@ anything is sent. Vendor quirks beyond this contract (errors in HTTP 200, rate l
 from __future__ import annotations
 
 import base64
-import json
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -29,175 +26,10 @@ from connectors.runtime.operations import run_operation
 from connectors.runtime.templates import render
 from connectors.spec import AuthOption, ConnectorSpec, OAuth2Option
 from core.errors import OsmoError
+from tests.connectors.contract_table import CONTRACT, INVALID
 from tests.connectors.harness import builtin_registry, harness, json_response
 
 KEYS = sorted(path.parent.name for path in BUILTIN.glob("*/connector.yaml"))
-
-
-@dataclass(frozen=True)
-class Representative:
-    """One request of a connector, and how its app says 'not found'."""
-
-    collection: str
-    not_found: Any = field(repr=False)
-    message: str | None
-    not_found_status: int = 404
-    parameters: dict[str, Any] | None = None  # when sample values do not fit the schema
-
-
-@dataclass(frozen=True)
-class Invalid:
-    """An operation input that breaks the connector's input schema, and where it does."""
-
-    operation: str
-    input: dict[str, Any]
-    paths: set[str]
-
-
-# One input per connector that breaks its schema in the ways its app would (patterns, enums,
-# ranges, types, missing fields): every problem is listed, and nothing is sent.
-INVALID: dict[str, Invalid] = {
-    "airtable": Invalid(
-        "create-records",
-        {"baseId": "not-a-base", "tableIdOrName": "Tasks", "records": [{}] * 11},
-        {"input.baseId", "input.records"},
-    ),
-    "asana": Invalid(
-        "create-task",
-        {"workspace": "1200000000000001", "due_on": "next friday"},
-        {"input.name", "input.due_on"},
-    ),
-    "clickup": Invalid(
-        "add-comment", {"taskId": "86b0x7k2q", "assignee": "me"}, {"input.text", "input.assignee"}
-    ),
-    "github": Invalid(
-        "create-issue",
-        {"owner": "octocat", "repo": "Hello-World", "labels": "bug"},
-        {"input.title", "input.labels"},
-    ),
-    "gitlab": Invalid(
-        "create-merge-request",
-        {"projectId": 4, "sourceBranch": "feature/sso", "title": 7},
-        {"input.targetBranch", "input.title"},
-    ),
-    "hubspot": Invalid(
-        "search-records",
-        {"objectType": "widgets", "limit": 500},
-        {"input.objectType", "input.limit"},
-    ),
-    "intercom": Invalid(
-        "reply-to-conversation",
-        {"conversationId": "1911149811", "adminId": "7324512", "messageType": "shout"},
-        {"input.body", "input.messageType"},
-    ),
-    "jira": Invalid(
-        "create-issue",
-        {"projectKey": "KAN", "issueType": "Task", "dueDate": "31/05/2024"},
-        {"input.summary", "input.dueDate"},
-    ),
-    "linear": Invalid(
-        "create-issue", {"title": "x", "priority": 9}, {"input.teamId", "input.priority"}
-    ),
-    "notion": Invalid(
-        "query-database", {"filter": "Status = Done"}, {"input.databaseId", "input.filter"}
-    ),
-    "pipedrive": Invalid(
-        "search-items",
-        {"term": "a", "itemTypes": ["person", "invoice"]},
-        {"input.term", "input.itemTypes[1]"},
-    ),
-    "salesforce": Invalid(
-        "get-deleted-records",
-        {"object": "Contact; DELETE", "end": 1719828000},
-        {"input.object", "input.start", "input.end"},
-    ),
-    "slack": Invalid(
-        "post-message",
-        {"text": 42, "blocks": "none"},
-        {"input.channel", "input.text", "input.blocks"},
-    ),
-    "stripe": Invalid(
-        "create-payment-intent",
-        {"amount": 0, "currency": "USD"},
-        {"input.amount", "input.currency"},
-    ),
-    "trello": Invalid(
-        "create-card", {"idList": "not-an-id", "pos": "middle"}, {"input.idList", "input.pos"}
-    ),
-    "zendesk": Invalid(
-        "add-ticket-comment",
-        {"ticketId": "35436", "status": "done"},
-        {"input.ticketId", "input.body", "input.status"},
-    ),
-}
-
-
-FIXTURES = Path(__file__).parent
-
-
-def vendor(key: str, name: str) -> Any:
-    """A response body recorded in the shape the vendor documents (`<key>/fixtures/`)."""
-    return json.loads((FIXTURES / key / "fixtures" / f"{name}.json").read_text())
-
-
-# Each app's not-found answer, and the part of it the error message must carry.
-CONTRACT: dict[str, Representative] = {
-    "airtable": Representative(
-        "records",
-        vendor("airtable", "error_not_found"),
-        None,  # Airtable's bare `{"error": "NOT_FOUND"}` has no message to carry
-        parameters={"baseId": "appLkNDICXNqxSDhG", "tableIdOrName": "Tasks"},
-    ),
-    "asana": Representative("tasks", vendor("asana", "error_not_found"), "Unknown object"),
-    "clickup": Representative("tasks", vendor("clickup", "error_task_not_found"), "Task not found"),
-    "github": Representative("issues", {"message": "Not Found"}, "Not Found"),
-    "gitlab": Representative("issues", {"message": "404 Project Not Found"}, "Project Not Found"),
-    "hubspot": Representative("contacts", vendor("hubspot", "error_not_found"), "Object not found"),
-    "intercom": Representative("contacts", vendor("intercom", "error_not_found"), "User Not Found"),
-    "jira": Representative(
-        "issues",
-        {"errorMessages": ["Issue does not exist or you do not have permission to see it."]},
-        "Issue does not exist",
-        parameters={"projectKey": "ENG"},
-    ),
-    # GraphQL: the error arrives in a 200.
-    "linear": Representative(
-        "issues",
-        {
-            "errors": [
-                {
-                    "message": "Entity not found: Issue",
-                    "extensions": {"code": "ENTITY_NOT_FOUND", "type": "invalid input"},
-                }
-            ],
-            "data": None,
-        },
-        "Entity not found",
-        not_found_status=200,
-    ),
-    "notion": Representative(
-        "database-pages", vendor("notion", "error_not_found"), "shared with your integration"
-    ),
-    "pipedrive": Representative(
-        "persons", vendor("pipedrive", "error_not_found"), "Person not found"
-    ),
-    "salesforce": Representative(
-        "contacts", vendor("salesforce", "error_not_found"), "The requested resource does not exist"
-    ),
-    # Slack answers errors in a 200 with `ok: false`.
-    "slack": Representative(
-        "channels",
-        vendor("slack", "error_channel_not_found"),
-        "channel_not_found",
-        not_found_status=200,
-    ),
-    "stripe": Representative(
-        "customers", vendor("stripe", "error_resource_missing"), "No such customer"
-    ),
-    # Trello answers errors in plain text, which carries no more than the status.
-    "trello": Representative("cards", "The requested resource was not found.", None),
-    "zendesk": Representative("tickets", vendor("zendesk", "error_not_found"), "Not found"),
-}
 
 
 def spec(key: str) -> ConnectorSpec:
@@ -386,6 +218,21 @@ def _operations_with_required_input(key: str) -> list[tuple[str, str, list[str]]
     ]
 
 
+async def _refused(key: str, operation: str, input: dict[str, Any]) -> set[str]:
+    """The problem paths of a 422 for `input`, after checking nothing was sent."""
+    option = spec(key).auth[0]
+    script = Script(None, json_response({}))
+    async with harness(
+        script, key, auth_key=option.key, credentials=_credentials(option), inputs=_inputs(option)
+    ) as (runtime, ctx):
+        with pytest.raises(OsmoError) as caught:
+            await run_operation(runtime, ctx, operation, input)
+
+    assert caught.value.status == 422
+    assert script.requests == []
+    return {e["path"] for e in caught.value.data["errors"]}
+
+
 @pytest.mark.parametrize(
     ("key", "operation", "required"),
     [case for key in KEYS for case in _operations_with_required_input(key)],
@@ -393,30 +240,10 @@ def _operations_with_required_input(key: str) -> list[tuple[str, str, list[str]]
 async def test_operations_validate_input_before_sending(
     key: str, operation: str, required: list[str]
 ) -> None:
-    option = spec(key).auth[0]
-    script = Script(None, json_response({}))
-    async with harness(
-        script, key, auth_key=option.key, credentials=_credentials(option), inputs=_inputs(option)
-    ) as (runtime, ctx):
-        with pytest.raises(OsmoError) as caught:
-            await run_operation(runtime, ctx, operation, {})
-
-    assert caught.value.status == 422
-    assert {e["path"] for e in caught.value.data["errors"]} >= {f"input.{r}" for r in required}
-    assert script.requests == []
+    assert await _refused(key, operation, {}) >= {f"input.{r}" for r in required}
 
 
 @pytest.mark.parametrize("key", KEYS)
 async def test_input_breaking_the_schema_is_refused_with_every_problem(key: str) -> None:
     invalid = INVALID[key]
-    option = spec(key).auth[0]
-    script = Script(None, json_response({}))
-    async with harness(
-        script, key, auth_key=option.key, credentials=_credentials(option), inputs=_inputs(option)
-    ) as (runtime, ctx):
-        with pytest.raises(OsmoError) as caught:
-            await run_operation(runtime, ctx, invalid.operation, invalid.input)
-
-    assert caught.value.status == 422
-    assert {e["path"] for e in caught.value.data["errors"]} == invalid.paths
-    assert script.requests == []
+    assert await _refused(key, invalid.operation, invalid.input) == invalid.paths
