@@ -10,6 +10,7 @@ import yaml
 from jsonschema import Draft202012Validator
 from pydantic import ValidationError
 
+from connectors.catalog import dry_run
 from connectors.registry import BUILTIN, load_connector
 from connectors.runtime.mapping import render_mapping
 from connectors.schema import SCHEMA_PATH
@@ -105,3 +106,11 @@ def test_repeated_request_forms_are_declared_once(key: str, template: str, uses:
     text = (BUILTIN / key / "connector.yaml").read_text()
     assert template in load_connector(BUILTIN / key / "connector.yaml").request_templates
     assert text.count(f"use: {template}") == uses
+
+
+def test_the_dry_run_lets_templates_read_args_and_checks_with_values() -> None:
+    typo = SPEC.replace("{$var: input.nothing}", "{$var: inputs.nothing}")
+    problems = "\n".join(dry_run(spec(typo)).problems)
+    assert "operation teams: reads 'inputs.nothing'" in problems
+    # The template's `{$var: args.query}` reads what `with` provides: not a problem.
+    assert "reads 'args" not in problems
