@@ -33,9 +33,10 @@ COPY api ./api
 COPY connectors ./connectors
 COPY workflows ./workflows
 COPY activities ./activities
-COPY worker.py cli.py ./
+COPY demo ./demo
+COPY worker.py cli.py dev.py ./
 RUN pip install --no-deps . \
-    && cd / && python -c "import api.main, worker, cli"
+    && cd / && python -c "import api.main, worker, cli, dev, demo.fake_crm"
 
 # ---------------------------------------------------------------- runtime
 FROM ${PYTHON_IMAGE} AS runtime
@@ -58,7 +59,7 @@ COPY --from=builder /opt/venv /opt/venv
 # The packages live in the virtualenv; /app holds the entry scripts so that
 # `python worker.py` and `python cli.py ...` work from the working directory.
 WORKDIR /app
-COPY --from=builder /src/worker.py /src/cli.py ./
+COPY --from=builder /src/worker.py /src/cli.py /src/dev.py ./
 
 # Claim-check blobs (OSMO_BLOB_STORE); a named volume mounted here starts owned by osmo.
 RUN mkdir -p /var/lib/osmo/blobs && chown -R 10001:10001 /var/lib/osmo

@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format token migrate connectors-table clean
+.PHONY: run test lint format token migrate connectors-table connector-schema clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ migrate: $(STAMP)
 
 connectors-table: $(STAMP)
 	$(PY) -m connectors.catalog --write
+
+# connectors/connector.schema.json, from the spec models (a test fails when it is stale).
+connector-schema: $(STAMP)
+	$(PY) -m connectors.schema --write
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache

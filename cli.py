@@ -63,7 +63,7 @@ def cmd_prune_blobs(args: argparse.Namespace) -> None:
 
 
 def cmd_dev(_: argparse.Namespace) -> None:
-    from core.devserver import run_dev
+    from dev import run_dev
 
     sys.exit(run_dev(get_settings()))
 

@@ -83,7 +83,7 @@ async def through_runtime(runtime: ConnectorRuntime, ctx: ConnectionContext) -> 
 
 
 async def main() -> None:
-    registry = ConnectorRegistry([ROOT / "tests" / "fake_connectors"])
+    registry = ConnectorRegistry([ROOT / "demo"])
     connector = registry.get("fake-crm")
     assert connector is not None
     with serve(APP) as base:

@@ -65,7 +65,7 @@ async def main() -> None:
             workspace_secret=SECRET,
             encryption_keys=f"k:{generate_key()}",
             database_url=f"sqlite:///{tmp}/osmo.db",
-            connector_paths=str(Path(__file__).resolve().parent.parent / "tests/fake_connectors"),
+            connector_paths=str(Path(__file__).resolve().parent.parent / "demo"),
         )
         services = Services.build(settings)
         with serve(create_app(settings, services=services)) as osmo_url:

@@ -32,6 +32,9 @@ from tests.temporal_env import dev_server, time_skipping
 warnings.filterwarnings("ignore", message=".*httpx module is deprecated.*")
 
 FAKE_CONNECTORS = Path(__file__).parent / "fake_connectors"
+# The fake CRM's connector ships with the demo app `osmo dev` serves (demo/fake_crm/).
+DEMO_CONNECTORS = Path(__file__).parents[1] / "demo"
+CONNECTOR_PATHS = os.pathsep.join(map(str, (FAKE_CONNECTORS, DEMO_CONNECTORS)))
 POSTGRES_URL = os.environ.get("OSMO_TEST_POSTGRES_URL")
 WORKSPACE_SECRET = "test-workspace-secret-" + "0123456789abcdef" * 4
 CRM_CLIENT = ("osmo-client", "osmo-client-secret-123")
@@ -76,7 +79,7 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "workspace_secret": WORKSPACE_SECRET,
         "encryption_keys": f"k1:{generate_key()}",
         "database_url": database_url,
-        "connector_paths": str(FAKE_CONNECTORS),
+        "connector_paths": CONNECTOR_PATHS,
         "refresh_margin_seconds": 60,
         "blob_store": tempfile.mkdtemp(prefix="osmo-blobs-"),
         **overrides,

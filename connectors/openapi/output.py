@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from connectors.schema import SCHEMA_PATH
 from connectors.spec import ConnectorSpec
 
 if TYPE_CHECKING:
@@ -46,7 +48,9 @@ def write_connector(connector: ConnectorSpec, folder: Path, *, force: bool = Fal
     if path.exists() and not force:
         raise FileExistsError(f"{path} exists (pass --force to replace it)")
     target.mkdir(parents=True, exist_ok=True)
-    path.write_text(connector_yaml(connector), encoding="utf-8")
+    # `$schema` points editors at the spec's JSON Schema, relative to where the file lands.
+    schema = os.path.relpath(SCHEMA_PATH, target.resolve())
+    path.write_text(connector_yaml(connector.model_copy(update={"schema_": schema})), "utf-8")
     return path
 
 

@@ -64,7 +64,13 @@ class RenderedRequest:
 
 
 def render_mapping(mapping: HttpMapping, variables: dict[str, Any]) -> RenderedRequest:
-    """Evaluates the mapping; parameters that evaluate to nothing are left out."""
+    """Evaluates the mapping; parameters that evaluate to nothing are left out.
+
+    A mapping that uses a request template carries the template's `with` values; they are
+    evaluated first, against the same variables, and the template reads them as `args`.
+    """
+    if mapping.with_:
+        variables = {**variables, "args": evaluate_spec(mapping.with_, variables)}
     query = evaluate_spec(mapping.query, variables) if mapping.query else {}
     headers = evaluate_spec(mapping.headers, variables) if mapping.headers else {}
     query = query if isinstance(query, dict) else {}

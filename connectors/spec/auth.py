@@ -10,21 +10,27 @@ from connectors.spec.base import RequestSpec, SpecModel
 
 
 class BasicCredentials(SpecModel):
-    username: str
-    password: str = ""
+    """HTTP Basic credentials built from the connection's inputs (templates)."""
+
+    username: str = Field(description="Template of the username, e.g. `{{ inputs.email }}/token`.")
+    password: str = Field("", description="Template of the password (or token).")
 
 
 class CredentialsMapping(SpecModel):
     """How a connection's inputs and credentials go into every API request."""
 
-    headers: dict[str, str] = Field(default_factory=dict)
-    query: dict[str, str] = Field(default_factory=dict)
-    basic: BasicCredentials | None = None
+    headers: dict[str, str] = Field(
+        default_factory=dict, description="Headers that carry the credentials (templates)."
+    )
+    query: dict[str, str] = Field(
+        default_factory=dict, description="Query parameters that carry the credentials."
+    )
+    basic: BasicCredentials | None = Field(None, description="HTTP Basic credentials.")
 
 
 class AuthOptionBase(SpecModel):
     key: str = Field(description="Stable key of this auth option within the connector.")
-    name: str | None = None
+    name: str | None = Field(None, description="Name shown to the customer on the connect page.")
     input_schema: dict[str, Any] | None = Field(
         default=None,
         description="JSON Schema of fields the customer enters (subdomain, API key...). "
@@ -39,20 +45,26 @@ class AuthOptionBase(SpecModel):
 
 
 class TokenRevocation(SpecModel):
-    url: str
-    token: Literal["access_token", "refresh_token"] = "refresh_token"
+    """An RFC 7009 revocation endpoint, called when a connection is deleted."""
+
+    url: str = Field(description="Revocation endpoint (template).")
+    token: Literal["access_token", "refresh_token"] = Field(
+        "refresh_token", description="Which token to revoke."
+    )
 
 
 class OAuth2Option(AuthOptionBase):
     """OAuth 2.0 authorization code grant (with PKCE and refresh)."""
 
-    type: Literal["oauth2"]
-    authorize_url: str
-    token_url: str
+    type: Literal["oauth2"] = Field(description="OAuth 2.0 authorization code grant.")
+    authorize_url: str = Field(description="Where the customer is sent to consent (template).")
+    token_url: str = Field(description="Token endpoint (template).")
     scopes: list[str] = Field(default_factory=list, description="Scopes always requested.")
-    scope_separator: str = " "
-    pkce: bool = True
-    authorize_params: dict[str, str] = Field(default_factory=dict)
+    scope_separator: str = Field(" ", description="Separator between scopes in requests.")
+    pkce: bool = Field(True, description="Send an S256 PKCE challenge.")
+    authorize_params: dict[str, str] = Field(
+        default_factory=dict, description="Extra query parameters of the authorize URL."
+    )
     client_auth: Literal["body", "basic"] = Field(
         "body", description="Where the client id/secret go in token requests."
     )
@@ -95,11 +107,15 @@ class OAuth2Option(AuthOptionBase):
 class OAuth2ClientCredentialsOption(AuthOptionBase):
     """OAuth 2.0 client credentials grant, with the customer's or the integration's client."""
 
-    type: Literal["oauth2-client-credentials"]
-    token_url: str
-    scopes: list[str] = Field(default_factory=list)
-    scope_separator: str = " "
-    client_auth: Literal["body", "basic"] = "body"
+    type: Literal["oauth2-client-credentials"] = Field(
+        description="OAuth 2.0 client credentials grant."
+    )
+    token_url: str = Field(description="Token endpoint (template).")
+    scopes: list[str] = Field(default_factory=list, description="Scopes requested.")
+    scope_separator: str = Field(" ", description="Separator between scopes in requests.")
+    client_auth: Literal["body", "basic"] = Field(
+        "body", description="Where the client id/secret go in token requests."
+    )
     client_from: Literal["integration", "inputs"] = Field(
         "integration",
         description="`inputs` reads `clientId`/`clientSecret` from the customer's inputs.",
@@ -113,17 +129,19 @@ class OAuth2ClientCredentialsOption(AuthOptionBase):
 class OAuth1Option(AuthOptionBase):
     """OAuth 1.0a three-legged flow (HMAC-SHA1 signatures)."""
 
-    type: Literal["oauth1"]
-    request_token_url: str
-    authorize_url: str
-    access_token_url: str
-    signature_method: Literal["HMAC-SHA1", "HMAC-SHA256", "PLAINTEXT"] = "HMAC-SHA1"
+    type: Literal["oauth1"] = Field(description="OAuth 1.0a three-legged flow.")
+    request_token_url: str = Field(description="Temporary credentials endpoint (template).")
+    authorize_url: str = Field(description="Where the customer is sent to authorize.")
+    access_token_url: str = Field(description="Token credentials endpoint (template).")
+    signature_method: Literal["HMAC-SHA1", "HMAC-SHA256", "PLAINTEXT"] = Field(
+        "HMAC-SHA1", description="How requests are signed."
+    )
 
 
 class ApiKeyOption(AuthOptionBase):
     """An API key the customer pastes; `apply` says where it goes."""
 
-    type: Literal["api-key"]
+    type: Literal["api-key"] = Field(description="An API key the customer pastes.")
 
     @model_validator(mode="after")
     def _needs_apply(self) -> ApiKeyOption:
@@ -135,13 +153,13 @@ class ApiKeyOption(AuthOptionBase):
 class BasicOption(AuthOptionBase):
     """HTTP Basic with a username and password (or token) the customer enters."""
 
-    type: Literal["basic"]
+    type: Literal["basic"] = Field(description="HTTP Basic with a username and password.")
 
 
 class CustomOption(AuthOptionBase):
     """Any input fields described by `inputSchema`, mapped into requests by `apply`."""
 
-    type: Literal["custom"]
+    type: Literal["custom"] = Field(description="Input fields mapped into requests by `apply`.")
 
     @model_validator(mode="after")
     def _needs_apply(self) -> CustomOption:

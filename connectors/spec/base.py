@@ -21,9 +21,13 @@ class SpecModel(BaseModel):
 class RequestSpec(SpecModel):
     """A templated HTTP request against the connector's API."""
 
-    method: HttpMethod = "GET"
+    method: HttpMethod = Field("GET", description="HTTP method.")
     path: str = Field(description="Path relative to `api.baseUrl`, or an absolute URL.")
-    headers: dict[str, str] = Field(default_factory=dict)
-    query: dict[str, str] = Field(default_factory=dict)
+    headers: dict[str, str] = Field(
+        default_factory=dict, description="Headers to add (values are templates)."
+    )
+    query: dict[str, str] = Field(
+        default_factory=dict, description="Query parameters (values are templates)."
+    )
     json_body: Any = Field(default=None, alias="json", description="JSON body (templated).")
     form: dict[str, str] | None = Field(default=None, description="Form-encoded body.")

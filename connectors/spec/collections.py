@@ -17,10 +17,10 @@ class RecordSpec(SpecModel):
     """How to read a record out of the app's JSON (locators or formulas over `record`)."""
 
     id: Any = Field("id", description="Locator or formula of the record id.")
-    name: Any = None
+    name: Any = Field(None, description="Locator or formula of the record's display name.")
     fields: Any = Field(None, description="Default: the whole record.")
-    created_time: Any = None
-    updated_time: Any = None
+    created_time: Any = Field(None, description="Locator or formula of the creation time.")
+    updated_time: Any = Field(None, description="Locator or formula of the last update time.")
 
 
 class CollectionMethod(SpecModel):
@@ -30,7 +30,7 @@ class CollectionMethod(SpecModel):
     `cursor` is handled by pagination.
     """
 
-    request: HttpMapping
+    request: HttpMapping = Field(description="The request (or a `use` of a request template).")
     records_path: str | None = Field(None, description="Locator of the records array.")
     record_path: str | None = Field(None, description="Locator of the single record.")
 
@@ -38,37 +38,50 @@ class CollectionMethod(SpecModel):
 class WebhookEvents(SpecModel):
     """Events arrive through the connector's webhooks; `filter` picks this event type."""
 
-    type: Literal["webhook"]
+    type: Literal["webhook"] = Field(description="Events delivered by the app's webhooks.")
     filter: Any = Field(None, description="Filter conditions over each incoming `event`.")
     record_id: str = Field("objectId", description="Locator of the record id in the event.")
-    subscribe: HttpMapping | None = None
-    unsubscribe: HttpMapping | None = None
+    subscribe: HttpMapping | None = Field(
+        None,
+        description="Request that registers a webhook; variables `parameters` and `webhook` "
+        "(`url`, `secret`).",
+    )
+    unsubscribe: HttpMapping | None = Field(
+        None, description="Request that removes it; `webhook.id` is the registered id."
+    )
 
 
 class PullLatestRecords(SpecModel):
     """Polls `list` for records changed after the stored cursor."""
 
-    type: Literal["pull-latest-records"]
-    by: Literal["updated-time", "created-time", "cursor"] = "updated-time"
+    type: Literal["pull-latest-records"] = Field(
+        description="Polls for records changed since the last poll."
+    )
+    by: Literal["updated-time", "created-time", "cursor"] = Field(
+        "updated-time", description="What the stored cursor is."
+    )
     field: str = Field(description="Record field compared with the cursor.")
     since_param: str | None = Field(None, description="Query parameter for the lower bound.")
-    interval_seconds: int = Field(300, ge=10)
+    interval_seconds: int = Field(300, ge=10, description="Seconds between polls.")
 
 
 class FullScan(SpecModel):
     """Lists everything and diffs against the previous snapshot."""
 
-    type: Literal["full-scan"]
-    interval_seconds: int = Field(3600, ge=60)
+    type: Literal["full-scan"] = Field(description="Lists everything and diffs snapshots.")
+    interval_seconds: int = Field(3600, ge=60, description="Seconds between scans.")
 
 
 EventSource = Annotated[WebhookEvents | PullLatestRecords | FullScan, Field(discriminator="type")]
 
 
 class CollectionEvents(SpecModel):
-    created: EventSource | None = None
-    updated: EventSource | None = None
-    deleted: EventSource | None = None
+    """How the app tells about created, updated and deleted records (declared; not delivered
+    by Osmo yet)."""
+
+    created: EventSource | None = Field(None, description="Source of 'record created' events.")
+    updated: EventSource | None = Field(None, description="Source of 'record updated' events.")
+    deleted: EventSource | None = Field(None, description="Source of 'record deleted' events.")
 
 
 class UdmMapping(SpecModel):
@@ -80,21 +93,33 @@ class UdmMapping(SpecModel):
 
 
 class DataCollection(SpecModel):
-    key: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
-    name: str
-    docs_url: str | None = None
-    parameters_schema: dict[str, Any] | None = None
-    fields_schema: dict[str, Any] = Field(default_factory=lambda: {"type": "object"})
-    record: RecordSpec = Field(default_factory=RecordSpec)
-    list: CollectionMethod | None = None
-    find_by_id: CollectionMethod | None = None
-    match: CollectionMethod | None = None
-    search: CollectionMethod | None = None
-    create: CollectionMethod | None = None
-    update: CollectionMethod | None = None
-    delete: CollectionMethod | None = None
-    events: CollectionEvents = Field(default_factory=CollectionEvents)
-    udm: UdmMapping | None = None
+    """One record type of the app (contacts, tasks...) with the methods it supports."""
+
+    key: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", description="Stable key (kebab-case).")
+    name: str = Field(description="Human-readable name.")
+    docs_url: str | None = Field(None, description="The vendor's documentation of this type.")
+    parameters_schema: dict[str, Any] | None = Field(
+        None, description="JSON Schema of the data source's parameters (which list, board...)."
+    )
+    fields_schema: dict[str, Any] = Field(
+        default_factory=lambda: {"type": "object"}, description="JSON Schema of the fields."
+    )
+    record: RecordSpec = Field(
+        default_factory=RecordSpec, description="How to read a record out of the app's JSON."
+    )
+    list: CollectionMethod | None = Field(None, description="Lists records, page by page.")
+    find_by_id: CollectionMethod | None = Field(None, description="Reads one record by id.")
+    match: CollectionMethod | None = Field(
+        None, description="Finds the record whose fields equal `query`."
+    )
+    search: CollectionMethod | None = Field(None, description="Full-text search (`query.text`).")
+    create: CollectionMethod | None = Field(None, description="Creates a record from `fields`.")
+    update: CollectionMethod | None = Field(None, description="Updates record `id` with `fields`.")
+    delete: CollectionMethod | None = Field(None, description="Deletes record `id`.")
+    events: CollectionEvents = Field(
+        default_factory=CollectionEvents, description="Event sources (declared, not delivered yet)."
+    )
+    udm: UdmMapping | None = Field(None, description="Mapping to a unified data model.")
 
     def method(self, name: str) -> CollectionMethod | None:
         return getattr(self, name) if name in COLLECTION_METHODS else None

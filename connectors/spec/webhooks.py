@@ -16,12 +16,14 @@ class WebhookSignature(SpecModel):
     are substituted, e.g. Slack `v0:{timestamp}:{body}`, Stripe `{timestamp}.{body}`.
     """
 
-    algorithm: Literal["hmac-sha256", "hmac-sha1"] = "hmac-sha256"
+    algorithm: Literal["hmac-sha256", "hmac-sha1"] = Field(
+        "hmac-sha256", description="HMAC algorithm."
+    )
     header: str = Field(description="Header carrying the signature.")
-    encoding: Literal["hex", "base64"] = "hex"
+    encoding: Literal["hex", "base64"] = Field("hex", description="Encoding of the signature.")
     prefix: str = Field("", description="Stripped from the header value, e.g. `sha256=`.")
-    payload: str = "{body}"
-    timestamp_header: str | None = None
+    payload: str = Field("{body}", description="What was signed (see above).")
+    timestamp_header: str | None = Field(None, description="Header carrying the signing time.")
     tolerance_seconds: int | None = Field(300, description="Max age when signed with a time.")
     header_format: Literal["plain", "stripe"] = Field(
         "plain", description="`stripe`: `t=<ts>,v1=<sig>` in one header."
@@ -43,9 +45,17 @@ class WebhookRouting(SpecModel):
 
 
 class WebhookSpec(SpecModel):
-    scope: Literal["connection", "app"] = "connection"
-    signature: WebhookSignature | None = None
-    routing: WebhookRouting | None = None
+    """How the app calls Osmo's webhook endpoint."""
+
+    scope: Literal["connection", "app"] = Field(
+        "connection",
+        description="`connection`: one webhook per connection; `app`: one for the whole app, "
+        "routed to connections by `routing`.",
+    )
+    signature: WebhookSignature | None = Field(None, description="How deliveries are signed.")
+    routing: WebhookRouting | None = Field(
+        None, description="App-level webhooks: which connection an event belongs to."
+    )
     events_path: str | None = Field(None, description="Locator of the events array, if batched.")
     event_type_path: str | None = Field(None, description="Locator of an event's type.")
     event_id_path: str | None = Field(None, description="Locator of a delivery/event id.")

@@ -121,7 +121,7 @@ def builtin_registry() -> ConnectorRegistry:
 
 @asynccontextmanager
 async def harness(
-    replay: Replay,
+    replay: Callable[[httpx.Request], httpx.Response],
     connector_key: str,
     *,
     auth_key: str | None = None,
@@ -131,7 +131,7 @@ async def harness(
     client: tuple[str, str] = ("client-id", "client-secret"),
     expires_in: int | None = 3600,
 ) -> AsyncIterator[tuple[ConnectorRuntime, ConnectionContext]]:
-    """A runtime whose HTTP goes to `replay`, and a connected context for `connector_key`."""
+    """A runtime whose HTTP goes to `replay` (any request handler), and a connected context."""
     registry = _registry(ConnectorRegistry)
     connector = registry.get(connector_key)
     assert connector is not None, f"unknown connector {connector_key}"

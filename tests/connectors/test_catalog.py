@@ -21,7 +21,6 @@ from connectors.catalog import (
     SAMPLE_WEBHOOK,
     DryRun,
     PlannedRequest,
-    collection_methods,
     connectors_table,
     dry_run,
     sample_context,
@@ -34,7 +33,7 @@ from connectors.runtime.templates import placeholders, render
 from connectors.spec import ConnectorSpec, DataCollection, WebhookEvents
 from connectors.udm import UNIFIED_MODELS
 from core.formulas import evaluate
-from tests.conftest import FAKE_CONNECTORS
+from tests.conftest import DEMO_CONNECTORS, FAKE_CONNECTORS
 
 KEYS = sorted(path.parent.name for path in BUILTIN.glob("*/connector.yaml"))
 MIN_OPERATIONS, MIN_COLLECTIONS = 5, 3
@@ -155,7 +154,7 @@ def _method_problems(collection: DataCollection, requests: list[PlannedRequest])
     """Declared methods whose request would not do what their name says, per auth option."""
     problems = []
     strings = _sample_strings(collection)
-    for name in collection_methods(collection):
+    for name in collection.supported_methods():
         source = f"collection {collection.key}.{name}"
         for planned_request in (r for r in requests if r.source == source):
             where = f"{source} ({planned_request.auth_key})"
@@ -361,10 +360,14 @@ def test_dry_run_reports_what_a_connection_would_hit() -> None:
 
 
 def test_table_lists_connectors_between_the_markers() -> None:
-    specs = [load_connector(path) for path in sorted(FAKE_CONNECTORS.glob("*/connector.yaml"))]
+    paths = [*FAKE_CONNECTORS.glob("*/connector.yaml"), *DEMO_CONNECTORS.glob("*/connector.yaml")]
+    specs = [load_connector(path) for path in sorted(paths)]
     table = connectors_table(specs)
     assert "| [Fake CRM](https://example.invalid/fake-crm/docs) `fake-crm` | oauth2, " in table
     assert "| 3 | contacts (LFCUD) | — | contacts |" in table
+    # Nothing delivers events yet: the table must not present declared events as working.
+    assert "| Events declared (not delivered yet) |" in table
+    assert "declared, not working" in table
     readme = "intro\n<!-- connectors:start -->\nold\n<!-- connectors:end -->\nrest\n"
     updated = with_table(readme, table)
     assert updated.startswith("intro\n<!-- connectors:start -->\n| Connector |")
@@ -374,7 +377,7 @@ def test_table_lists_connectors_between_the_markers() -> None:
 def test_check_reports_a_stale_table(tmp_path: Path) -> None:
     readme = tmp_path / "README.md"
     readme.write_text("<!-- connectors:start -->\n<!-- connectors:end -->\n")
-    specs = [load_connector(FAKE_CONNECTORS / "fake-crm" / "connector.yaml")]
+    specs = [load_connector(DEMO_CONNECTORS / "fake_crm" / "connector.yaml")]
     diff = catalog.readme_diff(readme, specs)
     assert "+| [Fake CRM]" in diff
     readme.write_text(with_table(readme.read_text(), connectors_table(specs)))

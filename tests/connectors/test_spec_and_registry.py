@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from connectors.registry import ConnectorLoadError, ConnectorRegistry, load_connector
-from tests.conftest import FAKE_CONNECTORS
+from tests.conftest import DEMO_CONNECTORS, FAKE_CONNECTORS
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -17,7 +17,7 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def test_fake_connectors_load() -> None:
-    registry = ConnectorRegistry([FAKE_CONNECTORS])
+    registry = ConnectorRegistry([FAKE_CONNECTORS, DEMO_CONNECTORS])
     crm = registry.get("fake-crm")
     assert crm is not None and crm.auth_option("client-credentials") is not None
     assert crm.auth_option(None) is crm.auth[0]
@@ -46,7 +46,7 @@ def test_duplicate_keys_are_refused(tmp_path: Path) -> None:
     copy = tmp_path / "dup" / "fake-crm"
     copy.mkdir(parents=True)
     (copy / "connector.yaml").write_text(
-        (FAKE_CONNECTORS / "fake-crm" / "connector.yaml").read_text()
+        (DEMO_CONNECTORS / "fake_crm" / "connector.yaml").read_text()
     )
     with pytest.raises(ConnectorLoadError, match="duplicate"):
-        ConnectorRegistry([FAKE_CONNECTORS, tmp_path / "dup"])
+        ConnectorRegistry([DEMO_CONNECTORS, tmp_path / "dup"])

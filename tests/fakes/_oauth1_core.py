@@ -13,7 +13,7 @@ from authlib.oauth1.rfc5849.util import unescape
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tests.fakes._common import same
+from demo.web import same
 
 _REQUIRED = (
     "oauth_consumer_key",

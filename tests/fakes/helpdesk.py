@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from tests.fakes._common import (
+from demo.web import (
     base_url,
     iso,
     parse_basic_auth,

@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from tests.fakes._common import (
+from demo.web import (
     add_query,
     error_page,
     html_page,

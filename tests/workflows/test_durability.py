@@ -14,7 +14,7 @@ from pathlib import Path
 from temporalio.testing import WorkflowEnvironment
 
 from tests.api.connect_helpers import connect_oauth2, only_connection
-from tests.conftest import FAKE_CONNECTORS, WORKSPACE_SECRET, Osmo, create_crm_integration
+from tests.conftest import CONNECTOR_PATHS, WORKSPACE_SECRET, Osmo, create_crm_integration
 from tests.workflows.flow_fixtures import finished
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,7 +50,7 @@ def start_worker(osmo: Osmo, address: str, task_queue: str) -> subprocess.Popen[
         "OSMO_DATABASE_URL": settings.database_url,
         "OSMO_TEMPORAL_ADDRESS": address,
         "OSMO_TASK_QUEUE": task_queue,
-        "OSMO_CONNECTOR_PATHS": str(FAKE_CONNECTORS),
+        "OSMO_CONNECTOR_PATHS": CONNECTOR_PATHS,
     }
     return subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=env)
 

@@ -6,13 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from connectors.registry import ConnectorRegistry
-from connectors.runtime import ConnectorError
 from connectors.runtime.collections import parse_record, run_method
 from connectors.runtime.operations import run_operation
-from core.errors import OsmoError
 from core.formulas import evaluate
 from tests.connectors.harness import Replay, harness, json_response
 
@@ -110,88 +106,9 @@ async def test_update_task_puts_only_the_changed_fields() -> None:
     assert result["record"]["fields"]["completed"] is True
 
 
-async def test_a_401_refreshes_the_token_once_and_retries() -> None:
-    replay = (
-        Replay()
-        .on(
-            "GET",
-            f"/api/1.0/tasks/{TASK}",
-            json_response(fixture("error_not_authorized"), 401),
-            json_response({"data": fixture("tasks_page1")["data"][0]}),
-        )
-        .on("POST", "/-/oauth_token", json_response(fixture("token_refreshed")))
-    )
-    async with harness(replay, "asana", credentials=CREDENTIALS) as (runtime, ctx):
-        result = await run_method(
-            runtime, ctx, "tasks", "find_by_id", parameters=PARAMETERS, id=TASK
-        )
-        credentials = dict(ctx.credentials)
-
-    rejected, token, retried = replay.requests
-    assert rejected.headers["authorization"] == "Bearer 2/old-access"
-    assert str(token.url) == "https://app.asana.com/-/oauth_token"
-    grant = replay.body(1)
-    assert grant["grant_type"] == "refresh_token" and grant["refresh_token"] == "2/refresh"
-    assert grant["client_id"] == "client-id"
-    new_token = fixture("token_refreshed")["access_token"]
-    assert retried.headers["authorization"] == f"Bearer {new_token}"
-    assert result["record"]["id"] == TASK
-    # Asana does not rotate refresh tokens; the user's gid is kept from the token response.
-    assert credentials["refresh_token"] == "2/refresh"
-    assert credentials["userGid"] == "1201234567890001"
-
-
-async def test_a_401_with_a_personal_access_token_is_access_token_expired() -> None:
-    replay = Replay().on(
-        "GET", "/api/1.0/users/me", json_response(fixture("error_not_authorized"), 401)
-    )
-    async with harness(
-        replay, "asana", auth_key="personal-access-token", inputs={"accessToken": "2/pat"}
-    ) as (runtime, ctx):
-        with pytest.raises(ConnectorError) as caught:
-            await runtime.test(ctx)
-
-    assert caught.value.key == "access_token_expired"
-    assert len(replay.requests) == 1
-    assert replay.requests[0].headers["authorization"] == "Bearer 2/pat"
-
-
-async def test_a_429_is_rate_limit_exceeded_with_retry_after() -> None:
-    replay = Replay().on(
-        "GET",
-        "/api/1.0/tasks",
-        json_response(fixture("error_rate_limited"), 429, headers={"Retry-After": "42"}),
-    )
-    async with harness(replay, "asana", credentials=CREDENTIALS) as (runtime, ctx):
-        with pytest.raises(ConnectorError) as caught:
-            await run_method(runtime, ctx, "tasks", "list", parameters=PARAMETERS)
-
-    assert caught.value.key == "rate_limit_exceeded"
-    assert caught.value.retry_after == 42.0
-
-
-async def test_a_404_is_not_found_with_asanas_message() -> None:
-    replay = Replay().on(
-        "GET", "/api/1.0/tasks/1204567890000000", json_response(fixture("error_not_found"), 404)
-    )
-    async with harness(replay, "asana", credentials=CREDENTIALS) as (runtime, ctx):
-        with pytest.raises(ConnectorError) as caught:
-            await run_method(
-                runtime, ctx, "tasks", "find_by_id", parameters=PARAMETERS, id="1204567890000000"
-            )
-
-    assert caught.value.key == "not_found"
-    assert "Unknown object" in caught.value.message
-
-
-async def test_create_task_operation_validates_input_before_sending() -> None:
+async def test_create_task_operation_sends_the_data_envelope() -> None:
     replay = Replay().on("POST", "/api/1.0/tasks", json_response(fixture("task_created"), 201))
     async with harness(replay, "asana", credentials=CREDENTIALS) as (runtime, ctx):
-        with pytest.raises(OsmoError) as caught:
-            await run_operation(
-                runtime, ctx, "create-task", {"workspace": WORKSPACE, "due_on": "next friday"}
-            )
-        assert replay.requests == []
         output = await run_operation(
             runtime,
             ctx,
@@ -199,8 +116,6 @@ async def test_create_task_operation_validates_input_before_sending() -> None:
             {"workspace": WORKSPACE, "name": "Write the press release", "projects": [PROJECT]},
         )
 
-    assert caught.value.status == 422
-    assert {e["path"] for e in caught.value.data["errors"]} == {"input.name", "input.due_on"}
     assert replay.body() == {
         "data": {"workspace": WORKSPACE, "name": "Write the press release", "projects": [PROJECT]}
     }

@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from connectors.registry import load_connector
@@ -15,7 +14,6 @@ from connectors.runtime import ConnectorError
 from connectors.runtime.collections import run_method
 from connectors.runtime.operations import run_operation
 from connectors.runtime.webhooks import WebhookVerificationError, verify_signature
-from core.errors import OsmoError
 from core.formulas import evaluate
 from tests.connectors.harness import Replay, harness, json_response
 
@@ -143,67 +141,6 @@ async def test_update_issue_closes_it_with_patch() -> None:
     assert result["record"]["fields"]["state"] == "closed"
 
 
-async def test_github_app_token_is_refreshed_after_a_401() -> None:
-    token_calls: list[dict[str, str]] = []
-
-    def token(request: httpx.Request) -> httpx.Response:
-        token_calls.append(dict(httpx.QueryParams(request.content.decode())))
-        return json_response(
-            {
-                "access_token": "ghu_new16C7e42F292c6912E7710c838347Ae178B4a",
-                "expires_in": 28800,
-                "refresh_token": "ghr_new1B4a2e77838347a7E420ce178F2E7c6912E1696",
-                "refresh_token_expires_in": 15811200,
-                "scope": "",
-                "token_type": "bearer",
-            }
-        )
-
-    replay = Replay()
-    replay.on("POST", "/login/oauth/access_token", token)
-    replay.on(
-        "GET",
-        "/user",
-        json_response(
-            {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"},
-            401,
-        ),
-        json_response({"login": "octocat", "id": 583231, "name": "The Octocat"}),
-    )
-    credentials = {"access_token": "ghu_old", "refresh_token": "ghr_old", "token_type": "bearer"}
-    async with harness(replay, "github", auth_key="github-app", credentials=credentials) as (
-        runtime,
-        ctx,
-    ):
-        me = await run_operation(runtime, ctx, "get-authenticated-user", {})
-
-    assert me["login"] == "octocat"
-    token_request = replay.requests[1]
-    assert str(token_request.url) == "https://github.com/login/oauth/access_token"
-    assert token_calls == [
-        {
-            "grant_type": "refresh_token",
-            "refresh_token": "ghr_old",
-            "client_id": "client-id",
-            "client_secret": "client-secret",
-        }
-    ]
-    assert replay.requests[0].headers["authorization"] == "Bearer ghu_old"
-    assert (
-        replay.requests[2].headers["authorization"]
-        == "Bearer ghu_new16C7e42F292c6912E7710c838347Ae178B4a"
-    )
-
-
-async def test_personal_token_401_is_access_token_expired() -> None:
-    replay = Replay().on("GET", "/user", json_response({"message": "Bad credentials"}, 401))
-    async with with_token(replay) as (runtime, ctx):
-        with pytest.raises(ConnectorError) as error:
-            await run_operation(runtime, ctx, "get-authenticated-user", {})
-    assert error.value.key == "access_token_expired"
-    assert len(replay.requests) == 1
-
-
 async def test_primary_rate_limit_403_waits_until_the_reset() -> None:
     reset = int(time.time()) + 120
     replay = Replay().on(
@@ -252,42 +189,6 @@ async def test_forbidden_without_rate_limit_stays_a_bad_request() -> None:
                 runtime, ctx, "issues", "update", parameters=REPO, id="1347", fields={"title": "x"}
             )
     assert error.value.key == "bad_request"
-
-
-async def test_missing_issue_is_not_found() -> None:
-    replay = Replay().on(
-        "GET",
-        f"{ISSUES}/99999",
-        json_response(
-            {
-                "message": "Not Found",
-                "documentation_url": "https://docs.github.com/rest/issues/issues#get-an-issue",
-                "status": "404",
-            },
-            404,
-            rate_headers(),
-        ),
-    )
-    async with with_token(replay) as (runtime, ctx):
-        with pytest.raises(ConnectorError) as error:
-            await run_method(runtime, ctx, "issues", "find_by_id", parameters=REPO, id="99999")
-    assert error.value.key == "not_found"
-    assert "Not Found" in error.value.message
-
-
-async def test_create_issue_operation_validates_input_before_sending() -> None:
-    replay = Replay()
-    async with with_token(replay) as (runtime, ctx):
-        with pytest.raises(OsmoError) as error:
-            await run_operation(
-                runtime,
-                ctx,
-                "create-issue",
-                {"owner": "octocat", "repo": "Hello-World", "labels": "bug"},
-            )
-    assert error.value.status == 422
-    assert {e["path"] for e in error.value.data["errors"]} == {"input.title", "input.labels"}
-    assert replay.requests == []
 
 
 async def test_create_issue_operation_returns_the_number_and_url() -> None:

@@ -7,14 +7,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
-import pytest
-
 from connectors.registry import load_connector
-from connectors.runtime import ConnectorError
 from connectors.runtime.collections import run_method
 from connectors.runtime.operations import run_operation
-from core.errors import OsmoError
 from core.formulas import evaluate
 from tests.connectors.harness import Replay, harness, json_response
 
@@ -162,109 +157,6 @@ async def test_update_issue_closes_it_with_a_state_event() -> None:
         )
     assert replay.body() == {"state_event": "close"}
     assert result["record"]["fields"]["state"] == "closed"
-
-
-async def test_oauth_token_is_refreshed_after_a_401() -> None:
-    token_forms: list[dict[str, str]] = []
-
-    def token(request: httpx.Request) -> httpx.Response:
-        token_forms.append(dict(httpx.QueryParams(request.content.decode())))
-        return json_response(
-            {
-                "access_token": "c2b7d9a1e3f4new",
-                "token_type": "Bearer",
-                "expires_in": 7200,
-                "refresh_token": "8257e65c97202ed1726cf9571600918f3bffb2544b26e00a61df9897668c33a1",
-                "scope": "api read_user",
-                "created_at": 1716370000,
-            }
-        )
-
-    replay = Replay()
-    replay.on("POST", "/oauth/token", token)
-    replay.on(
-        "GET",
-        "/api/v4/user",
-        json_response(
-            {
-                "error": "invalid_token",
-                "error_description": "Token is expired. You can either do re-authorization "
-                "or token refresh.",
-            },
-            401,
-        ),
-        json_response({"id": 1, "username": "john_smith", "name": "John Smith"}),
-    )
-    credentials = {"access_token": "expired", "refresh_token": "r1", "token_type": "Bearer"}
-    async with harness(replay, "gitlab", credentials=credentials, parameters=INSTANCE) as (
-        runtime,
-        ctx,
-    ):
-        me = await run_operation(runtime, ctx, "get-current-user", {})
-
-    assert me["username"] == "john_smith"
-    assert str(replay.requests[1].url) == "https://gitlab.example.com/oauth/token"
-    assert token_forms[0]["grant_type"] == "refresh_token"
-    assert token_forms[0]["refresh_token"] == "r1"
-    assert replay.requests[2].headers["authorization"] == "Bearer c2b7d9a1e3f4new"
-
-
-async def test_personal_token_401_is_access_token_expired() -> None:
-    replay = Replay().on("GET", "/api/v4/user", json_response({"message": "401 Unauthorized"}, 401))
-    async with with_token(replay) as (runtime, ctx):
-        with pytest.raises(ConnectorError) as error:
-            await run_operation(runtime, ctx, "get-current-user", {})
-    assert error.value.key == "access_token_expired"
-
-
-async def test_429_is_rate_limited_with_retry_after() -> None:
-    replay = Replay().on(
-        "GET",
-        ISSUES,
-        httpx.Response(
-            429,
-            text="Retry later",
-            headers={**rate_headers(0), "Retry-After": "42"},
-        ),
-    )
-    async with with_token(replay) as (runtime, ctx):
-        with pytest.raises(ConnectorError) as error:
-            await run_method(runtime, ctx, "issues", "list", parameters={"projectId": 4})
-    assert error.value.key == "rate_limit_exceeded"
-    assert error.value.retry_after == 42
-
-
-async def test_missing_project_is_not_found() -> None:
-    replay = Replay().on(
-        "GET",
-        "/api/v4/projects/999/issues/1",
-        json_response({"message": "404 Project Not Found"}, 404),
-    )
-    async with with_token(replay) as (runtime, ctx):
-        with pytest.raises(ConnectorError) as error:
-            await run_method(
-                runtime, ctx, "issues", "find_by_id", parameters={"projectId": 999}, id="1"
-            )
-    assert error.value.key == "not_found"
-    assert "404 Project Not Found" in error.value.message
-
-
-async def test_create_merge_request_validates_input_before_sending() -> None:
-    replay = Replay()
-    async with with_token(replay) as (runtime, ctx):
-        with pytest.raises(OsmoError) as error:
-            await run_operation(
-                runtime,
-                ctx,
-                "create-merge-request",
-                {"projectId": 4, "sourceBranch": "feature/sso", "title": 7},
-            )
-    assert error.value.status == 422
-    assert {e["path"] for e in error.value.data["errors"]} == {
-        "input.targetBranch",
-        "input.title",
-    }
-    assert replay.requests == []
 
 
 async def test_create_merge_request_operation() -> None:

@@ -13,7 +13,6 @@ from connectors.registry import BUILTIN, load_connector
 from connectors.runtime import ConnectorError
 from connectors.runtime.collections import run_method
 from connectors.runtime.operations import run_operation
-from core.errors import OsmoError
 from core.formulas import evaluate
 from tests.connectors.harness import Replay, harness, json_response
 
@@ -106,34 +105,6 @@ async def test_search_sends_the_cursor_in_the_body() -> None:
     assert replay.body(1)["after"] == "1" and replay.body(1)["limit"] == 100
 
 
-async def test_expired_token_is_refreshed_and_the_call_retried() -> None:
-    replay = (
-        Replay()
-        .on(
-            "GET",
-            f"{CONTACTS}/151",
-            json_response(fixture("error_expired"), 401),
-            json_response(fixture("contact_search_one")["results"][0]),
-        )
-        .on("POST", "/oauth/v1/token", json_response(fixture("token_refreshed")))
-    )
-    async with harness(replay, "hubspot", credentials=CREDENTIALS) as (runtime, ctx):
-        result = await run_method(runtime, ctx, "contacts", "find_by_id", id="151")
-        credentials = dict(ctx.credentials)
-
-    failed, refresh, retried = replay.requests
-    assert failed.headers["authorization"] == "Bearer CKDZpunPLhICAQEYs-old"
-    assert str(refresh.url) == "https://api.hubapi.com/oauth/v1/token"
-    form = replay.body(1)
-    assert form["grant_type"] == "refresh_token"
-    assert form["refresh_token"] == "na1-6f18-f26a-3e95-4d95-a6e5"
-    assert form["client_id"] == "client-id" and form["client_secret"] == "client-secret"
-    assert retried.headers["authorization"] == "Bearer CKDZpunPLhICAQEYs-new"
-    assert result["record"]["id"] == "151"
-    # The Hub ID that routes app-level webhooks is kept from the token response.
-    assert credentials["hubId"] == 62515
-
-
 async def test_private_app_token_rejected_is_access_token_expired() -> None:
     replay = Replay().on("GET", f"{CONTACTS}/151", json_response(fixture("error_expired"), 401))
     async with harness(
@@ -177,30 +148,6 @@ async def test_rate_limit_uses_retry_after_or_one_ten_second_window() -> None:
     assert with_header.value.retry_after == 4
     assert without_header.value.key == "rate_limit_exceeded"
     assert without_header.value.retry_after == 10
-
-
-async def test_missing_record_is_not_found_with_hubspots_message() -> None:
-    replay = Replay().on("GET", f"{CONTACTS}/999", json_response(fixture("error_not_found"), 404))
-    async with harness(replay, "hubspot", credentials=CREDENTIALS) as (runtime, ctx):
-        with pytest.raises(ConnectorError) as caught:
-            await run_method(runtime, ctx, "contacts", "find_by_id", id="999")
-
-    assert caught.value.key == "not_found"
-    assert "Object not found" in caught.value.message
-
-
-async def test_operation_input_is_validated_before_any_request() -> None:
-    replay = Replay()
-    async with harness(replay, "hubspot", credentials=CREDENTIALS) as (runtime, ctx):
-        with pytest.raises(OsmoError) as caught:
-            await run_operation(
-                runtime, ctx, "search-records", {"objectType": "widgets", "limit": 500}
-            )
-
-    assert caught.value.status == 422
-    paths = {problem["path"] for problem in caught.value.data["errors"]}
-    assert paths == {"input.objectType", "input.limit"}
-    assert replay.requests == []
 
 
 async def test_create_note_associates_only_the_given_records() -> None:

@@ -18,7 +18,6 @@ from connectors.runtime.mapping import locate
 from connectors.runtime.operations import run_operation
 from connectors.runtime.templates import render
 from connectors.spec import WebhookEvents
-from core.errors import OsmoError
 from core.formulas import evaluate, matches_filter
 from tests.connectors.harness import Replay, harness, json_response
 
@@ -171,33 +170,6 @@ async def test_rate_limit_waits_until_the_reset_time() -> None:
 
     assert caught.value.key == "rate_limit_exceeded"
     assert caught.value.retry_after is not None and 5 <= caught.value.retry_after <= 7
-
-
-async def test_missing_contact_is_not_found() -> None:
-    replay = Replay().on("GET", "/contacts/nope", json_response(fixture("error_not_found"), 404))
-    async with connected(replay) as (runtime, ctx):
-        with pytest.raises(ConnectorError) as caught:
-            await run_method(runtime, ctx, "contacts", "find_by_id", id="nope")
-
-    assert caught.value.key == "not_found"
-    assert "User Not Found" in caught.value.message
-
-
-async def test_operation_input_is_validated_before_any_request() -> None:
-    replay = Replay()
-    async with connected(replay) as (runtime, ctx):
-        with pytest.raises(OsmoError) as caught:
-            await run_operation(
-                runtime,
-                ctx,
-                "reply-to-conversation",
-                {"conversationId": "1911149811", "adminId": "7324512", "messageType": "shout"},
-            )
-
-    assert caught.value.status == 422
-    paths = {problem["path"] for problem in caught.value.data["errors"]}
-    assert paths == {"input.body", "input.messageType"}
-    assert replay.requests == []
 
 
 async def test_reply_sends_an_admin_comment() -> None:

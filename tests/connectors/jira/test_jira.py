@@ -9,15 +9,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from connectors.registry import load_connector
-from connectors.runtime import ConnectorError
 from connectors.runtime.collections import run_method
 from connectors.runtime.operations import run_operation
 from connectors.runtime.webhooks import WebhookVerificationError, verify_signature
-from core.errors import OsmoError
 from core.formulas import evaluate
 from tests.connectors.harness import Replay, harness, json_response
 
@@ -131,114 +128,6 @@ async def test_create_issue_sends_fields_with_the_project_and_adf_description() 
         "createdTime": None,
         "updatedTime": None,
     }
-
-
-async def test_oauth_token_is_refreshed_after_a_401() -> None:
-    forms: list[dict[str, str]] = []
-
-    def token(request: httpx.Request) -> httpx.Response:
-        forms.append(dict(httpx.QueryParams(request.content.decode())))
-        return json_response(
-            {
-                "access_token": "eyJraWQiOiJuZXcifQ.new",
-                "expires_in": 3600,
-                "token_type": "Bearer",
-                "refresh_token": "rotated-refresh-token",
-                "scope": "read:jira-work write:jira-work read:jira-user offline_access",
-            }
-        )
-
-    replay = Replay()
-    replay.on("POST", "/oauth/token", token)
-    replay.on(
-        "GET",
-        f"{GATEWAY}/rest/api/3/myself",
-        json_response({"code": 401, "message": "Unauthorized"}, 401),
-        json_response(fixture("myself.json")),
-    )
-    credentials = {"access_token": "eyJraWQiOiJvbGQifQ.old", "refresh_token": "first-refresh"}
-    async with harness(
-        replay, "jira", auth_key="oauth2", credentials=credentials, inputs={"cloudId": CLOUD_ID}
-    ) as (runtime, ctx):
-        me = await run_operation(runtime, ctx, "get-myself", {})
-        stored = dict(ctx.credentials)
-
-    assert me["accountId"] == "5b10a2844c20165700ede21g"
-    assert str(replay.requests[1].url) == "https://auth.atlassian.com/oauth/token"
-    assert forms[0]["grant_type"] == "refresh_token"
-    assert forms[0]["refresh_token"] == "first-refresh"
-    assert replay.requests[2].headers["authorization"] == "Bearer eyJraWQiOiJuZXcifQ.new"
-    assert stored["refresh_token"] == "rotated-refresh-token"
-
-
-async def test_api_token_401_is_access_token_expired() -> None:
-    replay = Replay().on(
-        "GET",
-        f"{GATEWAY}/rest/api/3/myself",
-        httpx.Response(401, text="Client must be authenticated to access this resource."),
-    )
-    async with with_api_token(replay) as (runtime, ctx):
-        with pytest.raises(ConnectorError) as error:
-            await run_operation(runtime, ctx, "get-myself", {})
-    assert error.value.key == "access_token_expired"
-
-
-async def test_429_is_rate_limited_with_retry_after() -> None:
-    replay = Replay().on(
-        "GET",
-        f"{GATEWAY}/rest/api/3/search",
-        httpx.Response(
-            429,
-            headers={
-                "Retry-After": "17",
-                "X-RateLimit-Limit": "100",
-                "X-RateLimit-Remaining": "0",
-                "X-RateLimit-Reset": "2024-05-21T14:05:00Z",
-                "RateLimit-Reason": "jira-quota-tenant-based",
-            },
-        ),
-    )
-    async with with_api_token(replay) as (runtime, ctx):
-        with pytest.raises(ConnectorError) as error:
-            await run_method(runtime, ctx, "issues", "list", parameters={"projectKey": "KAN"})
-    assert error.value.key == "rate_limit_exceeded"
-    assert error.value.retry_after == 17
-
-
-async def test_missing_issue_is_not_found_with_jiras_message() -> None:
-    replay = Replay().on(
-        "GET",
-        f"{GATEWAY}/rest/api/3/issue/KAN-999",
-        json_response(
-            {
-                "errorMessages": ["Issue does not exist or you do not have permission to see it."],
-                "errors": {},
-            },
-            404,
-        ),
-    )
-    async with with_api_token(replay) as (runtime, ctx):
-        with pytest.raises(ConnectorError) as error:
-            await run_method(
-                runtime, ctx, "issues", "find_by_id", parameters={"projectKey": "KAN"}, id="KAN-999"
-            )
-    assert error.value.key == "not_found"
-    assert "Issue does not exist" in error.value.message
-
-
-async def test_create_issue_operation_validates_input_before_sending() -> None:
-    replay = Replay()
-    async with with_api_token(replay) as (runtime, ctx):
-        with pytest.raises(OsmoError) as error:
-            await run_operation(
-                runtime,
-                ctx,
-                "create-issue",
-                {"projectKey": "KAN", "issueType": "Task", "dueDate": "31/05/2024"},
-            )
-    assert error.value.status == 422
-    assert {e["path"] for e in error.value.data["errors"]} == {"input.summary", "input.dueDate"}
-    assert replay.requests == []
 
 
 async def test_create_issue_operation_builds_the_fields() -> None:

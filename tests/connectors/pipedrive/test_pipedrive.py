@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 from pathlib import Path
 from typing import Any
@@ -12,8 +11,6 @@ import pytest
 from connectors.registry import BUILTIN, load_connector
 from connectors.runtime import ConnectorError
 from connectors.runtime.collections import run_method
-from connectors.runtime.operations import run_operation
-from core.errors import OsmoError
 from core.formulas import evaluate
 from tests.connectors.harness import Replay, harness, json_response
 
@@ -141,34 +138,6 @@ async def test_match_runs_an_exact_search_on_the_queried_field() -> None:
     assert record["fields"]["organization"]["name"] == "Northwind Traders"
 
 
-async def test_expired_oauth_token_is_refreshed_with_basic_client_auth() -> None:
-    replay = (
-        Replay()
-        .on(
-            "GET",
-            "/api/v2/deals/2117",
-            json_response(fixture("error_unauthorized"), 401),
-            json_response(fixture("deal_created")),
-        )
-        .on("POST", "/oauth/token", json_response(fixture("token_refreshed")))
-    )
-    async with connected(replay) as (runtime, ctx):
-        result = await run_method(runtime, ctx, "deals", "find_by_id", id="2117")
-
-    failed, refresh, retried = replay.requests
-    assert failed.headers["authorization"] == "Bearer v1u:AQIBAHj+old"
-    assert str(refresh.url) == "https://oauth.pipedrive.com/oauth/token"
-    assert (
-        refresh.headers["authorization"]
-        == "Basic " + base64.b64encode(b"client-id:client-secret").decode()
-    )
-    form = replay.body(1)
-    assert form["grant_type"] == "refresh_token"
-    assert form["refresh_token"] == CREDENTIALS["refresh_token"]
-    assert retried.headers["authorization"] == "Bearer v1u:AQIBAHj+new"
-    assert result["record"]["id"] == "2117"
-
-
 async def test_rejected_api_token_is_access_token_expired() -> None:
     replay = Replay().on(
         "GET", "/api/v2/persons/1042", json_response(fixture("error_unauthorized"), 401)
@@ -199,30 +168,6 @@ async def test_rate_limit_waits_for_the_reset_window() -> None:
 
     assert caught.value.key == "rate_limit_exceeded"
     assert caught.value.retry_after == 2
-
-
-async def test_missing_person_is_not_found() -> None:
-    replay = Replay().on("GET", "/api/v2/persons/1", json_response(fixture("error_not_found"), 404))
-    async with connected(replay) as (runtime, ctx):
-        with pytest.raises(ConnectorError) as caught:
-            await run_method(runtime, ctx, "persons", "find_by_id", id="1")
-
-    assert caught.value.key == "not_found"
-    assert "Person not found" in caught.value.message
-
-
-async def test_operation_input_is_validated_before_any_request() -> None:
-    replay = Replay()
-    async with connected(replay) as (runtime, ctx):
-        with pytest.raises(OsmoError) as caught:
-            await run_operation(
-                runtime, ctx, "search-items", {"term": "a", "itemTypes": ["person", "invoice"]}
-            )
-
-    assert caught.value.status == 422
-    paths = {problem["path"] for problem in caught.value.data["errors"]}
-    assert paths == {"input.term", "input.itemTypes[1]"}
-    assert replay.requests == []
 
 
 def test_persons_map_to_unified_contacts_from_records_and_search_items() -> None:

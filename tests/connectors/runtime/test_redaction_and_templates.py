@@ -7,6 +7,7 @@ import pytest
 from connectors.runtime.redaction import MASK, Redactor
 from connectors.runtime.templates import render, render_value
 from core.errors import OsmoError
+from tests.conftest import DEMO_CONNECTORS
 
 
 def test_known_secret_values_are_masked_everywhere() -> None:
@@ -61,12 +62,10 @@ def test_form_bodies_use_bracket_notation() -> None:
 
 
 async def test_next_page_urls_keep_their_query() -> None:
-    from pathlib import Path
-
     from connectors.registry import ConnectorRegistry
     from connectors.runtime import ConnectionContext, ConnectorRuntime, MemoryApiLogSink
 
-    registry = ConnectorRegistry([Path(__file__).parents[2] / "fake_connectors"])
+    registry = ConnectorRegistry([DEMO_CONNECTORS])
     connector = registry.get("fake-crm")
     assert connector is not None
     runtime = ConnectorRuntime(registry, None, MemoryApiLogSink())

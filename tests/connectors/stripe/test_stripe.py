@@ -15,18 +15,11 @@ from connectors.runtime.collections import run_method
 from connectors.runtime.operations import run_operation
 from connectors.runtime.webhooks import WebhookVerificationError, route_event, verify_signature
 from connectors.stripe.components import form_fields
-from core.errors import OsmoError
 from core.formulas import evaluate
 from tests.connectors.harness import Replay, builtin_registry, harness, json_response
 
 FIXTURES = Path(__file__).parent / "fixtures"
 API_KEY = {"apiKey": "sk_test_51Mt3cWR3LkdIwHu7ix4a9b8c7d6e5f4"}
-CONNECT = {
-    "access_token": "sk_test_51Mt3cWR3old0000000000000000000000000000000000000000000",
-    "refresh_token": "rt_NffrOld000000000000000000000000000000000000000000000",
-    "token_type": "bearer",
-    "stripe_user_id": "acct_1Mt3cWR3xyzAbCdE",
-}
 
 
 def fixture(name: str) -> Any:
@@ -103,39 +96,6 @@ async def test_create_customer_sends_a_bracketed_form_body() -> None:
     assert record["fields"]["metadata"]["plan"] == "pro"
 
 
-async def test_a_401_on_a_connect_account_refreshes_the_token_and_retries() -> None:
-    customer = fixture("customer_created")
-    replay = (
-        Replay()
-        .on(
-            "GET",
-            "/v1/customers/cus_NffrFeUfNV2Hib",
-            json_response(fixture("error_expired_token"), 401),
-            json_response(customer),
-        )
-        .on("POST", "/oauth/token", json_response(fixture("oauth_token_refreshed")))
-    )
-    async with harness(
-        replay, "stripe", auth_key="connect-oauth", credentials=CONNECT, expires_in=None
-    ) as (runtime, ctx):
-        result = await run_method(runtime, ctx, "customers", "find_by_id", id="cus_NffrFeUfNV2Hib")
-        credentials = dict(ctx.credentials)
-
-    rejected, token, retried = replay.requests
-    assert rejected.headers["authorization"] == f"Bearer {CONNECT['access_token']}"
-    assert str(token.url) == "https://connect.stripe.com/oauth/token"
-    grant = replay.body(1)
-    assert grant["grant_type"] == "refresh_token"
-    assert grant["refresh_token"] == CONNECT["refresh_token"]
-    # Connect's client secret is the platform's secret key, sent in the body.
-    assert grant["client_secret"] == "client-secret"
-    refreshed = fixture("oauth_token_refreshed")
-    assert retried.headers["authorization"] == f"Bearer {refreshed['access_token']}"
-    assert result["record"]["id"] == "cus_NffrFeUfNV2Hib"
-    assert credentials["stripe_user_id"] == "acct_1Mt3cWR3xyzAbCdE"
-    assert credentials["refresh_token"] == refreshed["refresh_token"]
-
-
 async def test_a_401_with_an_api_key_is_access_token_expired() -> None:
     replay = Replay().on("GET", "/v1/account", json_response(fixture("error_invalid_api_key"), 401))
     async with harness(replay, "stripe", auth_key="api-key", inputs=API_KEY) as (runtime, ctx):
@@ -162,28 +122,9 @@ async def test_a_429_is_rate_limit_exceeded_retrying_after_a_second() -> None:
     assert replay.requests[0].url.params["customer"] == "cus_NffrFeUfNV2Hib"
 
 
-async def test_a_404_is_not_found_with_stripes_message() -> None:
-    replay = Replay().on(
-        "GET",
-        "/v1/customers/cus_DoesNotExist",
-        json_response(fixture("error_resource_missing"), 404),
-    )
-    async with harness(replay, "stripe", auth_key="api-key", inputs=API_KEY) as (runtime, ctx):
-        with pytest.raises(ConnectorError) as caught:
-            await run_method(runtime, ctx, "customers", "find_by_id", id="cus_DoesNotExist")
-
-    assert caught.value.key == "not_found"
-    assert "No such customer" in caught.value.message
-
-
-async def test_create_payment_intent_validates_input_and_sends_the_idempotency_key() -> None:
+async def test_create_payment_intent_sends_a_form_body_and_the_idempotency_key() -> None:
     replay = Replay().on("POST", "/v1/payment_intents", json_response(fixture("payment_intent")))
     async with harness(replay, "stripe", auth_key="api-key", inputs=API_KEY) as (runtime, ctx):
-        with pytest.raises(OsmoError) as caught:
-            await run_operation(
-                runtime, ctx, "create-payment-intent", {"amount": 0, "currency": "USD"}
-            )
-        assert replay.requests == []
         output = await run_operation(
             runtime,
             ctx,
@@ -199,8 +140,6 @@ async def test_create_payment_intent_validates_input_and_sends_the_idempotency_k
             },
         )
 
-    assert caught.value.status == 422
-    assert {e["path"] for e in caught.value.data["errors"]} == {"input.amount", "input.currency"}
     request = replay.requests[0]
     assert request.headers["idempotency-key"] == "order-6735-attempt-1"
     assert replay.body() == {

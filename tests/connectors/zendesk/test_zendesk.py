@@ -15,7 +15,6 @@ from connectors.runtime import ConnectorError
 from connectors.runtime.collections import run_method
 from connectors.runtime.operations import run_operation
 from connectors.runtime.webhooks import WebhookVerificationError, verify_signature
-from core.errors import OsmoError
 from core.formulas import evaluate
 from tests.connectors.harness import Replay, builtin_registry, harness, json_response
 
@@ -25,11 +24,6 @@ CREDENTIALS = {
     "access_token": "b2a3d1f7c0e94c8d9b6e5f4a3b2c1d0e",
     "refresh_token": "9f8e7d6c5b4a39281706f5e4d3c2b1a0",
     "token_type": "bearer",
-}
-API_TOKEN = {
-    **SUBDOMAIN,
-    "email": "jdoe@example.com",
-    "apiToken": "6wiIBWbGkBMo1mRDMuVwkw1EPsNkeUj95PIz2akv",
 }
 
 
@@ -95,85 +89,6 @@ async def test_create_ticket_posts_the_ticket_envelope() -> None:
     assert record["createdTime"] == "2024-06-13T10:00:00Z"
 
 
-async def test_a_401_refreshes_the_oauth_token_at_the_subdomain_and_retries() -> None:
-    ticket = {"ticket": fixture("tickets_page1")["tickets"][0]}
-    replay = (
-        Replay()
-        .on(
-            "GET",
-            "/api/v2/tickets/35436",
-            json_response(fixture("error_unauthorized"), 401),
-            json_response(ticket),
-        )
-        .on("POST", "/oauth/tokens", json_response(fixture("token_refreshed")))
-    )
-    async with harness(replay, "zendesk", credentials=CREDENTIALS, inputs=SUBDOMAIN) as (
-        runtime,
-        ctx,
-    ):
-        result = await run_method(runtime, ctx, "tickets", "find_by_id", id="35436")
-        credentials = dict(ctx.credentials)
-
-    rejected, token, retried = replay.requests
-    assert rejected.headers["authorization"] == f"Bearer {CREDENTIALS['access_token']}"
-    assert str(token.url) == "https://acme.zendesk.com/oauth/tokens"
-    grant = replay.body(1)
-    assert grant["grant_type"] == "refresh_token"
-    assert grant["refresh_token"] == CREDENTIALS["refresh_token"]
-    assert (grant["client_id"], grant["client_secret"]) == ("client-id", "client-secret")
-    assert retried.headers["authorization"] == "Bearer gErypPlm4dOVgGRvA1ZzMH5MQ3nLo8bo"
-    assert result["record"]["id"] == "35436"
-    assert credentials["refresh_token"] == "31048ba4d7c601302f3173f243da835f"
-
-
-async def test_a_401_with_an_api_token_is_access_token_expired() -> None:
-    replay = Replay().on(
-        "GET", "/api/v2/users/me", json_response(fixture("error_unauthorized"), 401)
-    )
-    async with harness(replay, "zendesk", auth_key="api-token", inputs=API_TOKEN) as (runtime, ctx):
-        with pytest.raises(ConnectorError) as caught:
-            await runtime.test(ctx)
-
-    assert caught.value.key == "access_token_expired"
-    assert len(replay.requests) == 1
-    expected = base64.b64encode(f"jdoe@example.com/token:{API_TOKEN['apiToken']}".encode()).decode()
-    assert replay.requests[0].headers["authorization"] == f"Basic {expected}"
-
-
-async def test_a_429_is_rate_limit_exceeded_with_retry_after() -> None:
-    limited = json_response(
-        fixture("error_rate_limited"),
-        429,
-        headers={"Retry-After": "93", "ratelimit-remaining": "0", "ratelimit-reset": "93"},
-    )
-    replay = Replay().on("GET", "/api/v2/users", limited)
-    async with harness(replay, "zendesk", credentials=CREDENTIALS, inputs=SUBDOMAIN) as (
-        runtime,
-        ctx,
-    ):
-        with pytest.raises(ConnectorError) as caught:
-            await run_method(runtime, ctx, "users", "list", parameters={"role": "end-user"})
-
-    assert caught.value.key == "rate_limit_exceeded"
-    assert caught.value.retry_after == 93.0
-    assert replay.requests[0].url.params["role"] == "end-user"
-
-
-async def test_a_404_is_not_found_with_zendesks_description() -> None:
-    replay = Replay().on(
-        "GET", "/api/v2/organizations/1", json_response(fixture("error_not_found"), 404)
-    )
-    async with harness(replay, "zendesk", credentials=CREDENTIALS, inputs=SUBDOMAIN) as (
-        runtime,
-        ctx,
-    ):
-        with pytest.raises(ConnectorError) as caught:
-            await run_method(runtime, ctx, "organizations", "find_by_id", id="1")
-
-    assert caught.value.key == "not_found"
-    assert "Not found" in caught.value.message
-
-
 async def test_a_422_is_bad_request_with_zendesks_description() -> None:
     replay = Replay().on(
         "PUT", "/api/v2/tickets/35436", json_response(fixture("error_record_invalid"), 422)
@@ -189,18 +104,13 @@ async def test_a_422_is_bad_request_with_zendesks_description() -> None:
     assert "Record validation errors" in caught.value.message
 
 
-async def test_add_ticket_comment_validates_input_before_sending() -> None:
+async def test_add_ticket_comment_puts_the_comment_and_status() -> None:
     updated = {"ticket": fixture("tickets_page1")["tickets"][0], "audit": {"id": 1}}
     replay = Replay().on("PUT", "/api/v2/tickets/35436", json_response(updated))
     async with harness(replay, "zendesk", credentials=CREDENTIALS, inputs=SUBDOMAIN) as (
         runtime,
         ctx,
     ):
-        with pytest.raises(OsmoError) as caught:
-            await run_operation(
-                runtime, ctx, "add-ticket-comment", {"ticketId": "35436", "status": "done"}
-            )
-        assert replay.requests == []
         output = await run_operation(
             runtime,
             ctx,
@@ -208,12 +118,6 @@ async def test_add_ticket_comment_validates_input_before_sending() -> None:
             {"ticketId": 35436, "body": "We are on it.", "public": False, "status": "pending"},
         )
 
-    assert caught.value.status == 422
-    assert {e["path"] for e in caught.value.data["errors"]} == {
-        "input.ticketId",
-        "input.body",
-        "input.status",
-    }
     assert replay.body() == {
         "ticket": {"status": "pending", "comment": {"body": "We are on it.", "public": False}}
     }

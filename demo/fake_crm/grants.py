@@ -12,11 +12,11 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from tests.fakes._common import new_token, parse_basic_auth, same
-from tests.fakes._crm_state import OAuthClient, RefreshToken
+from demo.fake_crm.state import OAuthClient, RefreshToken
+from demo.web import new_token, parse_basic_auth, same
 
 if TYPE_CHECKING:
-    from tests.fakes.crm import FakeCRM
+    from demo.fake_crm.app import FakeCRM
 
 _PKCE_RE = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}

@@ -11,18 +11,18 @@ from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from tests.fakes._common import add_query, error_page, login_page, new_token, same
-from tests.fakes._crm_grants import (
+from demo.fake_crm.grants import (
     NO_STORE,
     authenticate_client,
     form_str,
     oauth_error,
     token_response,
 )
-from tests.fakes._crm_state import AuthCode, OAuthClient
+from demo.fake_crm.state import AuthCode, OAuthClient
+from demo.web import add_query, error_page, login_page, new_token, same
 
 if TYPE_CHECKING:
-    from tests.fakes.crm import FakeCRM
+    from demo.fake_crm.app import FakeCRM
 
 _CHALLENGE_RE = re.compile(r"[A-Za-z0-9_-]{43}")
 _FLOW_PARAMS = (

@@ -1,6 +1,6 @@
 """Fake CRM: an OAuth 2.0 authorization server plus a HubSpot-shaped REST API.
 
-Run standalone with ``python -m tests.fakes.crm --port 8001`` (demo client ``osmo-demo`` /
+Run standalone with ``python -m demo.fake_crm --port 8001`` (demo client ``osmo-demo`` /
 ``osmo-demo-secret`` accepting any redirect URI, user ``demo`` / ``demo``).
 """
 
@@ -13,15 +13,16 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from tests.fakes import _crm_api, _crm_oauth
-from tests.fakes._common import iso, new_token, run_standalone
-from tests.fakes._crm_state import (
+from demo.fake_crm import api as crm_api
+from demo.fake_crm import oauth as crm_oauth
+from demo.fake_crm.state import (
     AccessToken,
     AuthCode,
     CRMUser,
     OAuthClient,
     RefreshToken,
 )
+from demo.web import iso, new_token, run_standalone
 
 _FIRST = ["Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Margaret", "Linus", "Radia"]
 _LAST = ["Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Hamilton", "Torvalds"]
@@ -34,7 +35,7 @@ class FakeCRM:
     """In-memory OAuth 2.0 provider + contacts API shaped after HubSpot/Salesforce.
 
     All state is plain public attributes so tests can inspect and tweak it. The object is
-    thread-safe enough to be driven from a test thread while :func:`tests.fakes.serve`
+    thread-safe enough to be driven from a test thread while a test server (`tests.fakes.serve`)
     runs the app in a background thread.
 
     Attributes:
@@ -100,8 +101,8 @@ class FakeCRM:
         self._seed(seed_contacts)
 
         self.app = FastAPI(title="Fake CRM", docs_url=None, redoc_url=None, openapi_url=None)
-        _crm_oauth.install(self.app, self)
-        _crm_api.install(self.app, self)
+        crm_oauth.install(self.app, self)
+        crm_api.install(self.app, self)
 
     # ----------------------------------------------------------------- test controls
 
@@ -301,7 +302,3 @@ def main(argv: list[str] | None = None) -> None:
         notes="client osmo-demo / osmo-demo-secret (any redirect URI); user demo / demo",
         argv=argv,
     )
-
-
-if __name__ == "__main__":
-    main()

@@ -12,10 +12,10 @@ from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from tests.fakes._common import base_url, iso, record_request
+from demo.web import base_url, iso, record_request
 
 if TYPE_CHECKING:
-    from tests.fakes.crm import FakeCRM
+    from demo.fake_crm.app import FakeCRM
 
 _DEFAULT_LIMIT = 10
 _MAX_LIMIT = 100

@@ -14,10 +14,13 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import demo
 from core.settings import ROOT, Settings
 from core.tokens import mint_token
 
 DATA = ROOT / ".data"
+# The demo apps and their connectors ship in the `demo` package (tests/ is not installed).
+DEMO_CONNECTORS = Path(demo.__file__).resolve().parent
 DEMO_CRM_PORT = 8001
 API_PORT = 8000
 UI_PORT = 8233
@@ -66,9 +69,7 @@ def run_dev(settings: Settings) -> int:
     DATA.mkdir(exist_ok=True)
     env = {
         **os.environ,
-        "OSMO_CONNECTOR_PATHS": os.environ.get(
-            "OSMO_CONNECTOR_PATHS", str(ROOT / "tests" / "fake_connectors")
-        ),
+        "OSMO_CONNECTOR_PATHS": os.environ.get("OSMO_CONNECTOR_PATHS", str(DEMO_CONNECTORS)),
         "PYTHONUNBUFFERED": "1",
     }
     host, _, port = settings.temporal_address.partition(":")
@@ -79,7 +80,7 @@ def run_dev(settings: Settings) -> int:
             "--port", port or "7233", "--ui-port", str(UI_PORT),
             "--log-level", "warn", *dev_server_args(),
         ],
-        "demo-crm": [sys.executable, "-m", "tests.fakes.crm", "--port", str(DEMO_CRM_PORT)],
+        "demo-crm": [sys.executable, "-m", "demo.fake_crm", "--port", str(DEMO_CRM_PORT)],
         "worker": [sys.executable, "worker.py"],
         "api": [
             sys.executable, "-m", "uvicorn", "api.main:app",
