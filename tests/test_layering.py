@@ -21,11 +21,6 @@ FORBIDDEN: dict[str, set[str]] = {
 }
 """Per layer, the top-level packages its modules must not import."""
 
-EXEMPT = {
-    # The dev launcher is not domain code: it moves out of core/ to a top-level dev.py.
-    "core/devserver.py": "moves out of core/ (issue 10)",
-}
-
 
 def imported_packages(path: Path) -> set[str]:
     """The top-level package of every absolute import in the module, lazy ones included."""
@@ -42,7 +37,6 @@ def violations(layer: str) -> list[str]:
     return [
         f"{path.relative_to(ROOT)} imports {package}"
         for path in sorted((ROOT / layer).rglob("*.py"))
-        if path.relative_to(ROOT).as_posix() not in EXEMPT
         for package in sorted(imported_packages(path) & FORBIDDEN[layer])
     ]
 
@@ -56,11 +50,6 @@ def test_the_check_sees_lazy_imports(tmp_path: Path) -> None:
     module = tmp_path / "lazy.py"
     module.write_text("def f():\n    from workflows.nodes import NODE_TYPES\n    import api.main\n")
     assert imported_packages(module) == {"workflows", "api"}
-
-
-def test_exemptions_name_files_that_still_exist() -> None:
-    """An exemption outlives its file only by mistake: drop it when the file moves."""
-    assert [path for path in EXEMPT if not (ROOT / path).exists()] == []
 
 
 def test_test_modules_do_not_import_other_test_modules() -> None:
