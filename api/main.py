@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from api.errors import install_error_handlers
 from api.routes import (
     actions,
+    codec,
     connect,
     connections,
     connector_import,
@@ -80,6 +81,7 @@ def create_app(
         data_links,
         flow_runs,
         actions,
+        codec,
     ):
         app.include_router(module.router)
     for kind in KINDS:

@@ -77,6 +77,8 @@ def run_dev(settings: Settings) -> int:
             temporal_binary(), "server", "start-dev",
             "--db-filename", str(DATA / "temporal.db"),
             "--port", port or "7233", "--ui-port", str(UI_PORT),
+            # The UI decodes Osmo's encrypted payloads through the API (api/routes/codec.py).
+            "--ui-codec-endpoint", f"{settings.public_url.rstrip('/')}/codec",
             "--log-level", "warn", *dev_server_args(),
         ],
         "demo-crm": [sys.executable, "-m", "tests.fakes.crm", "--port", str(DEMO_CRM_PORT)],
@@ -168,7 +170,7 @@ def print_welcome(settings: Settings) -> None:
         f"""
 Osmo is running.
   API + docs      {api}/docs
-  Temporal UI     http://127.0.0.1:{UI_PORT}
+  Temporal UI     http://127.0.0.1:{UI_PORT}   (to read payloads, sign in: {api}/temporal-ui/login)
   Demo CRM (fake) http://127.0.0.1:{DEMO_CRM_PORT}   integration `demo-crm`: {seeded}
 
 Admin token:     export OSMO_ADMIN={admin}

@@ -48,6 +48,13 @@ class Settings(BaseSettings):
     public_url: str = Field(
         "http://127.0.0.1:8000", description="URL where the API is reachable by browsers."
     )
+    temporal_ui_origin: str = Field(
+        "http://127.0.0.1:8233",
+        description=(
+            "Origin of the Temporal UI whose codec requests (`/codec/decode`) Osmo answers "
+            "with CORS and credentials; no other origin may call the codec routes."
+        ),
+    )
     temporal_address: str = Field("127.0.0.1:7233", description="Temporal frontend host:port.")
     temporal_namespace: str = Field("default", description="Temporal namespace.")
     task_queue: str = Field("osmo", description="Task queue of Osmo's worker.")
