@@ -29,6 +29,7 @@ from api.routes import (
 from api.routes.elements import element_router
 from api.services import Services
 from core.elements.kinds import KINDS
+from core.logging import install_redaction
 from core.settings import Settings, get_settings
 
 
@@ -46,6 +47,8 @@ def create_app(
         transport: httpx transport for calls to external apps (tests may pass ASGI apps).
     """
     settings = settings or get_settings()
+    # uvicorn has configured its loggers by now; redaction applies to records, so it covers them.
+    install_redaction()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
