@@ -10,7 +10,8 @@ from temporalio.api.failure.v1 import Failure
 from temporalio.converter import default
 from temporalio.exceptions import ApplicationError
 
-from core.blobs import ENCODING as CLAIM_CHECK, ClaimCheckCodec, LocalBlobStore, data_converter
+from core.blobs import ENCODING as CLAIM_CHECK
+from core.blobs import ClaimCheckCodec, LocalBlobStore, data_converter
 from core.crypto import DecryptionError, Encryptor, generate_key
 from core.payload_codec import ENCODING, KEY_ID, CodecChain, EncryptionCodec
 from tests.conftest import make_settings
