@@ -67,7 +67,7 @@ class CodecBody(BaseModel):
 def _cors_headers(request: Request, settings: Settings) -> dict[str, str]:
     """CORS headers for the Temporal UI's origin; none for any other origin."""
     origin = request.headers.get("origin", "").rstrip("/")
-    if origin != settings.temporal_ui_origin.rstrip("/"):
+    if origin not in settings.temporal_ui_origins:
         return {"Vary": "Origin"}
     return {
         "Access-Control-Allow-Origin": origin,
@@ -212,7 +212,7 @@ async def start_session(request: Request, services: ServicesDep) -> Response:
     lifetime = SESSION_MAX_SECONDS if expires is None else int(expires - time.time())
     max_age = max(0, min(SESSION_MAX_SECONDS, lifetime))
     response: Response = (
-        RedirectResponse(settings.temporal_ui_origin, status_code=303)
+        RedirectResponse(settings.temporal_ui_origins[0], status_code=303)
         if from_form
         else Response(status_code=204)
     )
@@ -242,7 +242,8 @@ async def end_session() -> Response:
 @router.get("/temporal-ui/login", response_class=HTMLResponse)
 async def login_page(services: ServicesDep) -> HTMLResponse:
     """A sign-in form: paste an admin token, get the codec cookie, go back to the UI."""
-    ui = html.escape(services.settings.temporal_ui_origin)
+    origins = services.settings.temporal_ui_origins
+    ui = html.escape(origins[0])
     page = f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>Osmo — Temporal UI sign-in</title></head>
 <body><h1>Read Osmo's runs in the Temporal UI</h1>
@@ -251,10 +252,7 @@ settings must have "Include cross-origin credentials" on.</p>
 <form method="post" action="/temporal-ui/session">
 <input type="password" name="token" autocomplete="off" required size="60">
 <button type="submit">Sign in and open {ui}</button></form></body></html>"""
-    csp = (
-        "default-src 'none'; form-action 'self' "
-        f"{services.settings.temporal_ui_origin}; frame-ancestors 'none'"
-    )
+    csp = f"default-src 'none'; form-action 'self' {' '.join(origins)}; frame-ancestors 'none'"
     headers = {
         "Content-Security-Policy": csp,
         "X-Content-Type-Options": "nosniff",

@@ -123,6 +123,12 @@ async def test_preflight_is_answered_for_the_ui_origin_only(osmo_sqlite: Osmo) -
         "/codec/decode", headers={"Origin": "https://evil.example", **request}
     )
     assert other.status_code == 403 and "access-control-allow-origin" not in other.headers
+    # The UI is reached as 127.0.0.1 or as localhost: each listed origin is answered.
+    osmo_sqlite.settings.temporal_ui_origin = f"{UI},http://localhost:8233"
+    second = await osmo_sqlite.client.options(
+        "/codec/decode", headers={"Origin": "http://localhost:8233", **request}
+    )
+    assert second.headers["access-control-allow-origin"] == "http://localhost:8233"
     # A response to another origin carries no CORS grant, so that page cannot read it.
     body = await sealed_body(osmo_sqlite)
     read = await osmo_sqlite.call(
