@@ -11,6 +11,7 @@ import sys
 import uuid
 from pathlib import Path
 
+from core.blobs import with_converter
 from tests.api.connect_helpers import connect_oauth2, only_connection
 from tests.conftest import FAKE_CONNECTORS, WORKSPACE_SECRET, Osmo, create_crm_integration
 from tests.temporal_env import dev_server
@@ -50,6 +51,7 @@ def start_worker(osmo: Osmo, address: str, task_queue: str) -> subprocess.Popen[
         "OSMO_TEMPORAL_ADDRESS": address,
         "OSMO_TASK_QUEUE": task_queue,
         "OSMO_CONNECTOR_PATHS": str(FAKE_CONNECTORS),
+        "OSMO_BLOB_STORE": settings.blob_store,
     }
     return subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=env)
 
@@ -75,7 +77,8 @@ async def test_killed_worker_resumes_without_losing_or_repeating_writes(
     env = await dev_server()
     task_queue = f"osmo-{uuid.uuid4()}"
     address = env.client.service_client.config.target_host
-    osmo_sqlite.services.temporal_client = env.client
+    # As `connect` builds it: the worker encrypts payloads, so the API must decode them.
+    osmo_sqlite.services.temporal_client = with_converter(env.client, osmo_sqlite.settings)
     osmo_sqlite.services.settings.task_queue = task_queue
     worker = start_worker(osmo_sqlite, address, task_queue)
     replacement = None
