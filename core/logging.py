@@ -41,6 +41,8 @@ def _mask(match: re.Match[str]) -> str:
     return match[0]
 
 
+_TRACEBACKS = logging.Formatter()
+
 NOISY_LOGGERS = ("httpx", "httpcore")
 """Libraries whose INFO lines are every request URL: only their warnings are worth a line."""
 
@@ -72,6 +74,12 @@ def redact_record(record: logging.LogRecord) -> logging.LogRecord:
         record.args = tuple(_redact_arg(arg) for arg in record.args)
     elif isinstance(record.args, dict):
         record.args = {key: _redact_arg(arg) for key, arg in record.args.items()}
+    if record.exc_info and record.exc_info[1] is not None:
+        # Formatters print `exc_text` when it is set: an exception quoting a URL (an HTTP
+        # status error names the request's) is redacted like the message.
+        record.exc_text = redact_query(_TRACEBACKS.formatException(record.exc_info))
+    if record.stack_info:
+        record.stack_info = redact_query(record.stack_info)
     return record
 
 

@@ -68,6 +68,18 @@ def test_records_are_redacted_whatever_logger_or_argument_type(
     assert "page=2" in caplog.text and '"GET /oauth/callback?code=' in caplog.text
 
 
+def test_tracebacks_are_redacted_too(caplog: pytest.LogCaptureFixture) -> None:
+    install_redaction()
+    caplog.set_level(logging.INFO)
+    request = httpx.Request("GET", f"https://api.example.com/v1?token={CANARIES[5]}")
+    try:
+        httpx.Response(500, request=request).raise_for_status()
+    except httpx.HTTPStatusError:
+        logging.getLogger("osmo.worker").exception("activity failed")
+    assert "HTTPStatusError" in caplog.text and "token=" in caplog.text
+    assert CANARIES[5] not in caplog.text
+
+
 async def test_proxy_calls_with_query_keys_leave_no_key_in_the_worker_log(
     osmo_sqlite: Osmo, crm: tuple[object, str], caplog: pytest.LogCaptureFixture
 ) -> None:
