@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import json
+import subprocess
+import sys
+import uuid
+from pathlib import Path
 from typing import Any
 
 from temporalio.converter import default
 
 from api.routes.codec import COOKIE
-from core.blobs import payload_codec
+from core.blobs import payload_codec, with_converter
 from core.payload_codec import ENCODING
 from tests.conftest import Osmo
+from tests.temporal_env import dev_server
 
 UI = "http://127.0.0.1:8233"
 SECRET = "canary-codec-5b1e"
@@ -142,3 +149,54 @@ async def test_bad_bodies_are_422_and_change_nothing(osmo_sqlite: Osmo) -> None:
         response = await osmo_sqlite.call("POST", "/codec/decode", json=body)
         assert response.status_code == 422, response.text
         assert set(response.json()) == {"type", "key", "message", "data"}
+
+
+def payload_texts(history_json: str) -> str:
+    """The `data` of every payload in `temporal workflow show -o json` output, as text."""
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, item in node.items():
+                if key == "data" and isinstance(item, str):
+                    found.append(base64.b64decode(item).decode(errors="replace"))
+                else:
+                    walk(item)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(json.loads(history_json[history_json.index("{") :]))
+    return "\n".join(found)
+
+
+async def test_the_temporal_cli_reads_runs_through_the_codec(osmo_sqlite: Osmo) -> None:
+    """The codec protocol as Temporal's own client speaks it (the CLI, like the UI)."""
+    env = await dev_server()
+    try:
+        client = with_converter(env.client, osmo_sqlite.settings)
+        workflow_id = f"codec-{uuid.uuid4()}"
+        await client.start_workflow("Nobody", {"note": SECRET}, id=workflow_id, task_queue="none")
+        command = [
+            str(Path(sys.executable).parent / "temporal"), "workflow", "show",
+            "-w", workflow_id, "-o", "json",
+            "--address", env.client.service_client.config.target_host,
+        ]  # fmt: skip
+        plain = await asyncio.to_thread(subprocess.run, command, capture_output=True, text=True)
+        assert plain.returncode == 0, plain.stderr
+        assert SECRET not in payload_texts(plain.stdout)
+        codec = ["--codec-endpoint", f"{osmo_sqlite.url}/codec"]
+        admin = ["--codec-auth", f"Bearer {osmo_sqlite.token(admin=True)}"]
+        decoded = await asyncio.to_thread(
+            subprocess.run, [*command, *codec, *admin], capture_output=True, text=True
+        )
+        assert decoded.returncode == 0, decoded.stderr
+        assert SECRET in payload_texts(decoded.stdout)
+        customer = ["--codec-auth", f"Bearer {osmo_sqlite.token('acme')}"]
+        refused = await asyncio.to_thread(
+            subprocess.run, [*command, *codec, *customer], capture_output=True, text=True
+        )
+        assert refused.returncode != 0  # the CLI gives up on the 403s
+        assert SECRET not in refused.stdout
+    finally:
+        await env.shutdown()
