@@ -26,6 +26,7 @@ from urllib.parse import parse_qsl
 import jwt
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from google.protobuf.message import DecodeError
 from pydantic import BaseModel, Field, ValidationError
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import PayloadCodec
@@ -128,13 +129,17 @@ def _as_json(payloads: list[Payload]) -> dict[str, Any]:
     }
 
 
+UNDECODABLE = (DecryptionError, BlobNotFound, DecodeError, KeyError, ValueError)
+"""A retired key, a pruned blob, a malformed reference: shown as they are, not a 500."""
+
+
 async def _decode_each(codec: PayloadCodec, payloads: list[Payload]) -> list[Payload]:
-    """Decodes one by one: a payload sealed with a retired key stays as it is, the rest show."""
+    """Decodes one by one: a payload that cannot be decoded stays as it is, the rest show."""
     decoded = []
     for payload in payloads:
         try:
             decoded += await codec.decode([payload])
-        except (DecryptionError, BlobNotFound):
+        except UNDECODABLE:
             decoded.append(payload)
     return decoded
 

@@ -144,6 +144,20 @@ async def test_preflight_is_answered_for_the_ui_origin_only(osmo_sqlite: Osmo) -
     assert "access-control-allow-origin" not in read.headers
 
 
+async def test_payloads_that_cannot_be_decoded_come_back_as_they_are(osmo_sqlite: Osmo) -> None:
+    def b64(text: str) -> str:
+        return base64.b64encode(text.encode()).decode()
+
+    odd = [
+        {"metadata": {"encoding": b64("binary/osmo-claim-check")}, "data": ""},
+        {"metadata": {"encoding": b64("binary/osmo-claim-check"), "osmo-blob-key": b64("../x")}},
+        {"metadata": {"encoding": b64("binary/encrypted")}, "data": b64("k9:garbage")},
+    ]
+    response = await osmo_sqlite.call("POST", "/codec/decode", json={"payloads": odd})
+    assert response.status_code == 200, response.text
+    assert len(response.json()["payloads"]) == 3
+
+
 async def test_bad_bodies_are_422_and_change_nothing(osmo_sqlite: Osmo) -> None:
     for body in ({"payloads": [{"data": "%%%not base64"}]}, {"nope": 1}, [1, 2]):
         response = await osmo_sqlite.call("POST", "/codec/decode", json=body)
