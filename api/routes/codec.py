@@ -158,7 +158,16 @@ async def _run(request: Request, services: ServicesDep, decode: bool) -> Respons
     return JSONResponse(_as_json(result), headers=cors)
 
 
-@router.post("/codec/decode", response_model=CodecBody, responses=ERRORS)
+# The body is read by hand (so even a malformed one gets the CORS headers); declared here.
+BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CodecBody"}}},
+    }
+}
+
+
+@router.post("/codec/decode", response_model=CodecBody, responses=ERRORS, openapi_extra=BODY)
 async def decode(
     request: Request,
     services: ServicesDep,
@@ -168,7 +177,7 @@ async def decode(
     return await _run(request, services, decode=True)
 
 
-@router.post("/codec/encode", response_model=CodecBody, responses=ERRORS)
+@router.post("/codec/encode", response_model=CodecBody, responses=ERRORS, openapi_extra=BODY)
 async def encode(
     request: Request,
     services: ServicesDep,

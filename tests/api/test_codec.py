@@ -214,3 +214,12 @@ async def test_the_temporal_cli_reads_runs_through_the_codec(osmo_sqlite: Osmo) 
         assert SECRET not in refused.stdout
     finally:
         await env.shutdown()
+
+
+async def test_openapi_declares_the_codec_body_and_errors(osmo_sqlite: Osmo) -> None:
+    spec = (await osmo_sqlite.client.get("/openapi.json")).json()
+    decode = spec["paths"]["/codec/decode"]["post"]
+    body = decode["requestBody"]["content"]["application/json"]["schema"]
+    assert body == {"$ref": "#/components/schemas/CodecBody"}
+    assert {"200", "401", "403", "422"} <= set(decode["responses"])
+    assert "CodecBody" in spec["components"]["schemas"]
