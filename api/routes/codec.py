@@ -48,6 +48,7 @@ SESSION_MAX_SECONDS = 12 * 3600
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No admin token or session cookie, or an invalid one"},
     403: {"description": "The token is not an admin's, or the origin is not the Temporal UI's"},
+    415: {"description": "The body is not sent as application/json"},
     422: {"description": "The body is not a list of base64 payloads"},
 }
 
@@ -149,6 +150,15 @@ async def _run(request: Request, services: ServicesDep, decode: bool) -> Respons
     cors = _cors_headers(request, settings)
     try:
         _admin_token(request, settings)
+        if "application/json" not in request.headers.get("content-type", ""):
+            # A JSON content type makes any cross-origin caller preflight first, which only
+            # the UI's origin passes: no other page gets a cookie-authenticated call through.
+            raise OsmoError(
+                "bad_request",
+                "unsupported_media_type",
+                "Send the payloads as application/json",
+                status=415,
+            )
         payloads = _payloads(await request.body())
         codec = _codec(request, settings)
         result = await (_decode_each(codec, payloads) if decode else codec.encode(payloads))

@@ -158,6 +158,15 @@ async def test_payloads_that_cannot_be_decoded_come_back_as_they_are(osmo_sqlite
     assert len(response.json()["payloads"]) == 3
 
 
+async def test_a_body_that_is_not_json_typed_is_refused(osmo_sqlite: Osmo) -> None:
+    """A cross-site `text/plain` form post would skip the preflight: it gets nothing done."""
+    body = json.dumps(await sealed_body(osmo_sqlite))
+    response = await osmo_sqlite.call(
+        "POST", "/codec/decode", content=body, headers={"Content-Type": "text/plain"}
+    )
+    assert response.status_code == 415 and SECRET not in response.text
+
+
 async def test_bad_bodies_are_422_and_change_nothing(osmo_sqlite: Osmo) -> None:
     for body in ({"payloads": [{"data": "%%%not base64"}]}, {"nope": 1}, [1, 2]):
         response = await osmo_sqlite.call("POST", "/codec/decode", json=body)
