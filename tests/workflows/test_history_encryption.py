@@ -98,3 +98,36 @@ async def test_temporal_database_holds_no_plaintext_input_output_or_failure(
     assert CONTROL_CANARY.encode() in stored  # the scan sees plaintext payloads
     for secret in (INPUT_CANARY, OUTPUT_CANARY, FAILURE_CANARY, token):
         assert secret.encode() not in stored, secret
+
+
+async def test_an_action_run_masks_an_echoed_token_and_leaves_no_plaintext(
+    osmo_sqlite: Osmo, crm, temporal_db: tuple[WorkflowEnvironment, Path]
+) -> None:
+    (fake, url), (env, db) = crm, temporal_db
+    osmo = osmo_sqlite
+    connection_id = await crm_connection(osmo, url)
+    token = osmo.services.connections.load(connection_id).credentials["access_token"]
+    contact = fake.new_contact({"firstname": f"echo {token}", "lastname": OUTPUT_CANARY})
+    action = {
+        "key": "get-contact",
+        "type": "api-request-to-external-app",
+        "config": {"path": {"$concat": ["/api/v1/contacts/", {"$var": "input.id"}]}},
+    }
+    assert (await osmo.call("POST", "/actions", json=action)).status_code == 201
+    async with flow_worker(osmo, env):
+        response = await osmo.call(
+            "POST",
+            f"/connections/{connection_id}/actions/get-contact/run",
+            tenant="acme",
+            json={"input": {"id": contact["id"], "note": INPUT_CANARY}},
+        )
+    assert response.status_code == 200, response.text
+    properties = response.json()["output"]["body"]["properties"]
+    assert properties["firstname"] == f"echo {MASK}" and properties["lastname"] == OUTPUT_CANARY
+    assert token not in response.text
+
+    await env.shutdown()
+    stored = database_bytes(db)
+    assert b"ActionRun" in stored  # the run is in this file
+    for secret in (INPUT_CANARY, OUTPUT_CANARY, token):
+        assert secret.encode() not in stored, secret
