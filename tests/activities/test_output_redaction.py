@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 from temporalio.testing import ActivityEnvironment
 
-from activities.connectors import ApiRequestInput, CollectionMethodInput, ConnectorActivities
+from activities.connectors import (
+    ApiRequestInput,
+    CollectionMethodInput,
+    ConnectorActivities,
+    output_redactor,
+)
 from connectors.runtime import ConnectorRuntime, DatabaseApiLogSink
+from connectors.runtime.context import ConnectionContext
 from connectors.runtime.redaction import MASK
 from tests.api.connect_helpers import connect_oauth2, only_connection
 from tests.conftest import Osmo, create_crm_integration
@@ -54,3 +61,28 @@ async def test_collection_output_masks_an_echoed_access_token(osmo_sqlite: Osmo,
         await activities.runtime.aclose()
     assert token not in repr(output)
     assert MASK in repr(output) and "echo@example.com" in repr(output)
+
+
+def test_only_secret_values_are_masked_so_data_stays_usable() -> None:
+    """Outputs are data: a subdomain input or `token_type: Bearer` must not be masked."""
+    sensitive_input = {"properties": {"pin": {"type": "string", "isSensitive": True}}}
+    ctx = ConnectionContext(
+        connector=cast(Any, None),
+        auth=cast(Any, SimpleNamespace(input_schema=sensitive_input)),
+        customer_id="c-1",
+        integration_key="crm",
+        client_id="client-1",
+        client_secret="client-secret-42",
+        integration_parameters={},
+        scopes=[],
+        inputs={"subdomain": "acme-corp", "apiToken": "input-token-77", "pin": "pin-0000-1111"},
+        credentials={"access_token": "access-1234567", "token_type": "Bearer", "scope": "all"},
+    )
+    echoed = {
+        "text": "Bearer access-1234567 at acme-corp, input-token-77, pin-0000-1111",
+        "nested": [{"client-secret-42": "scope all"}],
+    }
+    assert output_redactor(ctx).value(echoed) == {
+        "text": f"Bearer {MASK} at acme-corp, {MASK}, {MASK}",
+        "nested": [{MASK: "scope all"}],
+    }
