@@ -14,11 +14,15 @@ from pathlib import Path
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer
 
 from connectors.runtime.redaction import MASK
-from tests.conftest import Osmo
+from core.blobs import data_converter
+from tests.conftest import Osmo, make_settings
 from tests.temporal_env import dev_server
 from tests.workflows.flow_fixtures import crm_connection, finished, flow_worker
+from tests.workflows.test_replay import HISTORIES, load
+from workflows.flow_run import FlowRunWorkflow
 
 INPUT_CANARY = "canary-input-3c81d0"
 OUTPUT_CANARY = "canary-output-9e27b4"
@@ -131,3 +135,14 @@ async def test_an_action_run_masks_an_echoed_token_and_leaves_no_plaintext(
     assert b"ActionRun" in stored  # the run is in this file
     for secret in (INPUT_CANARY, OUTPUT_CANARY, token):
         assert secret.encode() not in stored, secret
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
+async def test_plaintext_histories_replay_on_workers_that_encrypt(
+    path: Path, tmp_path: Path
+) -> None:
+    """Runs started before encryption was on keep running on workers that have it."""
+    converter = data_converter(make_settings("sqlite://", blob_store=str(tmp_path)))
+    replayer = Replayer(workflows=[FlowRunWorkflow], data_converter=converter)
+    result = await replayer.replay_workflow(load(path))
+    assert result.replay_failure is None, result.replay_failure
