@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from core.logging import configure_logging
 from core.settings import get_settings
 from core.tokens import mint_token
 
@@ -126,6 +127,7 @@ def main(argv: list[str] | None = None) -> None:
     importer.add_argument("--force", action="store_true", help="replace an existing file")
     importer.set_defaults(func=cmd_import_openapi)
     args = parser.parse_args(argv)
+    configure_logging()
     args.func(args)
 
 

@@ -78,6 +78,8 @@ def run_dev(settings: Settings) -> int:
             temporal_binary(), "server", "start-dev",
             "--db-filename", str(DATA / "temporal.db"),
             "--port", port or "7233", "--ui-port", str(UI_PORT),
+            # The UI decodes Osmo's encrypted payloads through the API (api/routes/codec.py).
+            "--ui-codec-endpoint", f"{settings.public_url.rstrip('/')}/codec",
             "--log-level", "warn", *dev_server_args(),
         ],
         "demo-crm": [sys.executable, "-m", "demo.fake_crm", "--port", str(DEMO_CRM_PORT)],
@@ -169,7 +171,7 @@ def print_welcome(settings: Settings) -> None:
         f"""
 Osmo is running.
   API + docs      {api}/docs
-  Temporal UI     http://127.0.0.1:{UI_PORT}
+  Temporal UI     http://127.0.0.1:{UI_PORT}   (to read payloads, sign in: {api}/temporal-ui/login)
   Demo CRM (fake) http://127.0.0.1:{DEMO_CRM_PORT}   integration `demo-crm`: {seeded}
 
 Admin token:     export OSMO_ADMIN={admin}

@@ -23,6 +23,7 @@ from connectors.runtime import ConnectorRuntime, DatabaseApiLogSink
 from core.blobs import connect
 from core.crypto import Encryptor
 from core.db import create_db_engine, migrate
+from core.logging import configure_logging
 from core.settings import Settings, get_settings
 from core.stores.connections import ConnectionStore
 from workflows.action_run import ActionRunWorkflow
@@ -94,7 +95,7 @@ def build_worker(client: Client, settings: Settings, activities: Activities) -> 
 
 
 async def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    configure_logging()
     settings = get_settings()
     client = await connect(settings)
     activities = build_activities(settings)

@@ -15,7 +15,9 @@ from temporalio.exceptions import ApplicationError
 
 from connectors.runtime import ConnectorError, ConnectorRuntime
 from connectors.runtime.collections import run_method
+from connectors.runtime.context import ConnectionContext
 from connectors.runtime.operations import run_operation
+from connectors.runtime.redaction import Redactor, is_secret_name, secret_values
 from core.errors import OsmoError
 from core.stores.connections import ConnectionStore
 
@@ -71,6 +73,34 @@ def to_application_error(error: OsmoError) -> ApplicationError:
     )
 
 
+MIN_SECRET_LENGTH = 8
+"""Shorter values are masked in logs but not in outputs, where they would mangle data."""
+
+
+def output_redactor(ctx: ConnectionContext) -> Redactor:
+    """Masks the connection's secrets in what an activity returns into workflow history.
+
+    Narrower than the log redactor (`ctx.redactor()`, every string of the credentials and
+    inputs): outputs are data the flow goes on using, so only secret values are masked —
+    secret-named credentials (not `token_type: Bearer`), inputs the auth option's schema marks
+    `isSensitive` or names like a secret, and the client secret. A subdomain input stays.
+    """
+    sensitive = {
+        name
+        for name, prop in ((ctx.auth.input_schema or {}).get("properties") or {}).items()
+        if isinstance(prop, dict) and prop.get("isSensitive")
+    }
+    values = [
+        value
+        for name, value in ctx.credentials.items()
+        if is_secret_name(name) and not name.lower().endswith("type")
+    ]
+    values += [v for k, v in ctx.inputs.items() if k in sensitive or is_secret_name(k)]
+    values.append(ctx.client_secret)
+    secrets = secret_values(values)
+    return Redactor(s for s in secrets if len(s) >= MIN_SECRET_LENGTH)
+
+
 class ConnectorActivities:
     """Activities bound to one worker's connector runtime and connection store."""
 
@@ -98,33 +128,33 @@ class ConnectorActivities:
             body: Any = response.json()
         except ValueError:
             body = response.text
-        # Secret-named headers (Set-Cookie...) and the connection's secrets stay out of history.
+        # Secret-named headers (Set-Cookie...) and the connection's secrets stay out of history,
+        # also where the app echoes a credential in its body.
         headers = ctx.redactor().headers(response.headers.items())
-        return ApiRequestOutput(response.status_code, headers, body)
+        return ApiRequestOutput(response.status_code, headers, output_redactor(ctx).value(body))
 
     @activity.defn(name="run_operation")
     async def run_operation(self, input: RunOperationInput) -> Any:
         """Runs a connector operation for the connection."""
         stored = await asyncio.to_thread(self.connections.load, input.connection_id)
+        ctx = self.runtime.context_for(stored)
         try:
-            return await run_operation(
-                self.runtime,
-                self.runtime.context_for(stored),
-                input.operation_key,
-                input.input,
-                input.idempotency_key,
+            output = await run_operation(
+                self.runtime, ctx, input.operation_key, input.input, input.idempotency_key
             )
         except OsmoError as exc:
             raise to_application_error(exc) from exc
+        return output_redactor(ctx).value(output)  # into history: no echoed credential
 
     @activity.defn(name="collection_method")
     async def collection_method(self, input: CollectionMethodInput) -> dict[str, Any]:
         """Runs one data collection method (list a page, find, create, update, delete...)."""
         stored = await asyncio.to_thread(self.connections.load, input.connection_id)
+        ctx = self.runtime.context_for(stored)
         try:
-            return await run_method(
+            result = await run_method(
                 self.runtime,
-                self.runtime.context_for(stored),
+                ctx,
                 input.collection,
                 input.method,
                 parameters=input.parameters,
@@ -136,6 +166,8 @@ class ConnectorActivities:
             )
         except OsmoError as exc:
             raise to_application_error(exc) from exc
+        redacted: dict[str, Any] = output_redactor(ctx).value(result)
+        return redacted
 
     @activity.defn(name="test_connection")
     async def test_connection(self, connection_id: str) -> bool:

@@ -196,7 +196,9 @@ class HttpActivities:
             )
             raise to_application_error(error)
         return ApiRequestOutput(
-            response.status_code, redactor.headers(response.headers.items()), body
+            response.status_code,
+            redactor.headers(response.headers.items()),
+            redactor.value(body),  # into history: the app may echo the token it was sent
         )
 
     async def _log(

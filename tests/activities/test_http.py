@@ -298,6 +298,17 @@ async def test_what_reaches_workflow_history_is_redacted(
     assert ok.headers["set-cookie"] == MASK and "sess-5e6f7a8b9c" not in str(ok.headers)
 
 
+async def test_a_token_the_app_echoes_is_masked_in_the_output(
+    osmo_sqlite: Osmo, app: tuple[str, list[str]]
+) -> None:
+    """Successful bodies go into history (the node's output) too: no echoed bearer token."""
+    url, _ = app
+    async with http_activities(osmo_sqlite, allow_private_http=True) as http:
+        output = await http.custom_http_request(contact_request(url))
+    assert output.status == 201 and output.body["bearer"] == MASK
+    assert output.body["sent"]["name"] == "Ada" and BEARER not in str(output)
+
+
 async def test_logged_bodies_are_cut_at_the_log_body_limit(
     osmo_sqlite: Osmo, app: tuple[str, list[str]]
 ) -> None:

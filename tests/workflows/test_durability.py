@@ -13,6 +13,7 @@ from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
+from core.blobs import with_converter
 from tests.api.connect_helpers import connect_oauth2, only_connection
 from tests.conftest import CONNECTOR_PATHS, WORKSPACE_SECRET, Osmo, create_crm_integration
 from tests.workflows.flow_fixtures import finished
@@ -51,6 +52,7 @@ def start_worker(osmo: Osmo, address: str, task_queue: str) -> subprocess.Popen[
         "OSMO_TEMPORAL_ADDRESS": address,
         "OSMO_TASK_QUEUE": task_queue,
         "OSMO_CONNECTOR_PATHS": CONNECTOR_PATHS,
+        "OSMO_BLOB_STORE": settings.blob_store,
     }
     return subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=env)
 
@@ -75,7 +77,8 @@ async def test_killed_worker_resumes_without_losing_or_repeating_writes(
     connection_id = (await only_connection(osmo_sqlite, "acme"))["id"]
     task_queue = f"osmo-{uuid.uuid4()}"
     address = env.client.service_client.config.target_host
-    osmo_sqlite.services.temporal_client = env.client
+    # As `connect` builds it: the worker encrypts payloads, so the API must decode them.
+    osmo_sqlite.services.temporal_client = with_converter(env.client, osmo_sqlite.settings)
     osmo_sqlite.services.settings.task_queue = task_queue
     worker = start_worker(osmo_sqlite, address, task_queue)
     replacement = None
