@@ -8,167 +8,69 @@ keep their normalized status (404, 409, 429 with `retryAfter`, 502...).
 
 from __future__ import annotations
 
-import uuid
-from typing import Any
-
 from fastapi import APIRouter
+from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session
-from temporalio.client import WorkflowFailureError
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
-from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError
 
-from api.deps import Caller, CallerDep, ServicesDep, SessionDep
-from api.models import ApiModel
-from api.routes.connections import get_connection
-from api.services import Services
-from connectors.runtime.errors import ERROR_KEYS, ConnectorError
+from api.deps import Caller, CallerDep, ServicesDep, SessionDep, get_connection
+from api.models.actions import ActionRunBody, ActionRunResult, ActionRunStart
+from api.models.errors import errors
+from api.runs import execute_action
 from core.elements.actions import input_problems
+from core.elements.resolve import resolve_action
+from core.elements.snapshots import ActionSnapshot
 from core.elements.store import ElementStore
-from core.errors import OsmoError, validation_error
-from core.models import Connection, Customer, Integration
-from workflows import search_attributes as sa
-from workflows.action_run import RUN_TIMEOUT, ActionRunInput, ActionRunWorkflow
-from workflows.nodes.run_action import ActionSnapshot
+from core.errors import validation_error
 
 router = APIRouter(tags=["actions"])
 
-# Statuses of errors raised outside the connector runtime, by type (connector errors carry keys).
-STATUSES = {"bad_request": 400, "auth": 403, "not_found": 404, "conflict": 409, "connection": 409}
+RESPONSES = errors(400, 404, 409, 502, 504)
 
 
-class ActionRunBody(ApiModel):
-    input: Any = None
-    instance_key: str | None = None
-
-
-class ActionRunStart(ActionRunBody):
-    connection_id: str | None = None
-
-
-def with_collection(
-    store: ElementStore, connection: Connection, config: dict[str, Any]
-) -> dict[str, Any]:
-    """A node config with its `dataSourceKey` resolved into the connection's collection."""
-    if not config.get("dataSourceKey") or "collectionKey" in config:
-        return config
-    source = store.resolve(store.instance("data-sources", config["dataSourceKey"], connection))
-    return {
-        **config,
-        "collectionKey": source.get("collectionKey"),
-        "parameters": config.get("parameters", source.get("parameters") or {}),
-    }
-
-
-def action_snapshot(
-    session: Session,
-    store: ElementStore,
-    connection: Connection,
-    key: str,
-    instance_key: str | None = None,
+def _checked_snapshot(
+    session: Session, caller: Caller, selector: str, connection_id: str, body: ActionRunBody
 ) -> ActionSnapshot:
-    """The connection's instance of action `key` (404 if there is none), resolved."""
-    instance = store.instance("actions", key, connection, instance_key)
-    definition = store.resolve(instance)
-    customer = session.get(Customer, connection.customer_id)
-    integration = session.get(Integration, connection.integration_id)
-    return ActionSnapshot(
-        action_key=instance.key,
-        action_instance_id=instance.id,
-        type=definition["type"],
-        config=with_collection(store, connection, dict(definition.get("config") or {})),
-        input_schema=definition.get("inputSchema"),
-        output_mapping=definition.get("outputMapping"),
-        connection_id=connection.id,
-        customer_id=connection.customer_id,
-        tenant_key=customer.tenant_key if customer else None,
-        integration_key=integration.key if integration else None,
-        revision=instance.revision,
-    )
+    """The resolved action; a 422 (before anything runs) if the input fails its schema."""
+    connection = get_connection(session, caller, connection_id)
+    store = ElementStore(session)
+    key = store.find("actions", selector).key
+    snapshot = resolve_action(session, store, connection, key, body.instance_key)
+    problems = input_problems(snapshot.input_schema, body.input)
+    if problems:
+        raise validation_error(problems)
+    session.commit()  # release the pooled connection while the run is awaited
+    return snapshot
 
 
-def action_error(exc: WorkflowFailureError, run_id: str) -> OsmoError:
-    """The run's failure as the error the API answers with."""
-    cause = exc.cause.cause if isinstance(exc.cause, ActivityError) else exc.cause
-    if isinstance(cause, TimeoutError):
-        return OsmoError(
-            "internal", "action_timed_out", str(cause), {"actionRunId": run_id}, status=504
-        )
-    details = cause.details[0] if isinstance(cause, ApplicationError) and cause.details else None
-    if not isinstance(details, dict) or "key" not in details:
-        return OsmoError("internal", "action_failed", str(cause), {"actionRunId": run_id}, 500)
-    key, message = details["key"], details.get("message", str(cause))
-    data = {**(details.get("data") or {}), "actionRunId": run_id}
-    if details.get("type") == "connector" and key in ERROR_KEYS:
-        return ConnectorError(key, message, data=data)
-    status = details.get("status") or (
-        422 if key == "validation_error" else STATUSES.get(details.get("type", ""), 400)
-    )
-    return OsmoError(details.get("type", "bad_request"), key, message, data, status=status)
-
-
-async def execute(services: Services, snapshot: ActionSnapshot, input: Any) -> dict[str, Any]:
-    """Runs the action as an `ActionRun` workflow and waits for its output."""
-    client = await services.temporal()
-    run_id = f"action-run-{uuid.uuid4().hex}"
-    attributes = [
-        SearchAttributePair(name, value)
-        for name, value in (
-            (sa.CUSTOMER_ID, snapshot.customer_id),
-            (sa.CONNECTION_ID, snapshot.connection_id),
-            (sa.INTEGRATION_KEY, snapshot.integration_key),
-        )
-        if value
-    ]
-    try:
-        output = await client.execute_workflow(
-            ActionRunWorkflow.run,
-            ActionRunInput(snapshot, input),
-            id=run_id,
-            task_queue=services.settings.task_queue,
-            search_attributes=TypedSearchAttributes(attributes),
-            static_summary=f"Action {snapshot.action_key}",
-            execution_timeout=RUN_TIMEOUT,
-            request_eager_start=True,
-        )
-    except WorkflowFailureError as exc:
-        raise action_error(exc, run_id) from exc
-    return {"output": output, "actionRunId": run_id}
-
-
-async def run_for_connection(
-    services: Services,
+async def _run(
+    services: ServicesDep,
     session: Session,
     caller: Caller,
     selector: str,
     connection_id: str,
     body: ActionRunBody,
-) -> dict[str, Any]:
-    connection = get_connection(session, caller, connection_id)
-    store = ElementStore(session)
-    key = store.find("actions", selector).key
-    snapshot = action_snapshot(session, store, connection, key, body.instance_key)
-    problems = input_problems(snapshot.input_schema, body.input)
-    if problems:
-        raise validation_error(problems)
-    session.commit()  # release the pooled connection while the run is awaited
-    return await execute(services, snapshot, body.input)
+) -> ActionRunResult:
+    snapshot = await run_in_threadpool(
+        _checked_snapshot, session, caller, selector, connection_id, body
+    )
+    return await execute_action(services, snapshot, body.input)
 
 
-@router.post("/actions/{selector}/run")
+@router.post("/actions/{selector}/run", responses=RESPONSES)
 async def run_action(
     selector: str,
     body: ActionRunStart,
     caller: CallerDep,
     services: ServicesDep,
     session: SessionDep,
-) -> dict[str, Any]:
+) -> ActionRunResult:
     """Runs an action for `connectionId` (and `instanceKey`); answers `{output, actionRunId}`."""
     if body.connection_id is None:
         raise validation_error([{"path": "connectionId", "message": "is required"}])
-    return await run_for_connection(services, session, caller, selector, body.connection_id, body)
+    return await _run(services, session, caller, selector, body.connection_id, body)
 
 
-@router.post("/connections/{connection_id}/actions/{selector}/run")
+@router.post("/connections/{connection_id}/actions/{selector}/run", responses=RESPONSES)
 async def run_connection_action(
     connection_id: str,
     selector: str,
@@ -176,6 +78,6 @@ async def run_connection_action(
     caller: CallerDep,
     services: ServicesDep,
     session: SessionDep,
-) -> dict[str, Any]:
+) -> ActionRunResult:
     """Runs an action for the connection; answers `{output, actionRunId}`."""
-    return await run_for_connection(services, session, caller, selector, connection_id, body)
+    return await _run(services, session, caller, selector, connection_id, body)

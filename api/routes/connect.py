@@ -18,8 +18,7 @@ from api.connect_pages import (
     templates,
 )
 from api.connecting import enabled_auth_options, establish, input_problems, new_context, resolve
-from api.deps import Caller, ServicesDep, SessionDep, authenticate
-from api.routes.integrations import get_integration
+from api.deps import Caller, ServicesDep, SessionDep, authenticate, get_integration
 from api.services import Services
 from connectors.runtime import ConnectionContext, ConnectorError, OAuthGrantError
 from connectors.runtime.oauth2 import authorization_url, new_code_verifier

@@ -5,8 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from api.deps import CallerDep, ServicesDep, SessionDep
-from api.routes.connections import get_connection
+from api.deps import CallerDep, ServicesDep, SessionDep, get_connection
 from core.errors import OsmoError
 
 router = APIRouter(tags=["proxy"])
