@@ -9,6 +9,8 @@ import httpx
 from fastapi import FastAPI
 
 from api.errors import install_error_handlers
+from api.models.elements import element_request_models, models_for
+from api.openapi import install_openapi
 from api.routes import (
     actions,
     connect,
@@ -84,6 +86,10 @@ def create_app(
         app.include_router(module.router)
     for kind in KINDS:
         app.include_router(element_router(kind))
+    install_openapi(
+        app,
+        (model for kind in KINDS.values() for model in element_request_models(models_for(kind))),
+    )
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, create_model
@@ -90,6 +91,7 @@ def _optional_fields(kind: ElementKind) -> dict[str, Any]:
     return fields
 
 
+@cache
 def models_for(kind: ElementKind) -> ElementModels:
     """The model family of `kind` (e.g. `FlowCreate`, `FlowUpdate`, `FlowPublic`)."""
     stem = "".join(part.title() for part in kind.name.removesuffix("s").split("-"))
@@ -106,3 +108,8 @@ def models_for(kind: ElementKind) -> ElementModels:
         f"{stem}List", __base__=PublicModel, items=(list[public], ...), cursor=(str | None, None)
     )
     return ElementModels(create, update, public, updated, listed)
+
+
+def element_request_models(models: ElementModels) -> tuple[type[ApiModel], ...]:
+    """The request models of a kind, which routes reference from the OpenAPI by name."""
+    return (models.create, models.update)

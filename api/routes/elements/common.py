@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -11,8 +10,6 @@ from api.models.elements import ElementModels
 from core.elements.models import Element
 from core.elements.store import ElementStore, MergeReport, layer_of
 from core.errors import validation_error
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 ENVELOPE = {"key", "name", "revision", "integrationKey", "id"}
 
@@ -54,12 +51,11 @@ def public(models: ElementModels, store: ElementStore, element: Element) -> Base
     return models.public.model_validate(element_public(store, element))
 
 
-def split(body: BaseModel) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The envelope and the definition fields the caller sent (camelCase, as stored)."""
-    sent = body.model_dump(exclude_unset=True, by_alias=True)
+def split(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The envelope and the definition fields of a body (camelCase, as stored)."""
     return (
-        {k: v for k, v in sent.items() if k in ENVELOPE},
-        {k: v for k, v in sent.items() if k not in ENVELOPE},
+        {k: v for k, v in body.items() if k in ENVELOPE},
+        {k: v for k, v in body.items() if k not in ENVELOPE},
     )
 
 
@@ -70,12 +66,25 @@ def required_key(envelope: dict[str, Any]) -> str:
     return key
 
 
-def body_of(model: type[BaseModel]) -> Callable[[F], F]:
-    """Types a route's `body` parameter with a model built at runtime (one per kind), which a
-    postponed annotation cannot name."""
+def revision_of(envelope: dict[str, Any]) -> int | None:
+    revision = envelope.get("revision")
+    if revision is not None and not isinstance(revision, int):
+        raise validation_error([{"path": "revision", "message": "must be an integer"}])
+    return revision
 
-    def typed(route: F) -> F:
-        route.__annotations__["body"] = model
-        return route
 
-    return typed
+def documented_body(model: type[BaseModel]) -> dict[str, Any]:
+    """`openapi_extra` declaring `model` as a route's body.
+
+    The route itself takes the body as a plain object: the store checks the definition merged
+    over its parent layers and answers every problem at once with its path, which validating the
+    body first (stopping at the first kind of problem) would hide.
+    """
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}
+            },
+        }
+    }

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Query
 from api.deps import CallerDep, ConnectionDep, SessionDep
 from api.models.elements import ElementModels, ElementRevision
 from api.models.errors import errors
-from api.routes.elements.common import body_of, public, split, updated_public
+from api.routes.elements.common import documented_body, public, revision_of, split, updated_public
 from core.elements.models import Element
 from core.elements.store import ElementStore
 from core.models import Connection
@@ -37,21 +37,25 @@ def connection_routes(router: APIRouter, kind: str, models: ElementModels) -> No
         store, found = instance(session, connection, key, instance_key)
         return public(models, store, found)
 
-    @router.patch(path, response_model=models.public, responses=errors(404, 409))
-    @body_of(models.update)
+    @router.patch(
+        path,
+        response_model=models.public,
+        responses=errors(404, 409),
+        openapi_extra=documented_body(models.update),
+    )
     def customize_connection_element(
         caller: CallerDep,
         session: SessionDep,
         connection: ConnectionDep,
         key: str,
-        body: Any = Body(...),
+        body: dict[str, Any] = Body(...),
         instance_key: str | None = INSTANCE_KEY,
     ) -> Any:
         """Customers change only what the kind allows (and never frozen fields)."""
         envelope, changes = split(body)
         store, found = instance(session, connection, key, instance_key)
         updated = store.update(
-            found, changes, revision=envelope.get("revision"), customer=not caller.is_admin
+            found, changes, revision=revision_of(envelope), customer=not caller.is_admin
         )
         return public(models, store, updated)
 

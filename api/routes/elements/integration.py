@@ -9,7 +9,14 @@ from fastapi import APIRouter, Body, Response
 from api.deps import AdminDep, CallerDep, IntegrationDep, SessionDep
 from api.models.elements import ElementModels, ElementRevision
 from api.models.errors import errors
-from api.routes.elements.common import body_of, public, required_key, split, updated_public
+from api.routes.elements.common import (
+    documented_body,
+    public,
+    required_key,
+    revision_of,
+    split,
+    updated_public,
+)
 from core.elements.models import Element
 from core.elements.store import ElementStore
 from core.models import Integration
@@ -33,13 +40,18 @@ def integration_routes(router: APIRouter, kind: str, models: ElementModels) -> N
         items = store.list(kind, f"integration:{integration.id}")
         return {"items": [public(models, store, e) for e in items]}
 
-    @router.post(path, status_code=201, response_model=models.public, responses=errors(404, 409))
-    @body_of(models.create)
+    @router.post(
+        path,
+        status_code=201,
+        response_model=models.public,
+        responses=errors(404, 409),
+        openapi_extra=documented_body(models.create),
+    )
     def create_integration_element(
         _: AdminDep,
         session: SessionDep,
         integration: IntegrationDep,
-        body: Any = Body(...),
+        body: dict[str, Any] = Body(...),
     ) -> Any:
         envelope, definition = split(body)
         store = ElementStore(session)
@@ -55,19 +67,23 @@ def integration_routes(router: APIRouter, kind: str, models: ElementModels) -> N
         store, found = element(session, integration, key)
         return public(models, store, found)
 
-    @router.patch(f"{path}/{{key}}", response_model=models.public, responses=errors(404, 409))
-    @body_of(models.update)
+    @router.patch(
+        f"{path}/{{key}}",
+        response_model=models.public,
+        responses=errors(404, 409),
+        openapi_extra=documented_body(models.update),
+    )
     def update_integration_element(
         _: AdminDep,
         session: SessionDep,
         integration: IntegrationDep,
         key: str,
-        body: Any = Body(...),
+        body: dict[str, Any] = Body(...),
     ) -> Any:
         envelope, changes = split(body)
         store, found = element(session, integration, key)
         updated = store.update(
-            found, changes, name=envelope.get("name"), revision=envelope.get("revision")
+            found, changes, name=envelope.get("name"), revision=revision_of(envelope)
         )
         return public(models, store, updated)
 

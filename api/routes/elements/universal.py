@@ -12,7 +12,7 @@ from fastapi import APIRouter, Body, Query, Response
 from api.deps import AdminDep, CallerDep, SessionDep, get_integration
 from api.models.elements import ElementModels
 from api.models.errors import errors
-from api.routes.elements.common import body_of, public, required_key, split
+from api.routes.elements.common import documented_body, public, required_key, revision_of, split
 from core.elements.store import ElementStore
 
 
@@ -33,13 +33,16 @@ def universal_routes(router: APIRouter, kind: str, models: ElementModels) -> Non
         return {"items": [public(models, store, e) for e in store.list(kind, scope)]}
 
     @router.post(
-        f"/{kind}", status_code=201, response_model=models.public, responses=errors(404, 409)
+        f"/{kind}",
+        status_code=201,
+        response_model=models.public,
+        responses=errors(404, 409),
+        openapi_extra=documented_body(models.create),
     )
-    @body_of(models.create)
     def create_element(
         _: AdminDep,
         session: SessionDep,
-        body: Any = Body(...),
+        body: dict[str, Any] = Body(...),
     ) -> Any:
         envelope, definition = split(body)
         integration = (
@@ -58,13 +61,17 @@ def universal_routes(router: APIRouter, kind: str, models: ElementModels) -> Non
         store = ElementStore(session)
         return public(models, store, store.find(kind, selector))
 
-    @router.patch(f"/{kind}/{{selector}}", response_model=models.public, responses=errors(404, 409))
-    @body_of(models.update)
+    @router.patch(
+        f"/{kind}/{{selector}}",
+        response_model=models.public,
+        responses=errors(404, 409),
+        openapi_extra=documented_body(models.update),
+    )
     def update_element(
         _: AdminDep,
         session: SessionDep,
         selector: str,
-        body: Any = Body(...),
+        body: dict[str, Any] = Body(...),
     ) -> Any:
         envelope, changes = split(body)
         store = ElementStore(session)
@@ -72,7 +79,7 @@ def universal_routes(router: APIRouter, kind: str, models: ElementModels) -> Non
             store.find(kind, selector),
             changes,
             name=envelope.get("name"),
-            revision=envelope.get("revision"),
+            revision=revision_of(envelope),
         )
         return public(models, store, element)
 
