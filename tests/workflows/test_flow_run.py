@@ -82,7 +82,7 @@ async def test_flow_runs_with_branches_and_is_inspectable(running, crm) -> None:
     run = await finished(osmo, started.json()["flowRunId"])
     assert run["state"] == "completed", run
     assert run["input"] == {"email": "ada@example.com", "name": "Ada Lovelace"}
-    keys = [r["node_key"] for r in run["nodeRuns"]]
+    keys = [r["nodeKey"] for r in run["nodeRuns"]]
     assert keys == ["trigger", "fields", "create", "vip", "regular"]
     created = run["nodeRuns"][2]["outputs"][0]["record"]
     assert fake.contacts[created["id"]]["properties"]["firstname"] == "Ada"
@@ -95,7 +95,7 @@ async def test_flow_runs_with_branches_and_is_inspectable(running, crm) -> None:
         json={"input": {"email": "grace@navy.mil", "name": "Grace Hopper"}},
     )
     run = await finished(osmo, other.json()["flowRunId"])
-    assert [r["node_key"] for r in run["nodeRuns"]] == ["trigger", "fields", "create", "regular"]
+    assert [r["nodeKey"] for r in run["nodeRuns"]] == ["trigger", "fields", "create", "regular"]
 
 
 async def test_failed_node_stops_the_run_and_rerun_from_it(running, crm) -> None:
@@ -135,7 +135,7 @@ async def test_failed_node_stops_the_run_and_rerun_from_it(running, crm) -> None
     assert rerun.status_code == 201, rerun.text
     resumed = await finished(osmo, rerun.json()["flowRunId"])
     assert resumed["state"] == "completed"
-    assert resumed["nodeRuns"][0]["node_key"] == "create"
+    assert resumed["nodeRuns"][0]["nodeKey"] == "create"
     listed = (await osmo.call("GET", "/flow-runs?state=failed", tenant="acme")).json()
     for _ in range(50):
         if listed["items"]:
@@ -192,7 +192,7 @@ async def test_a_long_loop_continues_as_new_and_reads_as_one_run(
         if (email := c["properties"].get("email", "")).startswith("person")
     )
     assert emails == sorted(people)  # each item written once across the continuations
-    creates = [r for r in run["nodeRuns"] if r["node_key"] == "create"]
+    creates = [r for r in run["nodeRuns"] if r["nodeKey"] == "create"]
     assert sorted(r["input"]["each"] for r in creates) == sorted(people)
     assert all(r["input"]["trigger"] == {"people": people} for r in creates)
     handle = osmo_sqlite.services.temporal_client.get_workflow_handle(run_id)  # type: ignore[union-attr]
