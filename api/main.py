@@ -9,6 +9,7 @@ import httpx
 from fastapi import FastAPI
 
 from api.errors import install_error_handlers
+from api.models import Health
 from api.models.elements import element_request_models, models_for
 from api.openapi import install_openapi
 from api.routes import (
@@ -92,8 +93,8 @@ def create_app(
     )
 
     @app.get("/health", tags=["health"])
-    def health() -> dict[str, str]:
-        return {"status": "ok"}
+    def health() -> Health:
+        return Health(status="ok")
 
     return app
 

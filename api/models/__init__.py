@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from pydantic import BaseModel, ConfigDict, field_serializer
+from pydantic import BaseModel, ConfigDict, Field, field_serializer
 from pydantic.alias_generators import to_camel
 
 
@@ -35,3 +35,7 @@ class PublicModel(ApiModel):
     model_config = ConfigDict(
         alias_generator=to_camel, populate_by_name=True, extra="ignore", from_attributes=True
     )
+
+
+class Health(PublicModel):
+    status: str = Field(description="`ok` while the API serves requests.")

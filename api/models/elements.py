@@ -85,7 +85,7 @@ def _optional_fields(kind: ElementKind) -> dict[str, Any]:
     for name, info in kind.model.model_fields.items():
         alias = info.alias or to_camel(name)
         fields[name] = (
-            info.annotation | None,
+            info.annotation | None,  # type: ignore[operator]  # always set on a model's fields
             Field(None, alias=alias, description=info.description),
         )
     return fields

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import Field, computed_field
+from pydantic import Field, computed_field, field_validator
 
 from api.models import ApiModel, PublicModel
 
@@ -29,6 +29,28 @@ class FlowRunRerun(ApiModel):
     definition: Literal["original", "current"] = "original"
 
 
+def flat_error(error: Any) -> Any:
+    """A node run's error as the API's other errors are: `{type, key, message, data}` with the
+    details at the top of `data`.
+
+    Workflows record an activity's failure with the whole error body as its `data` (so
+    `data.data.errors`); recorded histories keep that shape, so it is flattened here.
+    """
+    if not isinstance(error, dict):
+        return error
+    inner = error.get("data")
+    if not isinstance(inner, dict) or not {"key", "message"} <= inner.keys():
+        return error  # details of the node's own, not a whole error body
+    if isinstance(inner.get("data", {}), dict):
+        return {
+            "type": inner.get("type", error.get("type")),
+            "key": inner["key"],
+            "message": error.get("message", inner.get("message")),
+            "data": inner.get("data") or {},
+        }
+    return error
+
+
 class NodeRunPublic(PublicModel):
     """One execution of one node for one upstream output."""
 
@@ -43,6 +65,11 @@ class NodeRunPublic(PublicModel):
     started_at: str = ""
     finished_at: str | None = None
     duration_ms: float | None = None
+
+    @field_validator("error", mode="before")
+    @classmethod
+    def _flat(cls, error: Any) -> Any:
+        return flat_error(error)
 
 
 class FlowRunError(PublicModel):

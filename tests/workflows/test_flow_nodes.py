@@ -214,7 +214,7 @@ async def test_custom_request_to_loopback_is_refused_by_default(
     assert run["state"] == "failed" and run["failedNodeKey"] == "call", run
     error = node(run, "call")["error"]
     assert error["key"] == "address_not_allowed"
-    assert {"127.0.0.1", "::1"} & set(error["data"]["data"]["addresses"])
+    assert {"127.0.0.1", "::1"} & set(error["data"]["addresses"])
     assert await activity_attempts(env, run_id) == [1]
     assert len(fake.api_requests) == requests_before  # nothing reached the CRM
 
