@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from api.errors import install_error_handlers
 from api.models import Health
 from api.models.elements import element_request_models, models_for
-from api.openapi import install_openapi
+from api.openapi import install_openapi, operation_id
 from api.routes import (
     actions,
     connect,
@@ -64,6 +64,7 @@ def create_app(
         version="0.1.0",
         description="Universal integration layer: connections, connectors, flows.",
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,
     )
     if services is not None:
         app.state.services = services

@@ -7,7 +7,17 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
+
+
+def operation_id(route: APIRoute) -> str:
+    """`<tag>-<function>` (e.g. `flows-create_element`): readable names in generated clients.
+
+    Element routes share function names across kinds, so the tag (the kind) keeps ids unique.
+    """
+    tag = str(route.tags[0]) if route.tags else "osmo"
+    return f"{tag}-{route.name}"
 
 
 def add_schemas(schema: dict[str, Any], models: Iterable[type[BaseModel]]) -> None:
