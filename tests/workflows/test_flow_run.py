@@ -79,9 +79,17 @@ async def test_flow_runs_with_branches_and_is_inspectable(running, crm) -> None:
         json={"input": {"email": "ada@example.com", "name": "Ada Lovelace"}},
     )
     assert started.status_code == 201, started.text
-    run = await finished(osmo, started.json()["flowRunId"])
+    # The start answers the run itself, in the shape GET /flow-runs/{id} answers.
+    begun = started.json()
+    assert begun["state"] == "running" and begun["startTime"].endswith("Z")
+    assert begun["flowRunId"] == begun["id"] and begun["connectionId"] == connection_id
+    assert begun["connectionFlowId"] == begun["flowInstanceId"] is not None
+    assert begun["userId"] == begun["customerId"] is not None
+    run = await finished(osmo, begun["id"])
     assert run["state"] == "completed", run
     assert run["input"] == {"email": "ada@example.com", "name": "Ada Lovelace"}
+    assert run["flowInstanceId"] == begun["flowInstanceId"] and run["startTime"].endswith("Z")
+    assert {"id", "nodeKey", "nodeType", "startedAt", "durationMs"} <= run["nodeRuns"][0].keys()
     keys = [r["nodeKey"] for r in run["nodeRuns"]]
     assert keys == ["trigger", "fields", "create", "vip", "regular"]
     created = run["nodeRuns"][2]["outputs"][0]["record"]
@@ -143,6 +151,12 @@ async def test_failed_node_stops_the_run_and_rerun_from_it(running, crm) -> None
         await asyncio.sleep(0.1)
         listed = (await osmo.call("GET", "/flow-runs?state=failed", tenant="acme")).json()
     assert [item["id"] for item in listed["items"]] == [failed["id"]]
+    by_instance = f"/flow-runs?flowInstanceId={failed['flowInstanceId']}&state=failed"
+    assert [
+        r["id"] for r in (await osmo.call("GET", by_instance, tenant="acme")).json()["items"]
+    ] == [failed["id"]]
+    elsewhere = "/flow-runs?flowInstanceId=no-such-instance"
+    assert (await osmo.call("GET", elsewhere, tenant="acme")).json()["items"] == []
     assert (await osmo.call("GET", "/flow-runs", tenant="globex")).json()["items"] == []
     assert (
         await osmo.call("GET", f"/flow-runs/{failed['id']}", tenant="globex")
