@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -83,7 +84,9 @@ def summary_of(
     )
 
 
-async def describe(client: Client, run_id: str, visible: Any) -> DescribedRun:
+async def describe(
+    client: Client, run_id: str, visible: Callable[[str | None], bool]
+) -> DescribedRun:
     """The run's description; 404 when it does not exist or `visible(customer_id)` is false.
 
     Args:

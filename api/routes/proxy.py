@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from api.deps import CallerDep, ServicesDep, SessionDep, get_connection
+from api.deps import CallerDep, ServicesDep, SessionDep, connection_context, get_connection
 from core.errors import OsmoError
 
 router = APIRouter(tags=["proxy"])
@@ -45,7 +45,7 @@ async def proxy(
     connection = get_connection(session, caller, connection_id)
     if "://" in path or path.startswith("/"):
         raise OsmoError("bad_request", "invalid_proxy_path", "Proxy paths are relative to the API")
-    ctx = services.runtime.context_for(services.connections.load(connection.id))
+    ctx = await connection_context(services, connection.id)
     headers = {
         name: value
         for name, value in request.headers.items()
