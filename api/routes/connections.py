@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 
 from api.connecting import establish, input_problems, new_context, resolve
 from api.deps import (
+    Caller,
     CallerDep,
     ConnectionContextDep,
     ConnectionDep,
@@ -27,7 +28,7 @@ from api.models.connections import (
 from api.models.errors import errors
 from api.pagination import Page, paginate
 from api.services import Services
-from connectors.runtime import ConnectorError
+from connectors.runtime import ConnectionContext, ConnectorError
 from core.connections import forget_connection
 from core.errors import OsmoError, validation_error
 from core.models import Connection, ConnectionState, Customer, Integration, utcnow
@@ -77,14 +78,10 @@ def list_connections(
     return Page(items=[to_public(services, session, r) for r in rows], cursor=next_cursor)
 
 
-@router.post("", response_model=ConnectionPublic, status_code=201, responses=errors(400, 502))
-async def create_connection(
-    caller: CallerDep, services: ServicesDep, session: SessionDep, body: ConnectionCreate
-) -> ConnectionPublic:
-    """Creates a connection from inputs (API keys, custom fields) or imported credentials.
-
-    The connector's test request must pass; otherwise nothing is stored.
-    """
+def _new_context(
+    services: Services, session: Session, caller: Caller, body: ConnectionCreate
+) -> tuple[ConnectionContext, Integration]:
+    """The context of the connection `body` asks for, checked before anything is stored."""
     customer_id = caller.customer_id
     admin_fields = body.customer_id is not None or body.credentials is not None
     if admin_fields and not caller.is_admin:
@@ -111,8 +108,20 @@ async def create_connection(
     ctx = new_context(
         services, integration, connector, option, customer_id, body.inputs, body.credentials
     )
+    return ctx, integration
+
+
+@router.post("", response_model=ConnectionPublic, status_code=201, responses=errors(400, 502))
+async def create_connection(
+    caller: CallerDep, services: ServicesDep, session: SessionDep, body: ConnectionCreate
+) -> ConnectionPublic:
+    """Creates a connection from inputs (API keys, custom fields) or imported credentials.
+
+    The connector's test request must pass; otherwise nothing is stored.
+    """
+    ctx, integration = await run_in_threadpool(_new_context, services, session, caller, body)
     connection = await establish(services, session, ctx, integration, name=body.name)
-    return to_public(services, session, connection)
+    return await run_in_threadpool(to_public, services, session, connection)
 
 
 @router.get("/{connection_id}", response_model=ConnectionPublic, responses=errors(404))
@@ -161,16 +170,25 @@ async def test_connection(
     try:
         await services.runtime.test(ctx)
     except OsmoError as exc:  # connector errors, and e.g. credentials missing after disconnect
-        session.refresh(connection)
-        if connection.state != ConnectionState.disconnected:
-            services.connections.mark_state(
-                connection.id, ConnectionState.error, exc.key, exc.message
-            )
-        session.refresh(connection)
-        return ConnectionTestResult(success=False, state=connection.state, error=exc.to_dict())
+        return await run_in_threadpool(_test_failed, services, session, connection, exc)
     if connection.state != ConnectionState.connected:
-        services.connections.mark_state(connection.id, ConnectionState.connected)
+        await run_in_threadpool(
+            services.connections.mark_state, connection.id, ConnectionState.connected
+        )
     return ConnectionTestResult(success=True, state=ConnectionState.connected)
+
+
+def _test_failed(
+    services: Services, session: Session, connection: Connection, error: OsmoError
+) -> ConnectionTestResult:
+    """Puts the connection in `error` (unless it is disconnected) and says why."""
+    session.refresh(connection)
+    if connection.state != ConnectionState.disconnected:
+        services.connections.mark_state(
+            connection.id, ConnectionState.error, error.key, error.message
+        )
+    session.refresh(connection)
+    return ConnectionTestResult(success=False, state=connection.state, error=error.to_dict())
 
 
 @router.post(
@@ -189,8 +207,8 @@ async def refresh_credentials(
             f"Auth option {ctx.auth.key!r} has no refreshable credentials",
         )
     await services.runtime.refresh(ctx)
-    session.refresh(connection)
-    return to_public(services, session, connection)
+    await run_in_threadpool(session.refresh, connection)
+    return await run_in_threadpool(to_public, services, session, connection)
 
 
 @router.post("/{connection_id}/disconnect", response_model=ConnectionPublic, responses=errors(404))
@@ -206,6 +224,12 @@ async def disconnect(
         revoked = await services.runtime.revoke(ctx)
     except (ConnectorError, OsmoError):
         revoked = False
+    return await run_in_threadpool(_forget_credentials, services, session, connection, revoked)
+
+
+def _forget_credentials(
+    services: Services, session: Session, connection: Connection, revoked: bool
+) -> ConnectionPublic:
     connection.credentials_encrypted = None
     connection.token_expires_at = None
     connection.state = ConnectionState.disconnected
