@@ -18,9 +18,8 @@ from core.elements.store import ElementStore
 
 def universal_routes(router: APIRouter, kind: str, models: ElementModels) -> None:
     """Adds the routes of `kind` addressed by selector to `router`."""
-    list_model: Any = models.list
 
-    @router.get(f"/{kind}", response_model=list_model, responses=errors(404))
+    @router.get(f"/{kind}", response_model=models.list, responses=errors(404))
     def list_elements(
         _: CallerDep,
         session: SessionDep,
