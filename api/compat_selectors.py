@@ -13,10 +13,8 @@ from typing import Any
 from pydantic import ValidationError
 from sqlmodel import Session, select
 
-from api.deps import Caller
+from api.deps import Caller, get_connection, get_integration
 from api.models import ApiModel
-from api.routes.connections import get_connection
-from api.routes.integrations import get_integration
 from core.elements.models import Element
 from core.errors import OsmoError, not_found, validation_error
 from core.models import Connection

@@ -14,9 +14,8 @@ from sqlmodel import Session
 
 from api.connect_pages import redirect_allowed
 from api.connecting import new_context, resolve
-from api.deps import authenticate
+from api.deps import authenticate, get_integration
 from api.page_security import browser_hash
-from api.routes.integrations import get_integration
 from api.services import Services
 from connectors.runtime import ConnectionContext
 from core.errors import OsmoError

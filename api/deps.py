@@ -1,4 +1,4 @@
-"""Request dependencies: services, database session, and who is calling."""
+"""Request dependencies: services, database session, who is calling, and what they name."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlmodel import Session
+from fastapi.concurrency import run_in_threadpool
+from sqlmodel import Session, select
 
 from api.services import Services
-from core.errors import OsmoError
-from core.models import Customer
+from connectors.runtime import ConnectionContext
+from core.errors import OsmoError, not_found
+from core.models import Connection, Customer, Integration
 from core.stores.customers import upsert_customer
 from core.tokens import TokenClaims, verify_token
 
@@ -90,3 +92,56 @@ def require_admin(caller: CallerDep) -> Caller:
 
 
 AdminDep = Annotated[Caller, Depends(require_admin)]
+
+
+def get_connection(session: Session, caller: Caller, connection_id: str) -> Connection:
+    """The connection, or 404 when it does not exist or belongs to another customer."""
+    connection = session.get(Connection, connection_id)
+    session.commit()  # release the pooled connection before the caller awaits external I/O
+    if connection is None or not caller.can_see(connection.customer_id):
+        raise not_found("connection", connection_id)
+    return connection
+
+
+def get_integration(session: Session, key: str) -> Integration:
+    """The integration by key (or id), or 404."""
+    integration = session.exec(select(Integration).where(Integration.key == key)).first()
+    if integration is None:
+        integration = session.get(Integration, key)
+    if integration is None:
+        raise not_found("integration", key)
+    return integration
+
+
+# Sync dependencies: FastAPI runs them in its threadpool, so their database reads never block
+# the event loop of the async routes that use them.
+def path_connection(session: SessionDep, caller: CallerDep, connection_id: str) -> Connection:
+    return get_connection(session, caller, connection_id)
+
+
+ConnectionDep = Annotated[Connection, Depends(path_connection)]
+"""The connection named by the `{connection_id}` path parameter, visible to the caller."""
+
+
+def path_integration(session: SessionDep, integration_key: str) -> Integration:
+    return get_integration(session, integration_key)
+
+
+IntegrationDep = Annotated[Integration, Depends(path_integration)]
+"""The integration named by the `{integration_key}` path parameter."""
+
+
+async def connection_context(services: Services, connection_id: str) -> ConnectionContext:
+    """The runtime context (connector, credentials) of a connection, loaded off the event loop."""
+    stored = await run_in_threadpool(services.connections.load, connection_id)
+    return services.runtime.context_for(stored)
+
+
+async def path_connection_context(
+    services: ServicesDep, connection: ConnectionDep
+) -> ConnectionContext:
+    return await connection_context(services, connection.id)
+
+
+ConnectionContextDep = Annotated[ConnectionContext, Depends(path_connection_context)]
+"""The runtime context of the `{connection_id}` connection, for calls to its external app."""

@@ -9,6 +9,9 @@ import httpx
 from fastapi import FastAPI
 
 from api.errors import install_error_handlers
+from api.models import Health
+from api.models.elements import element_request_models, models_for
+from api.openapi import install_openapi, operation_id
 from api.routes import (
     actions,
     codec,
@@ -67,6 +70,7 @@ def create_app(
         version="0.1.0",
         description="Universal integration layer: connections, connectors, flows.",
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,
     )
     if services is not None:
         app.state.services = services
@@ -93,10 +97,14 @@ def create_app(
         app.include_router(module.router)
     for kind in KINDS:
         app.include_router(element_router(kind))
+    install_openapi(
+        app,
+        (model for kind in KINDS.values() for model in element_request_models(models_for(kind))),
+    )
 
     @app.get("/health", tags=["health"])
-    def health() -> dict[str, str]:
-        return {"status": "ok"}
+    def health() -> Health:
+        return Health(status="ok")
 
     return app
 

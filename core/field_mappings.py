@@ -7,9 +7,32 @@ which are resolved in batches before evaluation.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
+from core.elements.store import ElementStore
 from core.formulas import UNDEFINED, LookupResolver, evaluate_with_io
+from core.models import Connection
+
+
+class UdmMapping(Protocol):
+    """How a data collection maps to a unified model (a connector spec's `udm`)."""
+
+    @property
+    def model(self) -> str: ...
+    @property
+    def to_udm(self) -> dict[str, Any]: ...
+    @property
+    def from_udm(self) -> dict[str, Any]: ...
+
+
+class Collection(Protocol):
+    """A connector's data collection, as far as default mappings need it."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def udm(self) -> UdmMapping | None: ...
 
 
 def _strip_prefix(value: Any, prefix: str, rename: dict[str, str] | None = None) -> Any:
@@ -73,3 +96,52 @@ async def apply_mapping(
     """Evaluates `mapping` over each record, resolving lookups in one batch per group."""
     results = await evaluate_with_io(mapping, records, resolver)
     return [None if result is UNDEFINED else result for result in results]
+
+
+def app_schema(store: ElementStore, definition: dict[str, Any]) -> dict[str, Any]:
+    """The product's schema a field mapping maps to: inline, or an app data schema's."""
+    if definition.get("appSchema"):
+        return dict(definition["appSchema"])
+    key = definition.get("appDataSchemaKey")
+    if key:
+        return dict(store.resolve(store.find("app-data-schemas", key)).get("schema") or {})
+    return {}
+
+
+def data_collection(
+    store: ElementStore, connection: Connection, collections: Sequence[Collection], key: str | None
+) -> Collection | None:
+    """The collection the mapping's data source `key` points at, for this connection."""
+    if not key:
+        return None
+    source = store.resolve(store.instance("data-sources", key, connection))
+    if source.get("collectionKey"):
+        return next((c for c in collections if c.key == source["collectionKey"]), None)
+    udm = source.get("udm")
+    return next((c for c in collections if c.udm and c.udm.model == udm), None)
+
+
+def effective_mapping(
+    store: ElementStore, connection: Connection, selector: str, collections: Sequence[Collection]
+) -> dict[str, Any]:
+    """The connection's resolved field mapping, with defaults generated where missing.
+
+    Args:
+        store: Elements of the caller's session.
+        connection: Whose instance of the mapping to resolve.
+        selector: The field mapping's id, key or `integrationKey.key`.
+        collections: The data collections of the connection's connector.
+    """
+    element = store.find("field-mappings", selector)
+    definition = store.resolve(store.instance("field-mappings", element.key, connection))
+    if definition.get("importValue") is not None and definition.get("exportValue") is not None:
+        return definition
+    collection = data_collection(store, connection, collections, definition.get("dataSourceKey"))
+    schema = app_schema(store, definition)
+    if collection is not None and collection.udm is not None and schema:
+        imports, exports = default_mapping(schema, collection.udm.to_udm, collection.udm.from_udm)
+        if definition.get("importValue") is None:
+            definition["importValue"] = imports
+        if definition.get("exportValue") is None:
+            definition["exportValue"] = exports
+    return definition

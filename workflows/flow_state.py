@@ -5,27 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.elements.snapshots import FlowSnapshot
+
+__all__ = ["FlowSnapshot"]  # re-exported: it moved to core, where the API resolves it
+
 DEFAULT_HISTORY_LIMIT = 10_000
 """Continue as new once the history has this many events (Temporal's hard limit is 51,200)."""
 
 SEED = -1
 """Node-run index of an output given in `FlowRunInput.start_outputs` (re-runs from a node)."""
-
-
-@dataclass
-class FlowSnapshot:
-    """An immutable, resolved flow instance: the workflow never reads live configuration."""
-
-    flow_key: str
-    flow_instance_id: str
-    nodes: dict[str, dict[str, Any]]
-    parameters: dict[str, Any] = field(default_factory=dict)
-    connection_id: str | None = None
-    customer_id: str | None = None
-    integration_key: str | None = None
-    revision: int = 0
-    tenant_key: str | None = None
-    """The customer's id in the product (absent from snapshots taken before it was added)."""
 
 
 @dataclass

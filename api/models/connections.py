@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, computed_field
 
 from api.models import ApiModel, PublicModel
 
@@ -40,6 +40,17 @@ class ConnectionPublic(PublicModel):
     credentials: dict[str, Any] | None = Field(
         default=None, description="includeSecrets=true only."
     )
+
+    # Compatibility fields: the names Membrane's SDK reads for the same values.
+    @computed_field(description="Compatibility alias of `customerId`.")  # type: ignore[prop-decorator]
+    @property
+    def user_id(self) -> str:
+        return self.customer_id
+
+    @computed_field(description="Compatibility: true when `state` is `disconnected`.")  # type: ignore[prop-decorator]
+    @property
+    def disconnected(self) -> bool:
+        return self.state == "disconnected"
 
 
 class ConnectionTestResult(PublicModel):

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, computed_field
 
 from api.models import ApiModel, PublicModel
 
@@ -27,3 +27,8 @@ class CustomerPublic(PublicModel, CustomerBase):
     tenant_key: str
     created_at: datetime
     updated_at: datetime
+
+    @computed_field(description="Compatibility alias of `tenantKey` (Membrane's name).")  # type: ignore[prop-decorator]
+    @property
+    def internal_id(self) -> str:
+        return self.tenant_key

@@ -44,5 +44,8 @@ class IntegrationPublic(PublicModel, IntegrationBase):
     client_secret: str | None = Field(
         default=None, description="Only for admins asking with includeSecrets=true."
     )
+    logo_uri: str | None = Field(
+        default=None, description="The connector's logo (compatibility name of `logoUrl`)."
+    )
     created_at: datetime
     updated_at: datetime

@@ -19,15 +19,21 @@ store function that already does the work, so both APIs answer the same.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
+from pydantic import Field
 
-from api.deps import CallerDep, ServicesDep, SessionDep
-from api.routes import compat_instances, proxy
-from api.routes.connections import get_connection
-from api.routes.operations import CollectionCall, MethodName, call_collection_method
+from api.deps import CallerDep, ServicesDep, SessionDep, connection_context, get_connection
+from api.models import PublicModel
+from api.models.errors import errors
+from api.models.operations import CollectionCall, CollectionResult, MethodName
+from api.proxying import proxy_request
+from api.routes import compat_instances
+from connectors.runtime.collections import API_METHODS, run_method
 from connectors.spec import ConnectorSpec, DataCollection
 from core.elements.store import ElementStore
 from core.errors import OsmoError
@@ -36,26 +42,38 @@ router = APIRouter(tags=["membrane-compatibility"])
 router.include_router(compat_instances.router)
 
 
-@router.get("/self")
-def read_self(caller: CallerDep) -> dict[str, Any]:
+class SelfPublic(PublicModel):
+    """The calling customer, as Membrane's SDK reads it."""
+
+    id: str
+    name: str | None = None
+    internal_id: str = Field(description="The product's id for the customer (its tenantKey).")
+    tenant_key: str
+    fields: dict[str, Any] = Field(default_factory=dict)
+    created_at: datetime
+    updated_at: datetime
+
+
+@router.get("/self", responses=errors())
+def read_self(caller: CallerDep) -> SelfPublic:
     """The customer the token names: `internalId` is the product's id for it (`tenantKey`)."""
     customer = caller.customer
     if customer is None:
         raise OsmoError(
             "auth", "forbidden", "This token names no customer (it has no id/tenantKey)", status=403
         )
-    return {
-        "id": customer.id,
-        "name": customer.name,
-        "internalId": customer.tenant_key,
-        "tenantKey": customer.tenant_key,
-        "fields": customer.fields,
-        "createdAt": customer.created_at,
-        "updatedAt": customer.updated_at,
-    }
+    return SelfPublic(
+        id=customer.id,
+        name=customer.name,
+        internal_id=customer.tenant_key,
+        tenant_key=customer.tenant_key,
+        fields=customer.fields,
+        created_at=customer.created_at,
+        updated_at=customer.updated_at,
+    )
 
 
-@router.post("/connections/{connection_id}/api/{path:path}")
+@router.post("/connections/{connection_id}/api/{path:path}", responses=errors(400, 404, 502))
 async def request_through_connection(
     connection_id: str,
     path: str,
@@ -66,12 +84,16 @@ async def request_through_connection(
 ) -> Response:
     """`connection.request(path, data)`: POSTs `data` to `path` of the app's API, as the
     proxy does (same auth, refresh, redaction and logging)."""
-    return await proxy.proxy(connection_id, path, request, caller, services, session)
+    connection = get_connection(session, caller, connection_id)
+    ctx = await connection_context(services, connection.id)
+    return await proxy_request(services, ctx, path, request)
 
 
 @router.post(
     "/data-source-instance/collection/{method}",
     openapi_extra=compat_instances.selector_parameters("dataSourceKey"),
+    responses=errors(400, 404, 409, 502),
+    response_model_exclude_unset=True,
 )
 async def call_data_source_collection(
     method: MethodName,
@@ -80,16 +102,13 @@ async def call_data_source_collection(
     services: ServicesDep,
     session: SessionDep,
     body: CollectionCall | None = None,
-) -> dict[str, Any]:
+) -> CollectionResult:
     """`dataSourceInstance(…).listRecords()` and the like: the method of the collection the
     instance points at, with the instance's parameters under those of the body."""
-    instance = compat_instances.selected_instance(request, session, caller, "data-source")
+    instance, source = await run_in_threadpool(_selected_source, request, session, caller)
     assert instance.connection_id is not None
-    store = ElementStore(session)
-    source = store.resolve(instance)
-    connection = get_connection(session, caller, instance.connection_id)
-    connector = services.registry.get(services.connections.load(connection.id).connector_key)
-    collection = _collection_of(connector, source) if connector else None
+    ctx = await connection_context(services, instance.connection_id)
+    collection = _collection_of(ctx.connector, source)
     if collection is None:
         raise OsmoError(
             "bad_request",
@@ -97,12 +116,24 @@ async def call_data_source_collection(
             f"Data source {instance.key!r} points at no collection of this connection's app",
         )
     call = body or CollectionCall()
-    call = call.model_copy(
-        update={"parameters": {**(source.get("parameters") or {}), **call.parameters}}
+    result = await run_method(
+        services.runtime,
+        ctx,
+        collection.key,
+        API_METHODS[method],
+        parameters={**(source.get("parameters") or {}), **call.parameters},
+        id=call.id,
+        fields=call.fields,
+        query=call.query,
+        cursor=call.cursor,
     )
-    return await call_collection_method(
-        connection.id, collection.key, method, caller, services, session, call
-    )
+    return CollectionResult.model_validate(result)
+
+
+def _selected_source(request: Request, session: Any, caller: Any) -> tuple[Any, dict[str, Any]]:
+    instance = compat_instances.selected_instance(request, session, caller, "data-source")
+    get_connection(session, caller, instance.connection_id or "")
+    return instance, ElementStore(session).resolve(instance)
 
 
 def _collection_of(connector: ConnectorSpec, source: dict[str, Any]) -> DataCollection | None:

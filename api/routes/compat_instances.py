@@ -13,13 +13,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Request
 from sqlmodel import Session, select
 
+from api.actions import ActionRunBody, run_for_connection
 from api.compat_selectors import action_request, instance_by_id, select_connection
-from api.deps import Caller, CallerDep, ServicesDep, SessionDep
-from api.routes import data_links
-from api.routes.actions import ActionRunBody, run_for_connection
-from api.routes.connections import get_connection
-from api.routes.elements import _revision, _split, element_public
-from api.routes.integrations import get_integration
+from api.deps import Caller, CallerDep, ServicesDep, SessionDep, get_connection, get_integration
+from api.element_bodies import element_public, revision_of, split
+from api.models.actions import ActionRunResult
+from api.models.data_links import DataLinkCreate, DataLinkList, DataLinkPublic
+from api.models.elements import models_for
+from api.models.errors import errors
+from core import data_links
+from core.elements.kinds import KINDS
 from core.elements.models import UNIVERSAL, Element
 from core.elements.store import ElementStore
 from core.errors import validation_error
@@ -88,10 +91,10 @@ def _customized(
     session: Session, caller: Caller, element: Element, body: dict[str, Any]
 ) -> dict[str, Any]:
     """PATCH of an instance, as `PATCH /connections/{id}/{kind}/{key}` does it."""
-    envelope, changes = _split(body)
+    envelope, changes = split(body)
     store = ElementStore(session)
     element = store.update(
-        element, changes, revision=_revision(envelope), customer=not caller.is_admin
+        element, changes, revision=revision_of(envelope), customer=not caller.is_admin
     )
     return element_public(store, element)
 
@@ -99,13 +102,26 @@ def _customized(
 def _instance_routes(name: str) -> None:
     kind, key_param = INSTANCE_KINDS[name]
     selector_doc = selector_parameters(key_param)
+    models = models_for(KINDS[kind])
 
-    @router.get(f"/{name}-instance", name=f"read_{name}_instance", openapi_extra=selector_doc)
+    @router.get(
+        f"/{name}-instance",
+        name=f"read_{name}_instance",
+        openapi_extra=selector_doc,
+        response_model=models.public,
+        responses=errors(404, 409),
+    )
     def read_instance(request: Request, caller: CallerDep, session: SessionDep) -> dict[str, Any]:
         store = ElementStore(session)
         return element_public(store, selected_instance(request, session, caller, name))
 
-    @router.patch(f"/{name}-instance", name=f"patch_{name}_instance", openapi_extra=selector_doc)
+    @router.patch(
+        f"/{name}-instance",
+        name=f"patch_{name}_instance",
+        openapi_extra=selector_doc,
+        response_model=models.public,
+        responses=errors(404, 409),
+    )
     def patch_instance(
         request: Request,
         caller: CallerDep,
@@ -117,14 +133,23 @@ def _instance_routes(name: str) -> None:
         return _customized(session, caller, element, body)
 
     @router.post(
-        f"/{name}-instance/reset", name=f"reset_{name}_instance", openapi_extra=selector_doc
+        f"/{name}-instance/reset",
+        name=f"reset_{name}_instance",
+        openapi_extra=selector_doc,
+        response_model=models.public,
+        responses=errors(404),
     )
     def reset_instance(request: Request, caller: CallerDep, session: SessionDep) -> dict[str, Any]:
         store = ElementStore(session)
         element = store.reset(selected_instance(request, session, caller, name))
         return element_public(store, element)
 
-    @router.post(f"/{name}-instances/{{instance_id}}/reset", name=f"reset_{name}_instance_by_id")
+    @router.post(
+        f"/{name}-instances/{{instance_id}}/reset",
+        name=f"reset_{name}_instance_by_id",
+        response_model=models.public,
+        responses=errors(404),
+    )
     def reset_instance_by_id(
         instance_id: str, caller: CallerDep, session: SessionDep
     ) -> dict[str, Any]:
@@ -132,7 +157,12 @@ def _instance_routes(name: str) -> None:
         element = store.reset(instance_by_id(session, caller, kind, instance_id))
         return element_public(store, element)
 
-    @router.get(f"/{name}-instances", name=f"list_{name}_instances")
+    @router.get(
+        f"/{name}-instances",
+        name=f"list_{name}_instances",
+        response_model=models.list,
+        responses=errors(404),
+    )
     def list_instances(request: Request, caller: CallerDep, session: SessionDep) -> dict[str, Any]:
         """The instances that exist (none is created), only on the caller's connections;
         filters `connectionId`, `integrationKey`, `<kind>Key`, `instanceKey`."""
@@ -158,7 +188,12 @@ def _instance_routes(name: str) -> None:
         items = [element_public(store, e) for e in session.exec(statement).all()]
         return {"items": items, "cursor": None}
 
-    @router.get(f"/connections/{{connection_id}}/{kind}", name=f"list_connection_{kind}")
+    @router.get(
+        f"/connections/{{connection_id}}/{kind}",
+        name=f"list_connection_{kind}",
+        response_model=models.list,
+        responses=errors(404),
+    )
     def list_connection_elements(
         connection_id: str, caller: CallerDep, session: SessionDep
     ) -> dict[str, Any]:
@@ -178,14 +213,18 @@ for _name in INSTANCE_KINDS:
     _instance_routes(_name)
 
 
-@router.post("/action-instance/run", openapi_extra=selector_parameters("actionKey"))
+@router.post(
+    "/action-instance/run",
+    openapi_extra=selector_parameters("actionKey"),
+    responses=errors(400, 404, 409, 502, 504),
+)
 async def run_action_instance(
     request: Request,
     caller: CallerDep,
     services: ServicesDep,
     session: SessionDep,
-    body: Annotated[Any, Body()] = None,
-) -> dict[str, Any]:
+    body: Annotated[Any, Body(description="The raw input, or Osmo's `{input}`.")] = None,
+) -> ActionRunResult:
     """Runs the selected action instance; the body is the raw input (or Osmo's `{input}`)."""
     instance = selected_instance(request, session, caller, "action")
     assert instance.connection_id is not None and instance.parent_id is not None
@@ -203,24 +242,36 @@ def _link_table(request: Request, session: Session, caller: Caller) -> tuple[str
     return instance.connection_id, instance.key
 
 
-@router.get("/data-link-table-instance/links")
-def list_instance_links(request: Request, caller: CallerDep, session: SessionDep) -> dict[str, Any]:
+@router.get(
+    "/data-link-table-instance/links",
+    openapi_extra=selector_parameters("dataLinkTableKey"),
+    responses=errors(404),
+)
+def list_instance_links(request: Request, caller: CallerDep, session: SessionDep) -> DataLinkList:
     """The links of the selected table, filtered by `appRecordId` / `externalRecordId`."""
     connection_id, key = _link_table(request, session, caller)
     query = request.query_params
-    return data_links.list_links(
+    links = data_links.find_links(
+        session,
         connection_id,
         key,
-        caller,
-        session,
-        query.get("appRecordId"),
-        query.get("externalRecordId"),
+        app_record_id=query.get("appRecordId"),
+        external_record_id=query.get("externalRecordId"),
     )
+    return DataLinkList(items=[DataLinkPublic.model_validate(link) for link in links])
 
 
-@router.post("/data-link-table-instance/links", status_code=201)
+@router.post(
+    "/data-link-table-instance/links",
+    status_code=201,
+    openapi_extra=selector_parameters("dataLinkTableKey"),
+    responses=errors(404, 409),
+)
 def create_instance_link(
-    request: Request, body: data_links.LinkCreate, caller: CallerDep, session: SessionDep
-) -> dict[str, Any]:
+    request: Request, body: DataLinkCreate, caller: CallerDep, session: SessionDep
+) -> DataLinkPublic:
     connection_id, key = _link_table(request, session, caller)
-    return data_links.create_link(connection_id, key, body, caller, session)
+    link = data_links.create_link(
+        session, connection_id, key, body.app_record_id, body.external_record_id, body.direction
+    )
+    return DataLinkPublic.model_validate(link)

@@ -10,9 +10,8 @@ from fastapi import APIRouter
 
 from api.connect_pages import redirect_allowed
 from api.connecting import resolve
-from api.deps import CallerDep, ServicesDep, SessionDep
+from api.deps import CallerDep, ServicesDep, SessionDep, get_integration
 from api.models.connect_sessions import ConnectSessionCreate, ConnectSessionPublic
-from api.routes.integrations import get_integration
 from core.errors import OsmoError, not_found, validation_error
 from core.models import Connection
 from core.stores.connect_sessions import create_session

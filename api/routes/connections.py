@@ -5,35 +5,35 @@ from __future__ import annotations
 import contextlib
 
 from fastapi import APIRouter, Query, Response
+from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session, select
 
 from api.connecting import establish, input_problems, new_context, resolve
-from api.deps import Caller, CallerDep, ServicesDep, SessionDep
+from api.deps import (
+    Caller,
+    CallerDep,
+    ConnectionContextDep,
+    ConnectionDep,
+    ServicesDep,
+    SessionDep,
+    connection_context,
+    get_integration,
+)
 from api.models.connections import (
     ConnectionCreate,
     ConnectionPublic,
     ConnectionTestResult,
     ConnectionUpdate,
 )
+from api.models.errors import errors
 from api.pagination import Page, paginate
-from api.routes.integrations import get_integration
 from api.services import Services
-from connectors.runtime import ConnectorError
-from core import data_links
-from core.elements.store import ElementStore
-from core.errors import OsmoError, not_found, validation_error
+from connectors.runtime import ConnectionContext, ConnectorError
+from core.connections import forget_connection
+from core.errors import OsmoError, validation_error
 from core.models import Connection, ConnectionState, Customer, Integration, utcnow
 
 router = APIRouter(prefix="/connections", tags=["connections"])
-
-
-def get_connection(session: Session, caller: Caller, connection_id: str) -> Connection:
-    """The connection, or 404 when it does not exist or belongs to another customer."""
-    connection = session.get(Connection, connection_id)
-    session.commit()  # release the pooled connection before the caller awaits external I/O
-    if connection is None or not caller.can_see(connection.customer_id):
-        raise not_found("connection", connection_id)
-    return connection
 
 
 def to_public(
@@ -53,7 +53,7 @@ def to_public(
     return public
 
 
-@router.get("", response_model=Page[ConnectionPublic])
+@router.get("", response_model=Page[ConnectionPublic], responses=errors(404))
 def list_connections(
     caller: CallerDep,
     services: ServicesDep,
@@ -78,14 +78,10 @@ def list_connections(
     return Page(items=[to_public(services, session, r) for r in rows], cursor=next_cursor)
 
 
-@router.post("", response_model=ConnectionPublic, status_code=201)
-async def create_connection(
-    caller: CallerDep, services: ServicesDep, session: SessionDep, body: ConnectionCreate
-) -> ConnectionPublic:
-    """Creates a connection from inputs (API keys, custom fields) or imported credentials.
-
-    The connector's test request must pass; otherwise nothing is stored.
-    """
+def _new_context(
+    services: Services, session: Session, caller: Caller, body: ConnectionCreate
+) -> tuple[ConnectionContext, Integration]:
+    """The context of the connection `body` asks for, checked before anything is stored."""
     customer_id = caller.customer_id
     admin_fields = body.customer_id is not None or body.credentials is not None
     if admin_fields and not caller.is_admin:
@@ -112,33 +108,39 @@ async def create_connection(
     ctx = new_context(
         services, integration, connector, option, customer_id, body.inputs, body.credentials
     )
+    return ctx, integration
+
+
+@router.post("", response_model=ConnectionPublic, status_code=201, responses=errors(400, 502))
+async def create_connection(
+    caller: CallerDep, services: ServicesDep, session: SessionDep, body: ConnectionCreate
+) -> ConnectionPublic:
+    """Creates a connection from inputs (API keys, custom fields) or imported credentials.
+
+    The connector's test request must pass; otherwise nothing is stored.
+    """
+    ctx, integration = await run_in_threadpool(_new_context, services, session, caller, body)
     connection = await establish(services, session, ctx, integration, name=body.name)
-    return to_public(services, session, connection)
+    return await run_in_threadpool(to_public, services, session, connection)
 
 
-@router.get("/{connection_id}", response_model=ConnectionPublic)
+@router.get("/{connection_id}", response_model=ConnectionPublic, responses=errors(404))
 def read_connection(
     caller: CallerDep,
     services: ServicesDep,
     session: SessionDep,
-    connection_id: str,
+    connection: ConnectionDep,
     include_secrets: bool = Query(False, alias="includeSecrets"),
 ) -> ConnectionPublic:
-    connection = get_connection(session, caller, connection_id)
     if include_secrets and not caller.is_admin:
         raise OsmoError("auth", "forbidden", "includeSecrets needs an admin token", status=403)
     return to_public(services, session, connection, secrets=include_secrets)
 
 
-@router.patch("/{connection_id}", response_model=ConnectionPublic)
+@router.patch("/{connection_id}", response_model=ConnectionPublic, responses=errors(404))
 def update_connection(
-    caller: CallerDep,
-    services: ServicesDep,
-    session: SessionDep,
-    connection_id: str,
-    body: ConnectionUpdate,
+    services: ServicesDep, session: SessionDep, connection: ConnectionDep, body: ConnectionUpdate
 ) -> ConnectionPublic:
-    connection = get_connection(session, caller, connection_id)
     for field, value in body.model_dump(exclude_unset=True).items():
         setattr(connection, field, value)
     connection.updated_at = utcnow()
@@ -147,59 +149,57 @@ def update_connection(
     return to_public(services, session, connection)
 
 
-@router.delete("/{connection_id}", status_code=204)
+@router.delete("/{connection_id}", status_code=204, responses=errors(404))
 async def delete_connection(
-    caller: CallerDep, services: ServicesDep, session: SessionDep, connection_id: str
+    services: ServicesDep, session: SessionDep, connection: ConnectionDep
 ) -> Response:
     """Deletes the connection after revoking its credentials at the provider (best effort)."""
-    connection = get_connection(session, caller, connection_id)
     if connection.state == ConnectionState.connected:
         # The provider may already have dropped the token; deletion proceeds regardless.
         with contextlib.suppress(ConnectorError, OsmoError):
-            await services.runtime.revoke(
-                services.runtime.context_for(services.connections.load(connection.id))
-            )
-    forget_connection(session, connection)
+            await services.runtime.revoke(await connection_context(services, connection.id))
+    await run_in_threadpool(forget_connection, session, connection)
     return Response(status_code=204)
 
 
-def forget_connection(session: Session, connection: Connection) -> None:
-    """Deletes the connection with its element instances and data links."""
-    ElementStore(session).delete_for_connection(connection.id)
-    data_links.delete_for_connection(session, connection.id)
-    session.delete(connection)
-    session.commit()
-
-
-@router.post("/{connection_id}/test", response_model=ConnectionTestResult)
+@router.post("/{connection_id}/test", response_model=ConnectionTestResult, responses=errors(404))
 async def test_connection(
-    caller: CallerDep, services: ServicesDep, session: SessionDep, connection_id: str
+    services: ServicesDep, session: SessionDep, connection: ConnectionDep, ctx: ConnectionContextDep
 ) -> ConnectionTestResult:
     """Runs the connector's test request; a failure puts the connection in `error`."""
-    connection = get_connection(session, caller, connection_id)
-    ctx = services.runtime.context_for(services.connections.load(connection.id))
     try:
         await services.runtime.test(ctx)
     except OsmoError as exc:  # connector errors, and e.g. credentials missing after disconnect
-        session.refresh(connection)
-        if connection.state != ConnectionState.disconnected:
-            services.connections.mark_state(
-                connection.id, ConnectionState.error, exc.key, exc.message
-            )
-        session.refresh(connection)
-        return ConnectionTestResult(success=False, state=connection.state, error=exc.to_dict())
+        return await run_in_threadpool(_test_failed, services, session, connection, exc)
     if connection.state != ConnectionState.connected:
-        services.connections.mark_state(connection.id, ConnectionState.connected)
+        await run_in_threadpool(
+            services.connections.mark_state, connection.id, ConnectionState.connected
+        )
     return ConnectionTestResult(success=True, state=ConnectionState.connected)
 
 
-@router.post("/{connection_id}/refresh-credentials", response_model=ConnectionPublic)
+def _test_failed(
+    services: Services, session: Session, connection: Connection, error: OsmoError
+) -> ConnectionTestResult:
+    """Puts the connection in `error` (unless it is disconnected) and says why."""
+    session.refresh(connection)
+    if connection.state != ConnectionState.disconnected:
+        services.connections.mark_state(
+            connection.id, ConnectionState.error, error.key, error.message
+        )
+    session.refresh(connection)
+    return ConnectionTestResult(success=False, state=connection.state, error=error.to_dict())
+
+
+@router.post(
+    "/{connection_id}/refresh-credentials",
+    response_model=ConnectionPublic,
+    responses=errors(400, 404, 502),
+)
 async def refresh_credentials(
-    caller: CallerDep, services: ServicesDep, session: SessionDep, connection_id: str
+    services: ServicesDep, session: SessionDep, connection: ConnectionDep, ctx: ConnectionContextDep
 ) -> ConnectionPublic:
     """Forces a token refresh now (OAuth2 and client-credentials connections)."""
-    connection = get_connection(session, caller, connection_id)
-    ctx = services.runtime.context_for(services.connections.load(connection.id))
     if not services.runtime.can_refresh(ctx):
         raise OsmoError(
             "bad_request",
@@ -207,25 +207,29 @@ async def refresh_credentials(
             f"Auth option {ctx.auth.key!r} has no refreshable credentials",
         )
     await services.runtime.refresh(ctx)
-    session.refresh(connection)
-    return to_public(services, session, connection)
+    await run_in_threadpool(session.refresh, connection)
+    return await run_in_threadpool(to_public, services, session, connection)
 
 
-@router.post("/{connection_id}/disconnect", response_model=ConnectionPublic)
+@router.post("/{connection_id}/disconnect", response_model=ConnectionPublic, responses=errors(404))
 async def disconnect(
-    caller: CallerDep, services: ServicesDep, session: SessionDep, connection_id: str
+    services: ServicesDep, session: SessionDep, connection: ConnectionDep, ctx: ConnectionContextDep
 ) -> ConnectionPublic:
     """Revokes the credentials at the provider (where possible) and forgets them.
 
     The connection keeps its id: reconnecting through the connect page restores it.
     """
-    connection = get_connection(session, caller, connection_id)
-    ctx = services.runtime.context_for(services.connections.load(connection.id))
     revoked = False
     try:
         revoked = await services.runtime.revoke(ctx)
     except (ConnectorError, OsmoError):
         revoked = False
+    return await run_in_threadpool(_forget_credentials, services, session, connection, revoked)
+
+
+def _forget_credentials(
+    services: Services, session: Session, connection: Connection, revoked: bool
+) -> ConnectionPublic:
     connection.credentials_encrypted = None
     connection.token_expires_at = None
     connection.state = ConnectionState.disconnected

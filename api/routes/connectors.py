@@ -7,44 +7,53 @@ from typing import Any
 from fastapi import APIRouter
 
 from api.deps import CallerDep, ServicesDep
+from api.models.connectors import (
+    AuthOptionSummary,
+    ConnectorList,
+    ConnectorPublic,
+    ConnectorSummary,
+)
+from api.models.errors import errors
 from connectors.spec import ConnectorSpec
 from core.errors import not_found
 
 router = APIRouter(prefix="/connectors", tags=["connectors"])
 
 
-def _summary(spec: ConnectorSpec) -> dict[str, Any]:
-    return {
-        "key": spec.key,
-        "name": spec.name,
-        "version": spec.version,
-        "categories": spec.categories,
-        "logoUrl": spec.logo_url,
-        "docsUrl": spec.docs_url,
-        "authOptions": [
-            {"key": o.key, "type": o.type, "name": o.name or o.key, "inputSchema": o.input_schema}
+def _summary(spec: ConnectorSpec) -> ConnectorSummary:
+    return ConnectorSummary(
+        key=spec.key,
+        name=spec.name,
+        version=spec.version,
+        categories=spec.categories,
+        logo_url=spec.logo_url,
+        docs_url=spec.docs_url,
+        auth_options=[
+            AuthOptionSummary(
+                key=o.key, type=o.type, name=o.name or o.key, input_schema=o.input_schema
+            )
             for o in spec.auth
         ],
-    }
+    )
 
 
 @router.get("/schema")
 def connector_schema() -> dict[str, Any]:
-    """JSON Schema of `connector.yaml`, generated from the spec models."""
+    """JSON Schema of `connector.yaml`, generated from the spec models (a schema: any object)."""
     return ConnectorSpec.model_json_schema(by_alias=True)
 
 
-@router.get("")
-def list_connectors(_: CallerDep, services: ServicesDep) -> dict[str, Any]:
-    return {"items": [_summary(spec) for spec in services.registry.all()], "cursor": None}
+@router.get("", responses=errors())
+def list_connectors(_: CallerDep, services: ServicesDep) -> ConnectorList:
+    return ConnectorList(items=[_summary(spec) for spec in services.registry.all()])
 
 
-@router.get("/{key}")
-def read_connector(_: CallerDep, services: ServicesDep, key: str) -> dict[str, Any]:
+@router.get("/{key}", responses=errors(404))
+def read_connector(_: CallerDep, services: ServicesDep, key: str) -> ConnectorPublic:
     spec = services.registry.get(key)
     if spec is None:
         raise not_found("connector", key)
-    return {
-        **_summary(spec),
-        "spec": spec.model_dump(mode="json", by_alias=True, exclude_none=True),
-    }
+    return ConnectorPublic(
+        **_summary(spec).model_dump(),
+        spec=spec.model_dump(mode="json", by_alias=True, exclude_none=True),
+    )

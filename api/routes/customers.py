@@ -9,8 +9,9 @@ from sqlmodel import select
 
 from api.deps import AdminDep, SessionDep
 from api.models.customers import CustomerCreate, CustomerPublic, CustomerUpdate
+from api.models.errors import errors
 from api.pagination import Page, paginate
-from api.routes.connections import forget_connection
+from core.connections import forget_connection
 from core.errors import conflict, not_found
 from core.models import Connection, Customer, OAuthState, utcnow
 
@@ -26,7 +27,7 @@ def _get(session: SessionDep, customer_id: str) -> Customer:
     return customer
 
 
-@router.get("", response_model=Page[CustomerPublic])
+@router.get("", response_model=Page[CustomerPublic], responses=errors(400))
 def list_customers(
     _: AdminDep,
     session: SessionDep,
@@ -41,7 +42,7 @@ def list_customers(
     return Page(items=[CustomerPublic.model_validate(r) for r in rows], cursor=next_cursor)
 
 
-@router.post("", response_model=CustomerPublic, status_code=201)
+@router.post("", response_model=CustomerPublic, status_code=201, responses=errors(409))
 def create_customer(_: AdminDep, session: SessionDep, body: CustomerCreate) -> Customer:
     customer = Customer(tenant_key=body.tenant_key, name=body.name, fields=body.fields)
     session.add(customer)
@@ -55,12 +56,12 @@ def create_customer(_: AdminDep, session: SessionDep, body: CustomerCreate) -> C
     return customer
 
 
-@router.get("/{customer_id}", response_model=CustomerPublic)
+@router.get("/{customer_id}", response_model=CustomerPublic, responses=errors(404))
 def get_customer(_: AdminDep, session: SessionDep, customer_id: str) -> Customer:
     return _get(session, customer_id)
 
 
-@router.patch("/{customer_id}", response_model=CustomerPublic)
+@router.patch("/{customer_id}", response_model=CustomerPublic, responses=errors(404))
 def update_customer(
     _: AdminDep, session: SessionDep, customer_id: str, body: CustomerUpdate
 ) -> Customer:
@@ -73,7 +74,7 @@ def update_customer(
     return customer
 
 
-@router.delete("/{customer_id}", status_code=204)
+@router.delete("/{customer_id}", status_code=204, responses=errors(404))
 def delete_customer(_: AdminDep, session: SessionDep, customer_id: str) -> Response:
     """Deletes the customer with their connections and pending connect attempts."""
     customer = _get(session, customer_id)

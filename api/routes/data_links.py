@@ -2,82 +2,64 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
-
 from fastapi import APIRouter, Query, Response
 from sqlmodel import Session
 
-from api.deps import Caller, CallerDep, SessionDep
-from api.models import ApiModel
-from api.routes.connections import get_connection
+from api.deps import ConnectionDep, SessionDep
+from api.models.data_links import DataLinkCreate, DataLinkList, DataLinkPublic
+from api.models.errors import errors
 from core import data_links
-from core.elements.models import DataLink
 from core.elements.store import ElementStore
 from core.errors import not_found, validation_error
+from core.models import Connection
 
 router = APIRouter(tags=["data-link-tables"])
 
-
-class LinkCreate(ApiModel):
-    app_record_id: str
-    external_record_id: str
-    direction: Literal["import", "export", "both"] = "both"
+PATH = "/connections/{connection_id}/data-link-tables/{key}/links"
 
 
-def _public(link: DataLink) -> dict[str, Any]:
-    return {
-        "id": link.id,
-        "connectionId": link.connection_id,
-        "dataLinkTableKey": link.table_key,
-        "appRecordId": link.app_record_id,
-        "externalRecordId": link.external_record_id,
-        "direction": link.direction,
-        "createdAt": link.created_at,
-    }
-
-
-def _table(session: Session, caller: Caller, connection_id: str, key: str) -> str:
-    connection = get_connection(session, caller, connection_id)
+def _table(session: Session, connection: Connection, key: str) -> str:
     ElementStore(session).instance("data-link-tables", key, connection)  # 404 if unknown
     return connection.id
 
 
-@router.get("/connections/{connection_id}/data-link-tables/{key}/links")
+@router.get(PATH, responses=errors(404))
 def list_links(
-    connection_id: str,
     key: str,
-    caller: CallerDep,
+    connection: ConnectionDep,
     session: SessionDep,
     app_record_id: str | None = Query(None, alias="appRecordId"),
     external_record_id: str | None = Query(None, alias="externalRecordId"),
-) -> dict[str, Any]:
-    connection = _table(session, caller, connection_id, key)
+) -> DataLinkList:
     links = data_links.find_links(
         session,
-        connection,
+        _table(session, connection, key),
         key,
         app_record_id=app_record_id,
         external_record_id=external_record_id,
     )
-    return {"items": [_public(link) for link in links], "cursor": None}
+    return DataLinkList(items=[DataLinkPublic.model_validate(link) for link in links])
 
 
-@router.post("/connections/{connection_id}/data-link-tables/{key}/links", status_code=201)
+@router.post(PATH, status_code=201, responses=errors(404, 409))
 def create_link(
-    connection_id: str, key: str, body: LinkCreate, caller: CallerDep, session: SessionDep
-) -> dict[str, Any]:
-    connection = _table(session, caller, connection_id, key)
+    key: str, body: DataLinkCreate, connection: ConnectionDep, session: SessionDep
+) -> DataLinkPublic:
     link = data_links.create_link(
-        session, connection, key, body.app_record_id, body.external_record_id, body.direction
+        session,
+        _table(session, connection, key),
+        key,
+        body.app_record_id,
+        body.external_record_id,
+        body.direction,
     )
-    return _public(link)
+    return DataLinkPublic.model_validate(link)
 
 
-@router.delete("/connections/{connection_id}/data-link-tables/{key}/links", status_code=204)
+@router.delete(PATH, status_code=204, responses=errors(404))
 def delete_links(
-    connection_id: str,
     key: str,
-    caller: CallerDep,
+    connection: ConnectionDep,
     session: SessionDep,
     link_id: str | None = Query(None, alias="id"),
     app_record_id: str | None = Query(None, alias="appRecordId"),
@@ -88,10 +70,9 @@ def delete_links(
         raise validation_error(
             [{"path": "query", "message": "give id, appRecordId or externalRecordId"}]
         )
-    connection = _table(session, caller, connection_id, key)
     deleted = data_links.delete_links(
         session,
-        connection,
+        _table(session, connection, key),
         key,
         link_id=link_id,
         app_record_id=app_record_id,

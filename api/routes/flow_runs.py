@@ -2,132 +2,47 @@
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query
-from pydantic import Field
+from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session
-from temporalio.client import (
-    WorkflowExecutionDescription,
-    WorkflowExecutionStatus,
-    WorkflowFailureError,
-)
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.service import RPCError
 
-from api.deps import Caller, CallerDep, ServicesDep, SessionDep
-from api.models import ApiModel
-from api.routes.actions import action_snapshot, with_collection
-from api.routes.connections import get_connection
+from api import flow_run_reader as reader
+from api.deps import Caller, CallerDep, ServicesDep, SessionDep, get_connection
+from api.models.errors import errors
+from api.models.flow_runs import (
+    FlowRunCreate,
+    FlowRunEventDelivered,
+    FlowRunList,
+    FlowRunOutput,
+    FlowRunPublic,
+    FlowRunRerun,
+    FlowRunStart,
+    FlowRunStopped,
+)
+from api.runs import start_flow_run
 from api.services import Services
 from core.elements.models import Element
+from core.elements.resolve import resolve_flow_instance
+from core.elements.snapshots import FlowSnapshot
 from core.elements.store import ElementStore
 from core.errors import OsmoError, not_found, validation_error
-from core.models import Connection, Customer, Integration
-from workflows import search_attributes as sa
 from workflows.flow_run import FlowRunWorkflow
-from workflows.flow_state import FlowRunInput, FlowSnapshot, node_run_inputs
+from workflows.flow_state import FlowRunInput
 
 router = APIRouter(tags=["flow-runs"])
 
-STATES = {
-    WorkflowExecutionStatus.RUNNING: "running",
-    WorkflowExecutionStatus.COMPLETED: "completed",
-    WorkflowExecutionStatus.FAILED: "failed",
-    WorkflowExecutionStatus.CANCELED: "stopped",
-    WorkflowExecutionStatus.TERMINATED: "stopped",
-    WorkflowExecutionStatus.TIMED_OUT: "failed",
-}
 
-
-class FlowRunStart(ApiModel):
-    connection_id: str | None = None
-    instance_key: str | None = None
-    input: Any = None
-
-
-class FlowRunCreate(ApiModel):
-    flow_instance_id: str
-    start_node_key: str | None = None
-    node_key: str | None = Field(None, description="Membrane's SDK name of startNodeKey.")
-    input: Any = None
-
-
-class FlowRunRerun(ApiModel):
-    from_: Literal["start", "failed-node"] = Field("start", alias="from")
-    definition: Literal["original", "current"] = "original"
-
-
-def snapshot_of(session: Session, store: ElementStore, instance: Element) -> FlowSnapshot:
-    """Resolves the flow instance (its data sources and actions) into an immutable snapshot."""
-    definition = store.resolve(instance)
-    if not definition.get("enabled", True):
-        raise OsmoError("bad_request", "flow_disabled", "This flow instance is disabled")
-    connection = session.get(Connection, instance.connection_id) if instance.connection_id else None
-    integration = (
-        session.get(Integration, instance.integration_id) if instance.integration_id else None
-    )
-    customer = session.get(Customer, connection.customer_id) if connection else None
-    nodes = {}
-    for key, node in (definition.get("nodes") or {}).items():
-        config = dict(node.get("config") or {})
-        if connection is not None:
-            config = with_collection(store, connection, config)
-            if node.get("type") == "run-action":  # the run gets the action, not a key to it
-                action = action_snapshot(session, store, connection, config["actionKey"])
-                config["action"] = asdict(action)
-        nodes[key] = {**node, "config": config}
-    return FlowSnapshot(
-        flow_key=instance.key,
-        flow_instance_id=instance.id,
-        nodes=nodes,
-        parameters=dict(definition.get("parameters") or {}),
-        connection_id=connection.id if connection else None,
-        customer_id=connection.customer_id if connection else None,
-        integration_key=integration.key if integration else None,
-        revision=instance.revision,
-        tenant_key=customer.tenant_key if customer else None,
-    )
-
-
-async def start_run(services: Services, run_input: FlowRunInput) -> str:
-    client = await services.temporal()
-    snapshot = run_input.snapshot
-    run_input.history_limit = services.settings.flow_history_limit
-    run_id = f"flow-run-{uuid.uuid4().hex}"
-    pairs = [
-        SearchAttributePair(sa.FLOW_KEY, snapshot.flow_key),
-        SearchAttributePair(sa.FLOW_INSTANCE_ID, snapshot.flow_instance_id),
-        SearchAttributePair(sa.TRIGGER_TYPE, run_input.trigger_type),
-    ]
-    for key, value in (
-        (sa.CUSTOMER_ID, snapshot.customer_id),
-        (sa.CONNECTION_ID, snapshot.connection_id),
-        (sa.INTEGRATION_KEY, snapshot.integration_key),
-    ):
-        if value:
-            pairs.append(SearchAttributePair(key, value))
-    await client.start_workflow(
-        FlowRunWorkflow.run,
-        run_input,
-        id=run_id,
-        task_queue=services.settings.task_queue,
-        search_attributes=TypedSearchAttributes(pairs),
-        static_summary=f"Flow {snapshot.flow_key}",
-    )
-    return run_id
-
-
-def _instance_for(
+def _snapshot_for(
     session: Session,
     caller: Caller,
     selector: str,
     connection_id: str | None,
     instance_key: str | None,
-) -> Element:
+) -> FlowSnapshot:
     store = ElementStore(session)
     flow = store.find("flows", selector)
     if connection_id is None:
@@ -138,19 +53,30 @@ def _instance_for(
             {"path": "connectionId"},
         )
     connection = get_connection(session, caller, connection_id)
-    return store.instance("flows", flow.key, connection, instance_key)
+    instance = store.instance("flows", flow.key, connection, instance_key)
+    return resolve_flow_instance(session, store, instance)
 
 
-@router.post("/flows/{selector}/run", status_code=201)
+async def _described(services: Services, caller: Caller, run_id: str) -> reader.DescribedRun:
+    return await reader.describe(await services.temporal(), run_id, caller.can_see)
+
+
+@router.post("/flows/{selector}/run", status_code=201, responses=errors(400, 404))
 async def run_flow(
     selector: str, body: FlowRunStart, caller: CallerDep, services: ServicesDep, session: SessionDep
-) -> dict[str, Any]:
-    instance = _instance_for(session, caller, selector, body.connection_id, body.instance_key)
-    snapshot = snapshot_of(session, ElementStore(session), instance)
-    return {"flowRunId": await start_run(services, FlowRunInput(snapshot, body.input))}
+) -> FlowRunPublic:
+    """Starts a run of the connection's instance of the flow; answers the run."""
+    snapshot = await run_in_threadpool(
+        _snapshot_for, session, caller, selector, body.connection_id, body.instance_key
+    )
+    return await start_flow_run(services, FlowRunInput(snapshot, body.input))
 
 
-@router.post("/connections/{connection_id}/flows/{selector}/run", status_code=201)
+@router.post(
+    "/connections/{connection_id}/flows/{selector}/run",
+    status_code=201,
+    responses=errors(400, 404),
+)
 async def run_connection_flow(
     connection_id: str,
     selector: str,
@@ -158,25 +84,21 @@ async def run_connection_flow(
     caller: CallerDep,
     services: ServicesDep,
     session: SessionDep,
-) -> dict[str, Any]:
-    instance = _instance_for(session, caller, selector, connection_id, body.instance_key)
-    snapshot = snapshot_of(session, ElementStore(session), instance)
-    return {"flowRunId": await start_run(services, FlowRunInput(snapshot, body.input))}
+) -> FlowRunPublic:
+    """Starts a run of the connection's instance of the flow; answers the run."""
+    snapshot = await run_in_threadpool(
+        _snapshot_for, session, caller, selector, connection_id, body.instance_key
+    )
+    return await start_flow_run(services, FlowRunInput(snapshot, body.input))
 
 
-@router.post("/flow-runs", status_code=201)
-async def create_flow_run(
-    body: FlowRunCreate, caller: CallerDep, services: ServicesDep, session: SessionDep
-) -> dict[str, Any]:
-    """Starts a run of a flow instance at any node."""
+def _instance_snapshot(session: Session, caller: Caller, body: FlowRunCreate) -> FlowSnapshot:
     instance = session.get(Element, body.flow_instance_id)
     if instance is None or instance.kind != "flows" or instance.connection_id is None:
         raise not_found("flow_instance", body.flow_instance_id)
     get_connection(session, caller, instance.connection_id)  # 404 for other customers
-    snapshot = snapshot_of(session, ElementStore(session), instance)
-    start_node_key = body.start_node_key or body.node_key
-    if body.start_node_key and body.node_key and body.start_node_key != body.node_key:
-        raise validation_error([{"path": "nodeKey", "message": "differs from startNodeKey"}])
+    snapshot = resolve_flow_instance(session, ElementStore(session), instance)
+    start_node_key = _start_node_key(body)
     if start_node_key is not None and start_node_key not in snapshot.nodes:
         raise OsmoError(
             "bad_request",
@@ -185,129 +107,52 @@ async def create_flow_run(
             {"path": "startNodeKey"},
             status=422,
         )
-    return {
-        "flowRunId": await start_run(services, FlowRunInput(snapshot, body.input, start_node_key))
-    }
+    return snapshot
 
 
-async def _describe(
-    services: Services, caller: Caller, run_id: str
-) -> tuple[Any, dict[str, Any], WorkflowExecutionDescription]:
-    client = await services.temporal()
-    handle = client.get_workflow_handle_for(FlowRunWorkflow.run, run_id)
-    try:
-        description = await handle.describe()
-    except RPCError as exc:
-        raise not_found("flow_run", run_id) from exc
-    if description.workflow_type != "FlowRun":
-        raise not_found("flow_run", run_id)
-    customer = description.typed_search_attributes.get(sa.CUSTOMER_ID)
-    if not caller.can_see(customer):
-        raise not_found("flow_run", run_id)
-    return (
-        handle,
-        {
-            "id": run_id,
-            "state": STATES.get(description.status, "queued") if description.status else "queued",
-            "flowKey": description.typed_search_attributes.get(sa.FLOW_KEY),
-            "flowInstanceId": description.typed_search_attributes.get(sa.FLOW_INSTANCE_ID),
-            "connectionId": description.typed_search_attributes.get(sa.CONNECTION_ID),
-            "customerId": customer,
-            "triggerType": description.typed_search_attributes.get(sa.TRIGGER_TYPE),
-            "startTime": description.start_time,
-            "closeTime": description.close_time,
-        },
-        description,
-    )
+def _start_node_key(body: FlowRunCreate) -> str | None:
+    """`startNodeKey`, or `nodeKey` as Membrane's SDK names it; two different values are a 422."""
+    if body.start_node_key and body.node_key and body.start_node_key != body.node_key:
+        raise validation_error([{"path": "nodeKey", "message": "differs from startNodeKey"}])
+    return body.start_node_key or body.node_key
 
 
-async def _history(
-    handle: Any, description: WorkflowExecutionDescription
-) -> tuple[FlowRunInput | None, dict[str, int]]:
-    """The execution's input and the attempts of each activity (by activity id) so far."""
-    run_input: FlowRunInput | None = None
-    scheduled: dict[int, str] = {}  # event id → activity id
-    attempts: dict[str, int] = {}
-    async for event in handle.fetch_history_events():
-        if event.HasField("workflow_execution_started_event_attributes"):
-            payloads = event.workflow_execution_started_event_attributes.input.payloads
-            run_input = (await handle._client.data_converter.decode(payloads, [FlowRunInput]))[0]
-        elif event.HasField("activity_task_scheduled_event_attributes"):
-            scheduled[event.event_id] = event.activity_task_scheduled_event_attributes.activity_id
-        elif event.HasField("activity_task_started_event_attributes"):
-            started = event.activity_task_started_event_attributes
-            attempts[scheduled.get(started.scheduled_event_id, "")] = started.attempt
-    for pending in description.raw_description.pending_activities:
-        attempts[pending.activity_id] = pending.attempt
-    return run_input, attempts
+@router.post("/flow-runs", status_code=201, responses=errors(400, 404))
+async def create_flow_run(
+    body: FlowRunCreate, caller: CallerDep, services: ServicesDep, session: SessionDep
+) -> FlowRunPublic:
+    """Starts a run of a flow instance at any node; answers the run."""
+    snapshot = await run_in_threadpool(_instance_snapshot, session, caller, body)
+    return await start_flow_run(services, FlowRunInput(snapshot, body.input, _start_node_key(body)))
 
 
-async def _read(
-    services: Services, caller: Caller, run_id: str
-) -> tuple[dict[str, Any], FlowRunInput | None]:
-    """The run as `GET /flow-runs/{id}` shows it, and the input of its latest execution."""
-    handle, run, description = await _describe(services, caller, run_id)
-    history_input, attempts = await _history(handle, description)
-    run["input"] = history_input.input if history_input else None
-    seed = history_input.start_outputs if history_input else {}
-    if run["state"] == "running":
-        node_runs = await handle.query(FlowRunWorkflow.state)
-        node_runs = [n if isinstance(n, dict) else asdict(n) for n in node_runs]
-    else:
-        try:
-            result = await handle.result()
-            node_runs = [asdict(n) for n in result.node_runs]
-        except WorkflowFailureError as exc:
-            details = getattr(exc.cause, "details", None) or [{}]
-            failure = details[0] if isinstance(details[0], dict) else {}
-            node_runs = failure.get("nodeRuns", [])
-            run["failedNodeKey"] = failure.get("failedNodeKey")
-            run["error"] = {"message": str(exc.cause)}
-    run["nodeRuns"] = with_attempts(node_run_inputs(node_runs, seed), attempts)
-    return run, history_input
-
-
-@router.get("/flow-runs/{run_id}")
-async def read_flow_run(run_id: str, caller: CallerDep, services: ServicesDep) -> dict[str, Any]:
+@router.get("/flow-runs/{run_id}", responses=errors(404))
+async def read_flow_run(run_id: str, caller: CallerDep, services: ServicesDep) -> FlowRunPublic:
     """Works while running (query) and after completion (result or failure, from history)."""
-    run, _ = await _read(services, caller, run_id)
-    return run
+    client = await services.temporal()
+    return (await reader.read(client, await _described(services, caller, run_id))).run
 
 
-@router.get("/flow-runs/{run_id}/output")
+@router.get("/flow-runs/{run_id}/output", responses=errors(404))
 async def read_flow_run_output(
     run_id: str, caller: CallerDep, services: ServicesDep
-) -> dict[str, Any]:
+) -> FlowRunOutput:
     """What the run produced: the outputs of its completed end nodes (those linking nowhere),
     in the order they ran; while it runs, those so far."""
-    run, run_input = await _read(services, caller, run_id)
-    nodes = run_input.snapshot.nodes if run_input else {}
+    client = await services.temporal()
+    read = await reader.read(client, await _described(services, caller, run_id))
+    nodes = read.input.snapshot.nodes if read.input else {}
     ends = {key for key, node in nodes.items() if not node.get("links")}
     outputs = [
         output
-        for node_run in run["nodeRuns"]
-        if node_run["node_key"] in ends and node_run["state"] == "completed"
-        for output in node_run["outputs"]
+        for node_run in read.run.node_runs
+        if node_run.node_key in ends and node_run.state == "completed"
+        for output in node_run.outputs
     ]
-    return {"id": run_id, "state": run["state"], "output": outputs}
+    return FlowRunOutput(id=run_id, state=read.run.state, output=outputs)
 
 
-def with_attempts(
-    node_runs: list[dict[str, Any]], attempts: dict[str, int]
-) -> list[dict[str, Any]]:
-    """Node runs with `attempts`: tries of their activities (ids `<node run id>/<n>`), as far
-    as this execution's history and pending activities tell (0 for pure nodes)."""
-    per_node: dict[str, int] = {}
-    for activity_id, count in attempts.items():
-        node_run_id, _, number = activity_id.rpartition("/")
-        if node_run_id and number.isdigit():
-            per_node[node_run_id] = per_node.get(node_run_id, 0) + count
-    return [
-        {**run, "attempts": per_node.get(run["id"], run.get("attempts", 0))} for run in node_runs
-    ]
-
-
-@router.get("/flow-runs")
+@router.get("/flow-runs", responses=errors(400))
 async def list_flow_runs(
     caller: CallerDep,
     services: ServicesDep,
@@ -324,116 +169,83 @@ async def list_flow_runs(
     until: datetime | None = None,
     cursor: str | None = None,
     limit: int = Query(50, ge=1, le=500),
-) -> dict[str, Any]:
+) -> FlowRunList:
     """Newest first, from Temporal visibility; a customer sees only their own runs."""
-    # A run that continued as new shows once, as its latest execution.
-    clauses = ["WorkflowType = 'FlowRun'", "ExecutionStatus != 'ContinuedAsNew'"]
-    if not caller.is_admin:
-        clauses.append(f"CustomerId = '{caller.customer_id}'")
-    elif customer_id:
-        clauses.append(f"CustomerId = '{_quoted(customer_id)}'")
-    for name, value in (
-        ("FlowKey", flow_key),
-        ("FlowInstanceId", flow_instance_id),
-        ("FlowInstanceId", connection_flow_id),
-        ("ConnectionId", connection_id),
-        ("IntegrationKey", integration_key),
-    ):
-        if value:
-            clauses.append(f"{name} = '{_quoted(value)}'")
-    if state:
-        statuses = {
-            "running": ["Running"],
-            "completed": ["Completed"],
-            "failed": ["Failed", "TimedOut"],
-            "stopped": ["Canceled", "Terminated"],
-        }[state]
-        clauses.append("(" + " OR ".join(f"ExecutionStatus = '{s}'" for s in statuses) + ")")
-    if since:
-        clauses.append(f"StartTime >= '{since.isoformat()}'")
-    if until:
-        clauses.append(f"StartTime < '{until.isoformat()}'")
-    client = await services.temporal()
-    iterator = client.list_workflows(
-        " AND ".join(clauses),
-        page_size=limit,
-        next_page_token=bytes.fromhex(cursor) if cursor else None,
+    query = reader.list_query(
+        customer_id=caller.customer_id if not caller.is_admin else customer_id,
+        equals={
+            "FlowKey": flow_key,
+            "FlowInstanceId": flow_instance_id or connection_flow_id,
+            "ConnectionId": connection_id,
+            "IntegrationKey": integration_key,
+        },
+        state=state,
+        since=since,
+        until=until,
     )
-    await iterator.fetch_next_page()
-    items = [
-        {
-            "id": w.id,
-            "state": STATES.get(w.status, "queued") if w.status else "queued",
-            "flowKey": w.typed_search_attributes.get(sa.FLOW_KEY),
-            "connectionId": w.typed_search_attributes.get(sa.CONNECTION_ID),
-            "startTime": w.start_time,
-            "closeTime": w.close_time,
-        }
-        for w in iterator.current_page or []
-    ]
-    token = iterator.next_page_token
-    return {"items": items, "cursor": token.hex() if token else None}
+    return await reader.list_runs(await services.temporal(), query, limit=limit, cursor=cursor)
 
 
-def _quoted(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("'", "\\'")
+@router.post("/flow-runs/{run_id}/stop", responses=errors(404))
+async def stop_flow_run(run_id: str, caller: CallerDep, services: ServicesDep) -> FlowRunStopped:
+    described = await _described(services, caller, run_id)
+    state = described.summary.state
+    if state == "running":
+        await described.handle.cancel()
+    return FlowRunStopped(id=run_id, state="stopping" if state == "running" else state)
 
 
-@router.post("/flow-runs/{run_id}/stop")
-async def stop_flow_run(run_id: str, caller: CallerDep, services: ServicesDep) -> dict[str, Any]:
-    handle, run, _ = await _describe(services, caller, run_id)
-    if run["state"] == "running":
-        await handle.cancel()
-    return {"id": run_id, "state": "stopping" if run["state"] == "running" else run["state"]}
-
-
-@router.post("/flow-runs/{run_id}/events", status_code=202)
+@router.post("/flow-runs/{run_id}/events", status_code=202, responses=errors(404, 409))
 async def send_flow_run_event(
     run_id: str,
     caller: CallerDep,
     services: ServicesDep,
     event: Annotated[Any, Body(description="The event, any JSON value")],
-) -> dict[str, Any]:
+) -> FlowRunEventDelivered:
     """Delivers an event to a running run; its `wait-for-event` nodes take those they match."""
-    handle, run, _ = await _describe(services, caller, run_id)
+    described = await _described(services, caller, run_id)
     not_running = OsmoError(
         "conflict", "flow_run_not_running", f"Flow run {run_id!r} is not running", status=409
     )
-    if run["state"] != "running":
+    if described.summary.state != "running":
         raise not_running
     try:
-        await handle.signal(FlowRunWorkflow.event, event)
+        await described.handle.signal(FlowRunWorkflow.event, event)
     except RPCError as exc:  # it finished in between
         raise not_running from exc
-    return {"id": run_id, "delivered": True}
+    return FlowRunEventDelivered(id=run_id, delivered=True)
 
 
-@router.post("/flow-runs/{run_id}/rerun", status_code=201)
+def _current_snapshot(session: Session, flow_instance_id: str) -> FlowSnapshot:
+    instance = session.get(Element, flow_instance_id)
+    if instance is None:
+        raise not_found("flow_instance", flow_instance_id)
+    return resolve_flow_instance(session, ElementStore(session), instance)
+
+
+@router.post("/flow-runs/{run_id}/rerun", status_code=201, responses=errors(400, 404))
 async def rerun_flow_run(
     run_id: str, body: FlowRunRerun, caller: CallerDep, services: ServicesDep, session: SessionDep
-) -> dict[str, Any]:
+) -> FlowRunPublic:
     """Runs again from the start or from the failed node, on the original or current definition."""
-    run, original = await _read(services, caller, run_id)
+    client = await services.temporal()
+    read = await reader.read(client, await _described(services, caller, run_id))
+    original = read.input
     assert original is not None  # every execution's history starts with its input
     snapshot = original.snapshot
     if body.definition == "current":
-        instance = session.get(Element, snapshot.flow_instance_id)
-        if instance is None:
-            raise not_found("flow_instance", snapshot.flow_instance_id)
-        snapshot = snapshot_of(session, ElementStore(session), instance)
-    start_node, start_input = original.start_node_key, original.input
+        snapshot = await run_in_threadpool(_current_snapshot, session, snapshot.flow_instance_id)
     if body.from_ == "failed-node":
-        failed = run.get("failedNodeKey")
+        failed = read.run.failed_node_key
         if not failed:
             raise OsmoError(
                 "bad_request", "no_failed_node", "This run has no failed node", {"path": "from"}
             )
-        failed_run = next(r for r in reversed(run["nodeRuns"]) if r["node_key"] == failed)
+        failed_run = next(r for r in reversed(read.run.node_runs) if r.node_key == failed)
         rerun = FlowRunInput(snapshot, original.input, failed, original.trigger_type)
-        rerun.start_outputs = dict(failed_run.get("input") or {})
-        return {"flowRunId": await start_run(services, rerun)}
-    return {
-        "flowRunId": await start_run(
-            services, FlowRunInput(snapshot, start_input, start_node, original.trigger_type)
-        )
-    }
+        rerun.start_outputs = dict(failed_run.input or {})
+        return await start_flow_run(services, rerun)
+    return await start_flow_run(
+        services,
+        FlowRunInput(snapshot, original.input, original.start_node_key, original.trigger_type),
+    )

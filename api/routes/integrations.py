@@ -5,30 +5,24 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Response
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import select
 
-from api.deps import AdminDep, CallerDep, ServicesDep, SessionDep
+from api.deps import AdminDep, CallerDep, IntegrationDep, ServicesDep, SessionDep
+from api.models.errors import errors
 from api.models.integrations import IntegrationCreate, IntegrationPublic, IntegrationUpdate
 from api.pagination import Page, paginate
 from api.services import Services
 from core.elements.models import Element
-from core.errors import OsmoError, conflict, not_found, validation_error
+from core.errors import OsmoError, conflict, validation_error
 from core.models import Connection, Integration, utcnow
 
 router = APIRouter(prefix="/integrations", tags=["integrations"])
 
 
-def get_integration(session: Session, key: str) -> Integration:
-    integration = session.exec(select(Integration).where(Integration.key == key)).first()
-    if integration is None:
-        integration = session.get(Integration, key)
-    if integration is None:
-        raise not_found("integration", key)
-    return integration
-
-
 def _public(services: Services, integration: Integration, secrets: bool) -> IntegrationPublic:
     public = IntegrationPublic.model_validate(integration)
+    connector = services.registry.get(integration.connector_key)
+    public.logo_uri = connector.logo_url if connector else None
     public.has_client_secret = integration.client_secret_encrypted is not None
     if secrets and integration.client_secret_encrypted:
         public.client_secret = services.encryptor.decrypt(integration.client_secret_encrypted)
@@ -51,7 +45,7 @@ def _check(services: Services, connector_key: str, auth_options: list[str]) -> N
         raise validation_error(problems)
 
 
-@router.get("", response_model=Page[IntegrationPublic])
+@router.get("", response_model=Page[IntegrationPublic], responses=errors(400))
 def list_integrations(
     _: CallerDep,
     services: ServicesDep,
@@ -65,7 +59,7 @@ def list_integrations(
     return Page(items=[_public(services, r, False) for r in rows], cursor=next_cursor)
 
 
-@router.post("", response_model=IntegrationPublic, status_code=201)
+@router.post("", response_model=IntegrationPublic, status_code=201, responses=errors(409))
 def create_integration(
     _: AdminDep, services: ServicesDep, session: SessionDep, body: IntegrationCreate
 ) -> IntegrationPublic:
@@ -93,24 +87,26 @@ def create_integration(
     return _public(services, integration, False)
 
 
-@router.get("/{key}", response_model=IntegrationPublic)
+@router.get("/{integration_key}", response_model=IntegrationPublic, responses=errors(404))
 def read_integration(
     caller: CallerDep,
     services: ServicesDep,
-    session: SessionDep,
-    key: str,
+    integration: IntegrationDep,
     include_secrets: bool = Query(False, alias="includeSecrets"),
 ) -> IntegrationPublic:
     if include_secrets and not caller.is_admin:
         raise OsmoError("auth", "forbidden", "includeSecrets needs an admin token", status=403)
-    return _public(services, get_integration(session, key), include_secrets)
+    return _public(services, integration, include_secrets)
 
 
-@router.patch("/{key}", response_model=IntegrationPublic)
+@router.patch("/{integration_key}", response_model=IntegrationPublic, responses=errors(404))
 def update_integration(
-    _: AdminDep, services: ServicesDep, session: SessionDep, key: str, body: IntegrationUpdate
+    _: AdminDep,
+    services: ServicesDep,
+    session: SessionDep,
+    integration: IntegrationDep,
+    body: IntegrationUpdate,
 ) -> IntegrationPublic:
-    integration = get_integration(session, key)
     changes = body.model_dump(exclude_unset=True)
     if "auth_options" in changes:
         _check(services, integration.connector_key, changes["auth_options"] or [])
@@ -125,9 +121,8 @@ def update_integration(
     return _public(services, integration, False)
 
 
-@router.delete("/{key}", status_code=204)
-def delete_integration(_: AdminDep, session: SessionDep, key: str) -> Response:
-    integration = get_integration(session, key)
+@router.delete("/{integration_key}", status_code=204, responses=errors(404, 409))
+def delete_integration(_: AdminDep, session: SessionDep, integration: IntegrationDep) -> Response:
     if session.exec(
         select(Connection.id).where(Connection.integration_id == integration.id)
     ).first():

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from sqlmodel import select
 
 from api.deps import CallerDep, SessionDep
+from api.models.errors import errors
 from api.models.logs import ConnectionAttemptPublic, ExternalApiLogPublic
 from api.pagination import Page, paginate
 from core.errors import not_found
@@ -16,7 +17,7 @@ from core.models import ConnectionAttempt, ExternalApiLog
 router = APIRouter(tags=["logs"])
 
 
-@router.get("/external-api-logs", response_model=Page[ExternalApiLogPublic])
+@router.get("/external-api-logs", response_model=Page[ExternalApiLogPublic], responses=errors(400))
 def list_external_api_logs(
     caller: CallerDep,
     session: SessionDep,
@@ -51,7 +52,9 @@ def list_external_api_logs(
     return Page(items=[ExternalApiLogPublic.model_validate(r) for r in rows], cursor=next_cursor)
 
 
-@router.get("/external-api-logs/{log_id}", response_model=ExternalApiLogPublic)
+@router.get(
+    "/external-api-logs/{log_id}", response_model=ExternalApiLogPublic, responses=errors(404)
+)
 def read_external_api_log(caller: CallerDep, session: SessionDep, log_id: str) -> ExternalApiLog:
     log = session.get(ExternalApiLog, log_id)
     if log is None or not caller.can_see(log.customer_id):
@@ -59,7 +62,9 @@ def read_external_api_log(caller: CallerDep, session: SessionDep, log_id: str) -
     return log
 
 
-@router.get("/connection-attempts", response_model=Page[ConnectionAttemptPublic])
+@router.get(
+    "/connection-attempts", response_model=Page[ConnectionAttemptPublic], responses=errors(400)
+)
 def list_connection_attempts(
     caller: CallerDep,
     session: SessionDep,

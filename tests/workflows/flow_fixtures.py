@@ -101,7 +101,7 @@ async def run_flow(osmo: Osmo, connection_id: str, flow_key: str, input: Any = N
 
 def node(run: dict[str, Any], key: str) -> dict[str, Any]:
     """The first node run of node `key` in a flow run as the API answers it."""
-    return next(r for r in run["nodeRuns"] if r["node_key"] == key)
+    return next(r for r in run["nodeRuns"] if r["nodeKey"] == key)
 
 
 async def finished(osmo: Osmo, run_id: str, tenant: str = "acme") -> dict[str, Any]:

@@ -90,7 +90,7 @@ async def test_killed_worker_resumes_without_losing_or_repeating_writes(
         run_id = started.json()["flowRunId"]
         for _ in range(300):  # until the first write completed and the run sleeps in `pause`
             run = (await osmo_sqlite.call("GET", f"/flow-runs/{run_id}", tenant="acme")).json()
-            if any(r["node_key"] == "pause" for r in run.get("nodeRuns", [])):
+            if any(r["nodeKey"] == "pause" for r in run.get("nodeRuns", [])):
                 break
             await asyncio.sleep(0.05)
         assert posts(fake, "first@example.com") == 1
@@ -101,7 +101,7 @@ async def test_killed_worker_resumes_without_losing_or_repeating_writes(
         assert run["state"] == "completed", run
         assert posts(fake, "first@example.com") == 1
         assert posts(fake, "second@example.com") == 1
-        assert [r["node_key"] for r in run["nodeRuns"]] == ["trigger", "first", "pause", "second"]
+        assert [r["nodeKey"] for r in run["nodeRuns"]] == ["trigger", "first", "pause", "second"]
     finally:
         for process in (worker, replacement):
             if process is not None and process.poll() is None:

@@ -196,7 +196,7 @@ async def test_custom_request_to_loopback_is_refused_by_default(
     assert run["state"] == "failed" and run["failedNodeKey"] == "call", run
     error = node(run, "call")["error"]
     assert error["key"] == "address_not_allowed"
-    assert {"127.0.0.1", "::1"} & set(error["data"]["data"]["addresses"])
+    assert {"127.0.0.1", "::1"} & set(error["data"]["addresses"])
     assert await activity_attempts(env, run_id) == [1]
     assert len(fake.api_requests) == requests_before  # nothing reached the CRM
 
@@ -232,7 +232,7 @@ async def test_custom_request_reaches_loopback_when_allowed_and_retries_like_con
         assert limited["state"] == "completed"
         assert await activity_attempts(env, limited_id) == [2]
         # The run's own view counts them per node run (pure nodes have none).
-        assert [(r["node_key"], r["attempts"]) for r in limited["nodeRuns"]] == [
+        assert [(r["nodeKey"], r["attempts"]) for r in limited["nodeRuns"]] == [
             ("trigger", 0),
             ("call", 2),
         ]
@@ -357,7 +357,7 @@ async def test_wait_for_event_takes_the_matching_event(
         assert (await osmo.call("POST", events, tenant="globex", json={})).status_code == 404
         for _ in range(50):
             run = (await osmo.call("GET", f"/flow-runs/{run_id}", tenant="acme")).json()
-            if any(r["node_key"] == "approval" for r in run["nodeRuns"]):
+            if any(r["nodeKey"] == "approval" for r in run["nodeRuns"]):
                 break
             await asyncio.sleep(0.1)
         await asyncio.sleep(0.5)  # the ignored events have been seen by now
@@ -393,8 +393,8 @@ async def test_wait_for_event_times_out(
     async with flow_worker(osmo_sqlite, env):
         run = await finished(osmo_sqlite, await run_flow(osmo_sqlite, connected, "await-briefly"))
     assert run["state"] == "failed" and run["failedNodeKey"] == "strict", run
-    assert [r["node_key"] for r in run["nodeRuns"]] == ["trigger", "lenient", "strict"]
+    assert [r["nodeKey"] for r in run["nodeRuns"]] == ["trigger", "lenient", "strict"]
     for key in ("lenient", "strict"):
         assert node(run, key)["state"] == "failed"
         assert node(run, key)["error"]["key"] == "timeout"
-        assert node(run, key)["duration_ms"] >= 1000
+        assert node(run, key)["durationMs"] >= 1000

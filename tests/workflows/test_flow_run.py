@@ -74,10 +74,18 @@ async def test_flow_runs_with_branches_and_is_inspectable(running, crm) -> None:
         json={"input": {"email": "ada@example.com", "name": "Ada Lovelace"}},
     )
     assert started.status_code == 201, started.text
-    run = await finished(osmo, started.json()["flowRunId"])
+    # The start answers the run itself, in the shape GET /flow-runs/{id} answers.
+    begun = started.json()
+    assert begun["state"] == "running" and begun["startTime"].endswith("Z")
+    assert begun["flowRunId"] == begun["id"] and begun["connectionId"] == connection_id
+    assert begun["connectionFlowId"] == begun["flowInstanceId"] is not None
+    assert begun["userId"] == begun["customerId"] is not None
+    run = await finished(osmo, begun["id"])
     assert run["state"] == "completed", run
     assert run["input"] == {"email": "ada@example.com", "name": "Ada Lovelace"}
-    keys = [r["node_key"] for r in run["nodeRuns"]]
+    assert run["flowInstanceId"] == begun["flowInstanceId"] and run["startTime"].endswith("Z")
+    assert {"id", "nodeKey", "nodeType", "startedAt", "durationMs"} <= run["nodeRuns"][0].keys()
+    keys = [r["nodeKey"] for r in run["nodeRuns"]]
     assert keys == ["trigger", "fields", "create", "vip", "regular"]
     created = run["nodeRuns"][2]["outputs"][0]["record"]
     assert fake.contacts[created["id"]]["properties"]["firstname"] == "Ada"
@@ -90,7 +98,7 @@ async def test_flow_runs_with_branches_and_is_inspectable(running, crm) -> None:
         json={"input": {"email": "grace@navy.mil", "name": "Grace Hopper"}},
     )
     run = await finished(osmo, other.json()["flowRunId"])
-    assert [r["node_key"] for r in run["nodeRuns"]] == ["trigger", "fields", "create", "regular"]
+    assert [r["nodeKey"] for r in run["nodeRuns"]] == ["trigger", "fields", "create", "regular"]
 
 
 async def test_failed_node_stops_the_run_and_rerun_from_it(running, crm) -> None:
@@ -130,7 +138,7 @@ async def test_failed_node_stops_the_run_and_rerun_from_it(running, crm) -> None
     assert rerun.status_code == 201, rerun.text
     resumed = await finished(osmo, rerun.json()["flowRunId"])
     assert resumed["state"] == "completed"
-    assert resumed["nodeRuns"][0]["node_key"] == "create"
+    assert resumed["nodeRuns"][0]["nodeKey"] == "create"
     listed = (await osmo.call("GET", "/flow-runs?state=failed", tenant="acme")).json()
     for _ in range(50):
         if listed["items"]:
@@ -138,6 +146,12 @@ async def test_failed_node_stops_the_run_and_rerun_from_it(running, crm) -> None
         await asyncio.sleep(0.1)
         listed = (await osmo.call("GET", "/flow-runs?state=failed", tenant="acme")).json()
     assert [item["id"] for item in listed["items"]] == [failed["id"]]
+    by_instance = f"/flow-runs?flowInstanceId={failed['flowInstanceId']}&state=failed"
+    assert [
+        r["id"] for r in (await osmo.call("GET", by_instance, tenant="acme")).json()["items"]
+    ] == [failed["id"]]
+    elsewhere = "/flow-runs?flowInstanceId=no-such-instance"
+    assert (await osmo.call("GET", elsewhere, tenant="acme")).json()["items"] == []
     assert (await osmo.call("GET", "/flow-runs", tenant="globex")).json()["items"] == []
     assert (
         await osmo.call("GET", f"/flow-runs/{failed['id']}", tenant="globex")
@@ -187,7 +201,7 @@ async def test_a_long_loop_continues_as_new_and_reads_as_one_run(
         if (email := c["properties"].get("email", "")).startswith("person")
     )
     assert emails == sorted(people)  # each item written once across the continuations
-    creates = [r for r in run["nodeRuns"] if r["node_key"] == "create"]
+    creates = [r for r in run["nodeRuns"] if r["nodeKey"] == "create"]
     assert sorted(r["input"]["each"] for r in creates) == sorted(people)
     assert all(r["input"]["trigger"] == {"people": people} for r in creates)
     handle = osmo_sqlite.services.temporal_client.get_workflow_handle(run_id)  # type: ignore[union-attr]

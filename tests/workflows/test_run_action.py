@@ -79,7 +79,7 @@ async def test_invalid_action_input_fails_the_node_and_sends_nothing(
     assert run["state"] == "failed" and run["failedNodeKey"] == "create", run
     error = node(run, "create")["error"]
     assert error["key"] == "validation_error"
-    assert [e["path"] for e in error["data"]["data"]["errors"]] == ["input.email"]
+    assert [e["path"] for e in error["data"]["errors"]] == ["input.email"]
     assert fake.api_requests == []
 
 

@@ -8,7 +8,7 @@ anything is sent. Output: the action's output (after its output mapping).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from temporalio import workflow
@@ -18,6 +18,7 @@ from workflows.nodes.errors import failure, node_error
 
 with workflow.unsafe.imports_passed_through():
     from core.elements.actions import input_problems
+    from core.elements.snapshots import ActionSnapshot
     from core.errors import validation_error
     from core.formulas import UNDEFINED, evaluate
 
@@ -25,21 +26,6 @@ NODE_SETTINGS = ("retry", "timeoutSeconds")
 """What an action's node takes from the context it runs in."""
 
 
-@dataclass(frozen=True)
-class ActionSnapshot:
-    """An action instance resolved for one connection: everything a run needs, nothing live."""
-
-    action_key: str
-    action_instance_id: str
-    type: str
-    config: dict[str, Any]
-    input_schema: dict[str, Any] | None = None
-    output_mapping: Any = None
-    connection_id: str | None = None
-    customer_id: str | None = None
-    tenant_key: str | None = None
-    integration_key: str | None = None
-    revision: int = 0
 
 
 async def run_action(snapshot: ActionSnapshot, input: Any, host: NodeContext) -> Any:

@@ -1,0 +1,48 @@
+"""Running an action for a caller: resolve, check the input, run, answer the output."""
+
+from __future__ import annotations
+
+from fastapi.concurrency import run_in_threadpool
+from sqlmodel import Session
+
+from api.deps import Caller, get_connection
+from api.models.actions import ActionRunBody, ActionRunResult
+from api.runs import execute_action
+from api.services import Services
+from core.elements.actions import input_problems
+from core.elements.resolve import resolve_action
+from core.elements.snapshots import ActionSnapshot
+from core.elements.store import ElementStore
+from core.errors import validation_error
+
+__all__ = ["ActionRunBody", "run_for_connection"]
+
+
+def _checked_snapshot(
+    session: Session, caller: Caller, selector: str, connection_id: str, body: ActionRunBody
+) -> ActionSnapshot:
+    """The resolved action; a 422 (before anything runs) if the input fails its schema."""
+    connection = get_connection(session, caller, connection_id)
+    store = ElementStore(session)
+    key = store.find("actions", selector).key
+    snapshot = resolve_action(session, store, connection, key, body.instance_key)
+    problems = input_problems(snapshot.input_schema, body.input)
+    if problems:
+        raise validation_error(problems)
+    session.commit()  # release the pooled connection while the run is awaited
+    return snapshot
+
+
+async def run_for_connection(
+    services: Services,
+    session: Session,
+    caller: Caller,
+    selector: str,
+    connection_id: str,
+    body: ActionRunBody,
+) -> ActionRunResult:
+    """Runs action `selector` for the connection and waits for its output."""
+    snapshot = await run_in_threadpool(
+        _checked_snapshot, session, caller, selector, connection_id, body
+    )
+    return await execute_action(services, snapshot, body.input)

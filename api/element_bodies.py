@@ -1,0 +1,90 @@
+"""What the element routes of every layer share: bodies in, elements out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from api.models.elements import ElementModels
+from core.elements.models import Element
+from core.elements.store import ElementStore, MergeReport, layer_of
+from core.errors import validation_error
+
+ENVELOPE = {"key", "name", "revision", "integrationKey", "id"}
+
+
+def element_public(store: ElementStore, element: Element) -> dict[str, Any]:
+    """The element as the API answers it: its resolved definition beside its identity."""
+    return {
+        **store.resolve(element),
+        "id": element.id,
+        "kind": element.kind,
+        "key": element.key,
+        "name": element.name,
+        "layer": layer_of(element),
+        "integrationId": element.integration_id,
+        "connectionId": element.connection_id,
+        "instanceKey": element.instance_key,
+        "parentId": element.parent_id,
+        "isCustomized": element.is_customized,
+        "isOutdated": store.is_outdated(element),
+        "customizations": element.definition if element.parent_id else None,
+        "revision": element.revision,
+        "createdAt": element.created_at,
+        "updatedAt": element.updated_at,
+    }
+
+
+def updated_public(
+    models: ElementModels, store: ElementStore, element: Element, report: MergeReport
+) -> BaseModel:
+    return models.updated.model_validate(
+        {
+            **element_public(store, element),
+            "update": {"dropped": report.dropped, "conflicts": report.conflicts},
+        }
+    )
+
+
+def public(models: ElementModels, store: ElementStore, element: Element) -> BaseModel:
+    return models.public.model_validate(element_public(store, element))
+
+
+def split(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The envelope and the definition fields of a body (camelCase, as stored)."""
+    return (
+        {k: v for k, v in body.items() if k in ENVELOPE},
+        {k: v for k, v in body.items() if k not in ENVELOPE},
+    )
+
+
+def required_key(envelope: dict[str, Any]) -> str:
+    key = envelope.get("key")
+    if not isinstance(key, str) or not key.strip():
+        raise validation_error([{"path": "key", "message": "is required"}])
+    return key
+
+
+def revision_of(envelope: dict[str, Any]) -> int | None:
+    revision = envelope.get("revision")
+    if revision is not None and not isinstance(revision, int):
+        raise validation_error([{"path": "revision", "message": "must be an integer"}])
+    return revision
+
+
+def documented_body(model: type[BaseModel]) -> dict[str, Any]:
+    """`openapi_extra` declaring `model` as a route's body.
+
+    The route itself takes the body as a plain object: the store checks the definition merged
+    over its parent layers and answers every problem at once with its path, which validating the
+    body first (stopping at the first kind of problem) would hide.
+    """
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}
+            },
+        }
+    }

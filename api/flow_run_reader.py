@@ -1,0 +1,229 @@
+"""Reading flow runs from Temporal: one run (description, history, state or result) and lists
+(visibility queries). Runs live only in Temporal; this module turns them into API bodies."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from temporalio.client import (
+    Client,
+    WorkflowExecutionDescription,
+    WorkflowExecutionStatus,
+    WorkflowFailureError,
+    WorkflowHandle,
+)
+from temporalio.common import TypedSearchAttributes
+from temporalio.service import RPCError
+
+from api.models.flow_runs import FlowRunList, FlowRunPublic, FlowRunSummary, NodeRunPublic
+from core.errors import not_found
+from workflows import search_attributes as sa
+from workflows.flow_run import FlowRunWorkflow
+from workflows.flow_state import FlowRunInput, FlowRunResult, node_run_inputs
+
+STATES = {
+    WorkflowExecutionStatus.RUNNING: "running",
+    WorkflowExecutionStatus.COMPLETED: "completed",
+    WorkflowExecutionStatus.FAILED: "failed",
+    WorkflowExecutionStatus.CANCELED: "stopped",
+    WorkflowExecutionStatus.TERMINATED: "stopped",
+    WorkflowExecutionStatus.TIMED_OUT: "failed",
+}
+
+VISIBILITY_STATUSES = {
+    "running": ["Running"],
+    "completed": ["Completed"],
+    "failed": ["Failed", "TimedOut"],
+    "stopped": ["Canceled", "Terminated"],
+}
+
+
+@dataclass(frozen=True)
+class DescribedRun:
+    """A flow run's handle and what its description says, before its history is read."""
+
+    handle: WorkflowHandle[FlowRunWorkflow, FlowRunResult]
+    summary: FlowRunSummary
+    description: WorkflowExecutionDescription
+
+
+@dataclass(frozen=True)
+class FlowRunRead:
+    """A flow run as the API shows it, and the input of its latest execution."""
+
+    run: FlowRunPublic
+    input: FlowRunInput | None
+
+
+def _state(status: WorkflowExecutionStatus | None) -> str:
+    return STATES.get(status, "queued") if status else "queued"
+
+
+def summary_of(
+    run_id: str,
+    status: WorkflowExecutionStatus | None,
+    attributes: TypedSearchAttributes,
+    start_time: datetime | None,
+    close_time: datetime | None,
+) -> FlowRunSummary:
+    return FlowRunSummary.model_validate(
+        {
+            "id": run_id,
+            "state": _state(status),
+            "flow_key": attributes.get(sa.FLOW_KEY),
+            "flow_instance_id": attributes.get(sa.FLOW_INSTANCE_ID),
+            "connection_id": attributes.get(sa.CONNECTION_ID),
+            "customer_id": attributes.get(sa.CUSTOMER_ID),
+            "trigger_type": attributes.get(sa.TRIGGER_TYPE),
+            "start_time": start_time,
+            "close_time": close_time,
+        }
+    )
+
+
+async def describe(
+    client: Client, run_id: str, visible: Callable[[str | None], bool]
+) -> DescribedRun:
+    """The run's description; 404 when it does not exist or `visible(customer_id)` is false.
+
+    Args:
+        client: The Temporal client.
+        run_id: The flow run's workflow id.
+        visible: Whether the caller may see a run of this customer id.
+    """
+    handle = client.get_workflow_handle_for(FlowRunWorkflow.run, run_id)
+    try:
+        description = await handle.describe()
+    except RPCError as exc:
+        raise not_found("flow_run", run_id) from exc
+    attributes = description.typed_search_attributes
+    if description.workflow_type != "FlowRun" or not visible(attributes.get(sa.CUSTOMER_ID)):
+        raise not_found("flow_run", run_id)
+    summary = summary_of(
+        run_id, description.status, attributes, description.start_time, description.close_time
+    )
+    return DescribedRun(handle, summary, description)
+
+
+async def _history(
+    client: Client, described: DescribedRun
+) -> tuple[FlowRunInput | None, dict[str, int]]:
+    """The execution's input and the attempts of each activity (by activity id) so far."""
+    run_input: FlowRunInput | None = None
+    scheduled: dict[int, str] = {}  # event id → activity id
+    attempts: dict[str, int] = {}
+    async for event in described.handle.fetch_history_events():
+        if event.HasField("workflow_execution_started_event_attributes"):
+            payloads = event.workflow_execution_started_event_attributes.input.payloads
+            run_input = (await client.data_converter.decode(payloads, [FlowRunInput]))[0]
+        elif event.HasField("activity_task_scheduled_event_attributes"):
+            scheduled[event.event_id] = event.activity_task_scheduled_event_attributes.activity_id
+        elif event.HasField("activity_task_started_event_attributes"):
+            started = event.activity_task_started_event_attributes
+            attempts[scheduled.get(started.scheduled_event_id, "")] = started.attempt
+    for pending in described.description.raw_description.pending_activities:
+        attempts[pending.activity_id] = pending.attempt
+    return run_input, attempts
+
+
+def with_attempts(
+    node_runs: list[dict[str, Any]], attempts: dict[str, int]
+) -> list[dict[str, Any]]:
+    """Node runs with `attempts`: tries of their activities (ids `<node run id>/<n>`), as far
+    as this execution's history and pending activities tell (0 for pure nodes)."""
+    per_node: dict[str, int] = {}
+    for activity_id, count in attempts.items():
+        node_run_id, _, number = activity_id.rpartition("/")
+        if node_run_id and number.isdigit():
+            per_node[node_run_id] = per_node.get(node_run_id, 0) + count
+    return [
+        {**run, "attempts": per_node.get(run["id"], run.get("attempts", 0))} for run in node_runs
+    ]
+
+
+async def read(client: Client, described: DescribedRun) -> FlowRunRead:
+    """The run as `GET /flow-runs/{id}` shows it: while running (a query) and after (its
+    result, or the node runs its failure carries)."""
+    history_input, attempts = await _history(client, described)
+    handle = described.handle
+    failed_node_key, error = None, None
+    if described.summary.state == "running":
+        node_runs = [
+            n if isinstance(n, dict) else asdict(n)
+            for n in await handle.query(FlowRunWorkflow.state)
+        ]
+    else:
+        try:
+            node_runs = [asdict(n) for n in (await handle.result()).node_runs]
+        except WorkflowFailureError as exc:
+            details = getattr(exc.cause, "details", None) or [{}]
+            failure = details[0] if isinstance(details[0], dict) else {}
+            node_runs = failure.get("nodeRuns", [])
+            failed_node_key = failure.get("failedNodeKey")
+            error = {"message": str(exc.cause)}
+    seed = history_input.start_outputs if history_input else {}
+    filled = with_attempts(node_run_inputs(node_runs, seed), attempts)
+    run = FlowRunPublic.model_validate(
+        {
+            **described.summary.model_dump(exclude={"user_id", "connection_flow_id"}),
+            "start_node_key": history_input.start_node_key if history_input else None,
+            "input": history_input.input if history_input else None,
+            "node_runs": [NodeRunPublic.model_validate(n) for n in filled],
+            "failed_node_key": failed_node_key,
+            "error": error,
+        }
+    )
+    return FlowRunRead(run, history_input)
+
+
+def _quoted(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("'", "\\'")
+
+
+def list_query(
+    *,
+    customer_id: str | None,
+    equals: dict[str, str | None],
+    state: str | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> str:
+    """A visibility query for flow runs.
+
+    Args:
+        customer_id: Only this customer's runs (None: everyone's, for admins).
+        equals: Search attribute name → value to match (None: no condition).
+        state: An API state (`running`, `completed`, `failed`, `stopped`).
+        since: Started at or after.
+        until: Started before.
+    """
+    # A run that continued as new shows once, as its latest execution.
+    clauses = ["WorkflowType = 'FlowRun'", "ExecutionStatus != 'ContinuedAsNew'"]
+    if customer_id is not None:
+        clauses.append(f"CustomerId = '{_quoted(customer_id)}'")
+    clauses += [f"{name} = '{_quoted(value)}'" for name, value in equals.items() if value]
+    if state:
+        statuses = VISIBILITY_STATUSES[state]
+        clauses.append("(" + " OR ".join(f"ExecutionStatus = '{s}'" for s in statuses) + ")")
+    if since:
+        clauses.append(f"StartTime >= '{since.isoformat()}'")
+    if until:
+        clauses.append(f"StartTime < '{until.isoformat()}'")
+    return " AND ".join(clauses)
+
+
+async def list_runs(client: Client, query: str, *, limit: int, cursor: str | None) -> FlowRunList:
+    """One page of runs matching `query`, newest first; `cursor` is the page token in hex."""
+    iterator = client.list_workflows(
+        query, page_size=limit, next_page_token=bytes.fromhex(cursor) if cursor else None
+    )
+    await iterator.fetch_next_page()
+    items = [
+        summary_of(w.id, w.status, w.typed_search_attributes, w.start_time, w.close_time)
+        for w in iterator.current_page or []
+    ]
+    token = iterator.next_page_token
+    return FlowRunList(items=items, cursor=token.hex() if token else None)

@@ -1,0 +1,85 @@
+"""`/connections/{id}/{kind}/{key}`: a connection's instances, created on first use."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body, Query
+
+from api.deps import CallerDep, ConnectionDep, SessionDep
+from api.element_bodies import documented_body, public, revision_of, split, updated_public
+from api.models.elements import ElementModels, ElementRevision
+from api.models.errors import errors
+from core.elements.models import Element
+from core.elements.store import ElementStore
+from core.models import Connection
+
+INSTANCE_KEY = Query(None, alias="instanceKey", description="One of several instances.")
+
+
+def connection_routes(router: APIRouter, kind: str, models: ElementModels) -> None:
+    """Adds the routes of `kind` at the connection layer to `router`."""
+    path = f"/connections/{{connection_id}}/{kind}/{{key}}"
+
+    def instance(
+        session: SessionDep, connection: Connection, key: str, instance_key: str | None
+    ) -> tuple[ElementStore, Element]:
+        store = ElementStore(session)
+        return store, store.instance(kind, key, connection, instance_key)
+
+    @router.get(path, response_model=models.public, responses=errors(404))
+    def read_connection_element(
+        session: SessionDep,
+        connection: ConnectionDep,
+        key: str,
+        instance_key: str | None = INSTANCE_KEY,
+    ) -> Any:
+        store, found = instance(session, connection, key, instance_key)
+        return public(models, store, found)
+
+    @router.patch(
+        path,
+        response_model=models.public,
+        responses=errors(404, 409),
+        openapi_extra=documented_body(models.update),
+    )
+    def customize_connection_element(
+        caller: CallerDep,
+        session: SessionDep,
+        connection: ConnectionDep,
+        key: str,
+        body: dict[str, Any] = Body(...),
+        instance_key: str | None = INSTANCE_KEY,
+    ) -> Any:
+        """Customers change only what the kind allows (and never frozen fields)."""
+        envelope, changes = split(body)
+        store, found = instance(session, connection, key, instance_key)
+        updated = store.update(
+            found, changes, revision=revision_of(envelope), customer=not caller.is_admin
+        )
+        return public(models, store, updated)
+
+    @router.post(f"{path}/reset", response_model=models.public, responses=errors(400, 404))
+    def reset_connection_element(
+        session: SessionDep,
+        connection: ConnectionDep,
+        key: str,
+        instance_key: str | None = INSTANCE_KEY,
+    ) -> Any:
+        store, found = instance(session, connection, key, instance_key)
+        return public(models, store, store.reset(found))
+
+    @router.post(
+        f"{path}/update-to-latest", response_model=models.updated, responses=errors(404, 409)
+    )
+    def update_connection_element_to_latest(
+        session: SessionDep,
+        connection: ConnectionDep,
+        key: str,
+        body: ElementRevision | None = Body(None),
+        instance_key: str | None = INSTANCE_KEY,
+    ) -> Any:
+        """Merges the parent's changes since customization; 422 (nothing saved) if they clash."""
+        store, found = instance(session, connection, key, instance_key)
+        merged, report = store.update_to_latest(found, body.revision if body else None)
+        return updated_public(models, store, merged, report)

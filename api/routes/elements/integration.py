@@ -1,0 +1,119 @@
+"""`/integrations/{integrationKey}/{kind}[/{key}]`: elements at an integration's layer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body, Response
+
+from api.deps import AdminDep, CallerDep, IntegrationDep, SessionDep
+from api.element_bodies import (
+    documented_body,
+    public,
+    required_key,
+    revision_of,
+    split,
+    updated_public,
+)
+from api.models.elements import ElementModels, ElementRevision
+from api.models.errors import errors
+from core.elements.models import Element
+from core.elements.store import ElementStore
+from core.models import Integration
+
+
+def integration_routes(router: APIRouter, kind: str, models: ElementModels) -> None:
+    """Adds the routes of `kind` at the integration layer to `router`."""
+    path = f"/integrations/{{integration_key}}/{kind}"
+
+    def element(
+        session: SessionDep, integration: Integration, key: str
+    ) -> tuple[ElementStore, Element]:
+        store = ElementStore(session)
+        return store, store.at_integration(kind, key, integration)
+
+    @router.get(path, response_model=models.list, responses=errors(404))
+    def list_integration_elements(
+        _: CallerDep, session: SessionDep, integration: IntegrationDep
+    ) -> Any:
+        store = ElementStore(session)
+        items = store.list(kind, f"integration:{integration.id}")
+        return {"items": [public(models, store, e) for e in items]}
+
+    @router.post(
+        path,
+        status_code=201,
+        response_model=models.public,
+        responses=errors(404, 409),
+        openapi_extra=documented_body(models.create),
+    )
+    def create_integration_element(
+        _: AdminDep,
+        session: SessionDep,
+        integration: IntegrationDep,
+        body: dict[str, Any] = Body(...),
+    ) -> Any:
+        envelope, definition = split(body)
+        store = ElementStore(session)
+        created = store.create(
+            kind, required_key(envelope), envelope.get("name"), definition, integration
+        )
+        return public(models, store, created)
+
+    @router.get(f"{path}/{{key}}", response_model=models.public, responses=errors(404))
+    def read_integration_element(
+        _: CallerDep, session: SessionDep, integration: IntegrationDep, key: str
+    ) -> Any:
+        store, found = element(session, integration, key)
+        return public(models, store, found)
+
+    @router.patch(
+        f"{path}/{{key}}",
+        response_model=models.public,
+        responses=errors(404, 409),
+        openapi_extra=documented_body(models.update),
+    )
+    def update_integration_element(
+        _: AdminDep,
+        session: SessionDep,
+        integration: IntegrationDep,
+        key: str,
+        body: dict[str, Any] = Body(...),
+    ) -> Any:
+        envelope, changes = split(body)
+        store, found = element(session, integration, key)
+        updated = store.update(
+            found, changes, name=envelope.get("name"), revision=revision_of(envelope)
+        )
+        return public(models, store, updated)
+
+    @router.delete(f"{path}/{{key}}", status_code=204, responses=errors(404))
+    def delete_integration_element(
+        _: AdminDep, session: SessionDep, integration: IntegrationDep, key: str
+    ) -> Response:
+        store, found = element(session, integration, key)
+        store.delete(found)
+        return Response(status_code=204)
+
+    @router.post(f"{path}/{{key}}/reset", response_model=models.public, responses=errors(400, 404))
+    def reset_integration_element(
+        _: AdminDep, session: SessionDep, integration: IntegrationDep, key: str
+    ) -> Any:
+        store, found = element(session, integration, key)
+        return public(models, store, store.reset(found))
+
+    @router.post(
+        f"{path}/{{key}}/update-to-latest",
+        response_model=models.updated,
+        responses=errors(404, 409),
+    )
+    def update_integration_element_to_latest(
+        _: AdminDep,
+        session: SessionDep,
+        integration: IntegrationDep,
+        key: str,
+        body: ElementRevision | None = Body(None),
+    ) -> Any:
+        store, found = element(session, integration, key)
+        merged, report = store.update_to_latest(found, body.revision if body else None)
+        return updated_public(models, store, merged, report)

@@ -1,0 +1,96 @@
+"""`GET/POST /{kind}`, `GET/PATCH/DELETE /{kind}/{selector}`, `POST /{kind}/{selector}/reset`.
+
+A selector is an id, a universal key, or `integrationKey.elementKey`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body, Query, Response
+
+from api.deps import AdminDep, CallerDep, SessionDep, get_integration
+from api.element_bodies import documented_body, public, required_key, revision_of, split
+from api.models.elements import ElementModels
+from api.models.errors import errors
+from core.elements.store import ElementStore
+
+
+def universal_routes(router: APIRouter, kind: str, models: ElementModels) -> None:
+    """Adds the routes of `kind` addressed by selector to `router`."""
+
+    @router.get(f"/{kind}", response_model=models.list, responses=errors(404))
+    def list_elements(
+        _: CallerDep,
+        session: SessionDep,
+        integration_key: str | None = Query(None, alias="integrationKey"),
+    ) -> Any:
+        store = ElementStore(session)
+        scope = "universal"
+        if integration_key:
+            scope = f"integration:{get_integration(session, integration_key).id}"
+        return {"items": [public(models, store, e) for e in store.list(kind, scope)]}
+
+    @router.post(
+        f"/{kind}",
+        status_code=201,
+        response_model=models.public,
+        responses=errors(404, 409),
+        openapi_extra=documented_body(models.create),
+    )
+    def create_element(
+        _: AdminDep,
+        session: SessionDep,
+        body: dict[str, Any] = Body(...),
+    ) -> Any:
+        envelope, definition = split(body)
+        integration = (
+            get_integration(session, envelope["integrationKey"])
+            if envelope.get("integrationKey")
+            else None
+        )
+        store = ElementStore(session)
+        element = store.create(
+            kind, required_key(envelope), envelope.get("name"), definition, integration
+        )
+        return public(models, store, element)
+
+    @router.get(f"/{kind}/{{selector}}", response_model=models.public, responses=errors(404))
+    def read_element(_: CallerDep, session: SessionDep, selector: str) -> Any:
+        store = ElementStore(session)
+        return public(models, store, store.find(kind, selector))
+
+    @router.patch(
+        f"/{kind}/{{selector}}",
+        response_model=models.public,
+        responses=errors(404, 409),
+        openapi_extra=documented_body(models.update),
+    )
+    def update_element(
+        _: AdminDep,
+        session: SessionDep,
+        selector: str,
+        body: dict[str, Any] = Body(...),
+    ) -> Any:
+        envelope, changes = split(body)
+        store = ElementStore(session)
+        element = store.update(
+            store.find(kind, selector),
+            changes,
+            name=envelope.get("name"),
+            revision=revision_of(envelope),
+        )
+        return public(models, store, element)
+
+    @router.delete(f"/{kind}/{{selector}}", status_code=204, responses=errors(404))
+    def delete_element(_: AdminDep, session: SessionDep, selector: str) -> Response:
+        store = ElementStore(session)
+        store.delete(store.find(kind, selector))
+        return Response(status_code=204)
+
+    @router.post(
+        f"/{kind}/{{selector}}/reset", response_model=models.public, responses=errors(400, 404)
+    )
+    def reset_element(_: AdminDep, session: SessionDep, selector: str) -> Any:
+        store = ElementStore(session)
+        return public(models, store, store.reset(store.find(kind, selector)))

@@ -1,0 +1,119 @@
+"""Starting runs in Temporal: flow runs (answered at once) and action runs (awaited)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from temporalio.client import WorkflowFailureError
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError
+
+from api.models.actions import ActionRunResult
+from api.models.flow_runs import FlowRunPublic
+from api.services import Services
+from connectors.runtime.errors import ERROR_KEYS, ConnectorError
+from core.elements.snapshots import ActionSnapshot
+from core.errors import OsmoError
+from workflows import search_attributes as sa
+from workflows.action_run import RUN_TIMEOUT, ActionRunInput, ActionRunWorkflow
+from workflows.flow_run import FlowRunWorkflow
+from workflows.flow_state import FlowRunInput
+
+# Statuses of errors raised outside the connector runtime, by type (connector errors carry keys).
+STATUSES = {"bad_request": 400, "auth": 403, "not_found": 404, "conflict": 409, "connection": 409}
+
+
+def _owner_attributes(
+    customer_id: str | None, connection_id: str | None, integration_key: str | None
+) -> list[SearchAttributePair[str]]:
+    return [
+        SearchAttributePair(name, value)
+        for name, value in (
+            (sa.CUSTOMER_ID, customer_id),
+            (sa.CONNECTION_ID, connection_id),
+            (sa.INTEGRATION_KEY, integration_key),
+        )
+        if value
+    ]
+
+
+async def start_flow_run(services: Services, run_input: FlowRunInput) -> FlowRunPublic:
+    """Starts a `FlowRun` and answers the run as `GET /flow-runs/{id}` would at its start."""
+    client = await services.temporal()
+    snapshot = run_input.snapshot
+    run_input.history_limit = services.settings.flow_history_limit
+    run_id = f"flow-run-{uuid.uuid4().hex}"
+    pairs = [
+        SearchAttributePair(sa.FLOW_KEY, snapshot.flow_key),
+        SearchAttributePair(sa.FLOW_INSTANCE_ID, snapshot.flow_instance_id),
+        SearchAttributePair(sa.TRIGGER_TYPE, run_input.trigger_type),
+        *_owner_attributes(snapshot.customer_id, snapshot.connection_id, snapshot.integration_key),
+    ]
+    started = datetime.now(UTC)
+    await client.start_workflow(
+        FlowRunWorkflow.run,
+        run_input,
+        id=run_id,
+        task_queue=services.settings.task_queue,
+        search_attributes=TypedSearchAttributes(pairs),
+        static_summary=f"Flow {snapshot.flow_key}",
+    )
+    return FlowRunPublic(
+        id=run_id,
+        state="running",
+        flow_key=snapshot.flow_key,
+        flow_instance_id=snapshot.flow_instance_id,
+        connection_id=snapshot.connection_id,
+        customer_id=snapshot.customer_id,
+        trigger_type=run_input.trigger_type,
+        start_time=started,
+        start_node_key=run_input.start_node_key,
+        input=run_input.input,
+    )
+
+
+def action_error(exc: WorkflowFailureError, run_id: str) -> OsmoError:
+    """The run's failure as the error the API answers with."""
+    cause = exc.cause.cause if isinstance(exc.cause, ActivityError) else exc.cause
+    if isinstance(cause, TimeoutError):
+        return OsmoError(
+            "internal", "action_timed_out", str(cause), {"actionRunId": run_id}, status=504
+        )
+    details = cause.details[0] if isinstance(cause, ApplicationError) and cause.details else None
+    if not isinstance(details, dict) or "key" not in details:
+        return OsmoError("internal", "action_failed", str(cause), {"actionRunId": run_id}, 500)
+    key, message = details["key"], details.get("message", str(cause))
+    data = {**(details.get("data") or {}), "actionRunId": run_id}
+    if details.get("type") == "connector" and key in ERROR_KEYS:
+        return ConnectorError(key, message, data=data)
+    status = details.get("status") or (
+        422 if key == "validation_error" else STATUSES.get(details.get("type", ""), 400)
+    )
+    return OsmoError(details.get("type", "bad_request"), key, message, data, status=status)
+
+
+async def execute_action(
+    services: Services, snapshot: ActionSnapshot, input: Any
+) -> ActionRunResult:
+    """Runs the action as an `ActionRun` workflow and waits for its output."""
+    client = await services.temporal()
+    run_id = f"action-run-{uuid.uuid4().hex}"
+    attributes = _owner_attributes(
+        snapshot.customer_id, snapshot.connection_id, snapshot.integration_key
+    )
+    try:
+        output = await client.execute_workflow(
+            ActionRunWorkflow.run,
+            ActionRunInput(snapshot, input),
+            id=run_id,
+            task_queue=services.settings.task_queue,
+            search_attributes=TypedSearchAttributes(attributes),
+            static_summary=f"Action {snapshot.action_key}",
+            execution_timeout=RUN_TIMEOUT,
+            request_eager_start=True,
+        )
+    except WorkflowFailureError as exc:
+        raise action_error(exc, run_id) from exc
+    return ActionRunResult(output=output, action_run_id=run_id)
