@@ -6,9 +6,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from api.errors import install_error_handlers
+from api.middleware import install_limits
+from api.params import check_path_params
 from api.routes import (
     actions,
     connect,
@@ -61,10 +63,13 @@ def create_app(
         version="0.1.0",
         description="Universal integration layer: connections, connectors, flows.",
         lifespan=lifespan,
+        # Before any route's own code: no path parameter with control characters gets further.
+        dependencies=[Depends(check_path_params)],
     )
     if services is not None:
         app.state.services = services
     install_error_handlers(app)
+    install_limits(app, settings)
     for module in (
         customers,
         integrations,

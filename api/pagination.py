@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from sqlalchemy import and_, or_
 from sqlmodel import Session, SQLModel
 
-from core.errors import bad_request
+from api.params import invalid_cursor
 
 T = TypeVar("T")
 M = TypeVar("M", bound=SQLModel)
@@ -33,7 +33,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         created, row_id = json.loads(raw)
         return datetime.fromisoformat(created), str(row_id)
     except (ValueError, TypeError) as exc:
-        raise bad_request("invalid_cursor", "The cursor is malformed", path="cursor") from exc
+        raise invalid_cursor() from exc
 
 
 def paginate(

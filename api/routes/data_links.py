@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 from sqlmodel import Session
 
 from api.deps import Caller, CallerDep, SessionDep
 from api.models import ApiModel
+from api.params import Key
 from api.routes.connections import get_connection
 from core import data_links
 from core.elements.models import DataLink
@@ -48,8 +49,8 @@ def list_links(
     key: str,
     caller: CallerDep,
     session: SessionDep,
-    app_record_id: str | None = Query(None, alias="appRecordId"),
-    external_record_id: str | None = Query(None, alias="externalRecordId"),
+    app_record_id: Annotated[Key | None, Query(alias="appRecordId")] = None,
+    external_record_id: Annotated[Key | None, Query(alias="externalRecordId")] = None,
 ) -> dict[str, Any]:
     connection = _table(session, caller, connection_id, key)
     links = data_links.find_links(
@@ -79,9 +80,9 @@ def delete_links(
     key: str,
     caller: CallerDep,
     session: SessionDep,
-    link_id: str | None = Query(None, alias="id"),
-    app_record_id: str | None = Query(None, alias="appRecordId"),
-    external_record_id: str | None = Query(None, alias="externalRecordId"),
+    link_id: Annotated[Key | None, Query(alias="id")] = None,
+    app_record_id: Annotated[Key | None, Query(alias="appRecordId")] = None,
+    external_record_id: Annotated[Key | None, Query(alias="externalRecordId")] = None,
 ) -> Response:
     """Deletes the links matching `id`, `appRecordId` and/or `externalRecordId`."""
     if link_id is None and app_record_id is None and external_record_id is None:

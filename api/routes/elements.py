@@ -12,11 +12,14 @@ definition's fields plus `key`, `name`, `integrationKey` (create) and `revision`
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Response
+from sqlmodel import Session
 
 from api.deps import AdminDep, CallerDep, SessionDep
+from api.pagination import paginate
+from api.params import DEFAULT_LIMIT, Cursor, Key, Limit
 from api.routes.connections import get_connection
 from api.routes.integrations import get_integration
 from core.elements.models import Element
@@ -79,20 +82,25 @@ def element_router(kind: str) -> APIRouter:
     """All routes of one element kind."""
     router = APIRouter(tags=[kind])
 
+    def _page(session: Session, scope: str, cursor: str | None, limit: int) -> dict[str, Any]:
+        store = ElementStore(session)
+        rows, next_cursor = paginate(
+            session, store.listing(kind, scope), Element, cursor=cursor, limit=limit
+        )
+        return {"items": [element_public(store, e) for e in rows], "cursor": next_cursor}
+
     @router.get(f"/{kind}")
     def list_elements(
         _: CallerDep,
         session: SessionDep,
-        integration_key: str | None = Query(None, alias="integrationKey"),
+        integration_key: Annotated[Key | None, Query(alias="integrationKey")] = None,
+        cursor: Cursor = None,
+        limit: Limit = DEFAULT_LIMIT,
     ) -> dict[str, Any]:
-        store = ElementStore(session)
         scope = "universal"
         if integration_key:
             scope = f"integration:{get_integration(session, integration_key).id}"
-        return {
-            "items": [element_public(store, e) for e in store.list(kind, scope)],
-            "cursor": None,
-        }
+        return _page(session, scope, cursor, limit)
 
     @router.post(f"/{kind}", status_code=201)
     def create_element(
@@ -140,12 +148,14 @@ def element_router(kind: str) -> APIRouter:
 
     @router.get(f"/integrations/{{integration_key}}/{kind}")
     def list_integration_elements(
-        _: CallerDep, session: SessionDep, integration_key: str
+        _: CallerDep,
+        session: SessionDep,
+        integration_key: str,
+        cursor: Cursor = None,
+        limit: Limit = DEFAULT_LIMIT,
     ) -> dict[str, Any]:
-        store = ElementStore(session)
         integration = get_integration(session, integration_key)
-        items = store.list(kind, f"integration:{integration.id}")
-        return {"items": [element_public(store, e) for e in items], "cursor": None}
+        return _page(session, f"integration:{integration.id}", cursor, limit)
 
     @router.post(f"/integrations/{{integration_key}}/{kind}", status_code=201)
     def create_integration_element(
@@ -229,7 +239,7 @@ def element_router(kind: str) -> APIRouter:
         session: SessionDep,
         connection_id: str,
         key: str,
-        instance_key: str | None = Query(None, alias="instanceKey"),
+        instance_key: Annotated[Key | None, Query(alias="instanceKey")] = None,
     ) -> dict[str, Any]:
         store, element = connection_element(session, caller, connection_id, key, instance_key)
         return element_public(store, element)
@@ -241,7 +251,7 @@ def element_router(kind: str) -> APIRouter:
         connection_id: str,
         key: str,
         body: dict[str, Any] = Body(...),
-        instance_key: str | None = Query(None, alias="instanceKey"),
+        instance_key: Annotated[Key | None, Query(alias="instanceKey")] = None,
     ) -> dict[str, Any]:
         """Customers change only what the kind allows (and never frozen fields)."""
         envelope, changes = _split(body)
@@ -257,7 +267,7 @@ def element_router(kind: str) -> APIRouter:
         session: SessionDep,
         connection_id: str,
         key: str,
-        instance_key: str | None = Query(None, alias="instanceKey"),
+        instance_key: Annotated[Key | None, Query(alias="instanceKey")] = None,
     ) -> dict[str, Any]:
         store, element = connection_element(session, caller, connection_id, key, instance_key)
         return element_public(store, store.reset(element))
@@ -269,7 +279,7 @@ def element_router(kind: str) -> APIRouter:
         connection_id: str,
         key: str,
         body: dict[str, Any] | None = Body(None),
-        instance_key: str | None = Query(None, alias="instanceKey"),
+        instance_key: Annotated[Key | None, Query(alias="instanceKey")] = None,
     ) -> dict[str, Any]:
         """Merges the parent's changes since customization; 422 (nothing saved) if they clash."""
         store, element = connection_element(session, caller, connection_id, key, instance_key)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import asdict
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query
@@ -16,10 +15,11 @@ from temporalio.client import (
     WorkflowFailureError,
 )
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import Caller, CallerDep, ServicesDep, SessionDep
 from api.models import ApiModel
+from api.params import DEFAULT_LIMIT, Cursor, Key, Limit, UtcDatetime, hex_cursor, invalid_cursor
 from api.routes.actions import action_snapshot, with_collection
 from api.routes.connections import get_connection
 from api.services import Services
@@ -291,15 +291,15 @@ def with_attempts(
 async def list_flow_runs(
     caller: CallerDep,
     services: ServicesDep,
-    flow_key: str | None = Query(None, alias="flowKey"),
-    connection_id: str | None = Query(None, alias="connectionId"),
-    integration_key: str | None = Query(None, alias="integrationKey"),
-    customer_id: str | None = Query(None, alias="customerId"),
+    flow_key: Annotated[Key | None, Query(alias="flowKey")] = None,
+    connection_id: Annotated[Key | None, Query(alias="connectionId")] = None,
+    integration_key: Annotated[Key | None, Query(alias="integrationKey")] = None,
+    customer_id: Annotated[Key | None, Query(alias="customerId")] = None,
     state: Literal["running", "completed", "failed", "stopped"] | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    cursor: str | None = None,
-    limit: int = Query(50, ge=1, le=500),
+    since: UtcDatetime | None = None,
+    until: UtcDatetime | None = None,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
 ) -> dict[str, Any]:
     """Newest first, from Temporal visibility; a customer sees only their own runs."""
     # A run that continued as new shows once, as its latest execution.
@@ -329,11 +329,16 @@ async def list_flow_runs(
         clauses.append(f"StartTime < '{until.isoformat()}'")
     client = await services.temporal()
     iterator = client.list_workflows(
-        " AND ".join(clauses),
-        page_size=limit,
-        next_page_token=bytes.fromhex(cursor) if cursor else None,
+        " AND ".join(clauses), page_size=limit, next_page_token=hex_cursor(cursor)
     )
-    await iterator.fetch_next_page()
+    try:
+        await iterator.fetch_next_page()
+    except RPCError as exc:
+        # Every other part of the query is validated above, so a refusal here is the page
+        # token: not one Temporal issued, or one for a different query.
+        if exc.status == RPCStatusCode.INVALID_ARGUMENT and cursor is not None:
+            raise invalid_cursor() from exc
+        raise
     items = [
         {
             "id": w.id,

@@ -89,14 +89,10 @@ class ElementStore:
             raise not_found(kind.rstrip("s").replace("-", "_"), f"{integration.key}.{key}")
         return element
 
-    def list(self, kind: str, scope: str) -> list[Element]:
-        return list(
-            self.session.exec(
-                select(Element)
-                .where(Element.kind == kind, Element.scope == scope)
-                .order_by(Element.key)  # type: ignore[arg-type]
-            ).all()
-        )
+    @staticmethod
+    def listing(kind: str, scope: str) -> Any:
+        """The statement selecting the elements of `kind` at `scope` (a page at a time)."""
+        return select(Element).where(Element.kind == kind, Element.scope == scope)
 
     # -- resolution -----------------------------------------------------------------
 
