@@ -19,7 +19,8 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import Caller, CallerDep, ServicesDep, SessionDep
 from api.models import ApiModel
-from api.params import DEFAULT_LIMIT, Cursor, Key, Limit, UtcDatetime, hex_cursor, invalid_cursor
+from api.pagination import open_page_token, seal_page_token
+from api.params import DEFAULT_LIMIT, Cursor, Key, Limit, UtcDatetime, invalid_cursor
 from api.routes.actions import action_snapshot, with_collection
 from api.routes.connections import get_connection
 from api.services import Services
@@ -328,15 +329,16 @@ async def list_flow_runs(
     if until:
         clauses.append(f"StartTime < '{until.isoformat()}'")
     client = await services.temporal()
-    iterator = client.list_workflows(
-        " AND ".join(clauses), page_size=limit, next_page_token=hex_cursor(cursor)
-    )
+    query = " AND ".join(clauses)
+    secret = services.settings.workspace_secret
+    token = open_page_token(secret, query, cursor)
+    iterator = client.list_workflows(query, page_size=limit, next_page_token=token)
     try:
         await iterator.fetch_next_page()
     except RPCError as exc:
-        # Every other part of the query is validated above, so a refusal here is the page
-        # token: not one Temporal issued, or one for a different query.
-        if exc.status == RPCStatusCode.INVALID_ARGUMENT and cursor is not None:
+        # The query's values are validated above, so a refusal here is the page token:
+        # one Temporal no longer accepts.
+        if exc.status == RPCStatusCode.INVALID_ARGUMENT and token is not None:
             raise invalid_cursor() from exc
         raise
     items = [
@@ -350,8 +352,7 @@ async def list_flow_runs(
         }
         for w in iterator.current_page or []
     ]
-    token = iterator.next_page_token
-    return {"items": items, "cursor": token.hex() if token else None}
+    return {"items": items, "cursor": seal_page_token(secret, query, iterator.next_page_token)}
 
 
 def _quoted(value: str) -> str:
