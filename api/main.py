@@ -10,6 +10,7 @@ from fastapi import Depends, FastAPI
 
 from api.errors import install_error_handlers
 from api.middleware import install_limits
+from api.middleware.responses import install_error_responses
 from api.params import check_path_params
 from api.routes import (
     actions,
@@ -70,6 +71,7 @@ def create_app(
         app.state.services = services
     install_error_handlers(app)
     install_limits(app, settings)
+    install_error_responses(app)
     for module in (
         customers,
         integrations,
