@@ -18,6 +18,7 @@ import hypothesis
 import pytest
 import requests
 import schemathesis
+from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -87,8 +88,15 @@ def _fuzz(osmo: Osmo, seeded: Seeded, headers: dict[str, str]) -> tuple[int, int
         template = Operation(operation.method.upper(), operation.path, operation.definition.raw)
         filled = fill(template, seeded, raw) if template.path_params else None
         seeded_params = _path_values(template.path, filled) if filled else None
-        for path_parameters in (None, seeded_params) if seeded_params else (None,):
-            strategy = operation.as_strategy(path_parameters=path_parameters)
+        variants: list[tuple[GenerationMode, dict[str, str] | None]] = [
+            (GenerationMode.POSITIVE, None)
+        ]
+        if _has_inputs_to_negate(template):
+            variants.append((GenerationMode.NEGATIVE, None))
+        if seeded_params:
+            variants.append((GenerationMode.POSITIVE, seeded_params))
+        for mode, path_parameters in variants:
+            strategy = operation.as_strategy(mode, path_parameters=path_parameters)
 
             @hypothesis.settings(
                 max_examples=EXAMPLES_PER_OPERATION,
@@ -107,8 +115,23 @@ def _fuzz(osmo: Osmo, seeded: Seeded, headers: dict[str, str]) -> tuple[int, int
                 except (AssertionError, BaseExceptionGroup) as exc:  # the failed checks
                     failures.append(f"{case.method} {case.formatted_path}: {exc}"[:1500])
 
-            check()
+            try:
+                check()
+            except hypothesis.errors.Unsatisfiable:
+                # Nothing of this operation's inputs can be made invalid (free-form strings).
+                assert mode is GenerationMode.NEGATIVE, operation.label
     return counts["operations"], counts["calls"], failures
+
+
+def _has_inputs_to_negate(operation: Operation) -> bool:
+    """Whether invalid examples are cheap to make: a body or a typed query parameter.
+
+    Path parameters are strings that accept anything, so negating only them makes the
+    generator search long for nothing; valid examples cover them.
+    """
+    if "requestBody" in operation.spec:
+        return True
+    return any(p["in"] == "query" for p in operation.spec.get("parameters", []))
 
 
 def _path_values(template: str, filled: str) -> dict[str, str]:
