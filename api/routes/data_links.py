@@ -9,7 +9,8 @@ from sqlmodel import Session
 
 from api.deps import Caller, CallerDep, SessionDep
 from api.models import ApiModel
-from api.params import Key
+from api.pagination import paginate
+from api.params import DEFAULT_LIMIT, Cursor, Key, Limit
 from api.routes.connections import get_connection
 from core import data_links
 from core.elements.models import DataLink
@@ -51,16 +52,15 @@ def list_links(
     session: SessionDep,
     app_record_id: Annotated[Key | None, Query(alias="appRecordId")] = None,
     external_record_id: Annotated[Key | None, Query(alias="externalRecordId")] = None,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
 ) -> dict[str, Any]:
     connection = _table(session, caller, connection_id, key)
-    links = data_links.find_links(
-        session,
-        connection,
-        key,
-        app_record_id=app_record_id,
-        external_record_id=external_record_id,
+    statement = data_links.links_statement(
+        connection, key, app_record_id=app_record_id, external_record_id=external_record_id
     )
-    return {"items": [_public(link) for link in links], "cursor": None}
+    links, next_cursor = paginate(session, statement, DataLink, cursor=cursor, limit=limit)
+    return {"items": [_public(link) for link in links], "cursor": next_cursor}
 
 
 @router.post("/connections/{connection_id}/data-link-tables/{key}/links", status_code=201)
