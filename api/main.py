@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import Depends, FastAPI
 
+from api.body_text import check_body_text
 from api.errors import install_error_handlers
 from api.middleware import install_limits
 from api.middleware.responses import install_error_responses
@@ -64,8 +65,9 @@ def create_app(
         version="0.1.0",
         description="Universal integration layer: connections, connectors, flows.",
         lifespan=lifespan,
-        # Before any route's own code: no path parameter with control characters gets further.
-        dependencies=[Depends(check_path_params)],
+        # Before any route's own code: no control characters in path parameters, no NUL in
+        # JSON bodies.
+        dependencies=[Depends(check_path_params), Depends(check_body_text)],
     )
     if services is not None:
         app.state.services = services

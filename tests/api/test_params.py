@@ -115,3 +115,18 @@ async def test_an_unknown_route_is_404_not_found(osmo_sqlite: Osmo) -> None:
     assert response.status_code == 404
     body = response.json()
     assert (body["type"], body["key"]) == ("not_found", "not_found")
+
+
+async def test_nul_characters_in_a_json_body_are_422_and_write_nothing(osmo: Osmo) -> None:
+    response = await osmo.call("POST", "/customers", json={"tenantKey": "a\x00b", "name": "n"})
+    assert response.status_code == 422, response.text
+    assert [e["path"] for e in _errors(response)] == ["tenantKey"]
+    body = {"key": "k", "schema": {"properties": {"x": {"title": ["ok", "b\x00"]}}}}
+    response = await osmo.call("POST", "/app-data-schemas", json=body)
+    assert response.status_code == 422, response.text
+    assert [e["path"] for e in _errors(response)] == ["schema.properties.x.title[1]"]
+    assert (await osmo.call("GET", "/customers")).json()["items"] == []
+    assert (await osmo.call("GET", "/app-data-schemas")).json()["items"] == []
+    # A backslash before `u0000` is text, not a NUL.
+    response = await osmo.call("POST", "/customers", json={"tenantKey": "a\\u0000b"})
+    assert response.status_code == 201, response.text
