@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel
+from sqlmodel import Session
 
 from api.models.elements import ElementModels
+from api.pagination import paginate
 from core.elements.models import Element
 from core.elements.store import ElementStore, MergeReport, layer_of
 from core.errors import validation_error
@@ -88,3 +90,19 @@ def documented_body(model: type[BaseModel]) -> dict[str, Any]:
             },
         }
     }
+
+
+def element_page(
+    models: ElementModels,
+    session: Session,
+    kind: str,
+    scope: str,
+    cursor: str | None,
+    limit: int,
+) -> dict[str, Any]:
+    """One page of the elements of `kind` at `scope`, oldest first, with the next cursor."""
+    store = ElementStore(session)
+    rows, next_cursor = paginate(
+        session, store.listing(kind, scope), Element, cursor=cursor, limit=limit
+    )
+    return {"items": [public(models, store, e) for e in rows], "cursor": next_cursor}

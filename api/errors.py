@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.middleware.body_limit import RequestTooLarge, too_large_body
 from core.errors import OsmoError, validation_error
 
 
@@ -34,10 +35,19 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error.to_dict(), status_code=error.status)
 
 
+# Errors Starlette raises itself (no route, wrong method), as (type, key).
+_HTTP_ERRORS = {
+    404: ("not_found", "not_found"),
+    405: ("bad_request", "method_not_allowed"),
+}
+
+
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    key = {404: "route_not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-    body = {"type": "bad_request", "key": key, "message": str(exc.detail), "data": {}}
+    if isinstance(exc, RequestTooLarge):
+        return JSONResponse(too_large_body(exc.limit), status_code=413)
+    type_, key = _HTTP_ERRORS.get(exc.status_code, ("bad_request", "http_error"))
+    body = {"type": type_, "key": key, "message": str(exc.detail), "data": {}}
     return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
 

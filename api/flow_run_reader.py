@@ -16,9 +16,11 @@ from temporalio.client import (
     WorkflowHandle,
 )
 from temporalio.common import TypedSearchAttributes
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from api.models.flow_runs import FlowRunList, FlowRunPublic, FlowRunSummary, NodeRunPublic
+from api.pagination import open_page_token, seal_page_token
+from api.params import invalid_cursor
 from core.errors import not_found
 from workflows import search_attributes as sa
 from workflows.flow_run import FlowRunWorkflow
@@ -215,15 +217,26 @@ def list_query(
     return " AND ".join(clauses)
 
 
-async def list_runs(client: Client, query: str, *, limit: int, cursor: str | None) -> FlowRunList:
-    """One page of runs matching `query`, newest first; `cursor` is the page token in hex."""
-    iterator = client.list_workflows(
-        query, page_size=limit, next_page_token=bytes.fromhex(cursor) if cursor else None
-    )
-    await iterator.fetch_next_page()
+async def list_runs(
+    client: Client, query: str, *, limit: int, cursor: str | None, secret: str
+) -> FlowRunList:
+    """One page of runs matching `query`, newest first.
+
+    Cursors carry Temporal's page token sealed with a MAC over the query (`secret`), so a
+    forged cursor, or one from another query, is a 422 rather than a Temporal error.
+    """
+    token = open_page_token(secret, query, cursor)
+    iterator = client.list_workflows(query, page_size=limit, next_page_token=token)
+    try:
+        await iterator.fetch_next_page()
+    except RPCError as exc:
+        # The query's values are validated before it is built, so a refusal here is the page
+        # token: one Temporal no longer accepts.
+        if exc.status == RPCStatusCode.INVALID_ARGUMENT and token is not None:
+            raise invalid_cursor() from exc
+        raise
     items = [
         summary_of(w.id, w.status, w.typed_search_attributes, w.start_time, w.close_time)
         for w in iterator.current_page or []
     ]
-    token = iterator.next_page_token
-    return FlowRunList(items=items, cursor=token.hex() if token else None)
+    return FlowRunList(items=items, cursor=seal_page_token(secret, query, iterator.next_page_token))

@@ -6,12 +6,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
+from api.body_text import check_body_text
 from api.errors import install_error_handlers
+from api.middleware import install_limits
+from api.middleware.responses import install_error_responses
 from api.models import Health
 from api.models.elements import element_request_models, models_for
 from api.openapi import install_openapi, operation_id
+from api.params import check_path_params
 from api.routes import (
     actions,
     codec,
@@ -71,10 +75,14 @@ def create_app(
         description="Universal integration layer: connections, connectors, flows.",
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
+        # Before any route's own code: no control characters in path parameters, no NUL in
+        # JSON bodies.
+        dependencies=[Depends(check_path_params), Depends(check_body_text)],
     )
     if services is not None:
         app.state.services = services
     install_error_handlers(app)
+    install_limits(app, settings)
     for module in (
         customers,
         integrations,
@@ -101,6 +109,7 @@ def create_app(
         app,
         (model for kind in KINDS.values() for model in element_request_models(models_for(kind))),
     )
+    install_error_responses(app)  # wraps the OpenAPI install_openapi builds
 
     @app.get("/health", tags=["health"])
     def health() -> Health:

@@ -13,6 +13,7 @@ from connectors.runtime import ConnectorRuntime, DatabaseApiLogSink
 from core.blobs import connect
 from core.crypto import Encryptor
 from core.db import create_db_engine, migrate
+from core.errors import OsmoError
 from core.settings import Settings
 from core.stores.connections import ConnectionStore
 
@@ -30,7 +31,15 @@ class Services:
     async def temporal(self) -> Client:
         """The Temporal client, connected on first use (the API starts without Temporal)."""
         if self.temporal_client is None:
-            self.temporal_client = await connect(self.settings)
+            try:
+                self.temporal_client = await connect(self.settings)
+            except RuntimeError as exc:  # the SDK's "Failed client connect"
+                raise OsmoError(
+                    "unavailable",
+                    "temporal_unavailable",
+                    "Temporal is not reachable; flow runs and actions need it",
+                    status=503,
+                ) from exc
         return self.temporal_client
 
     @classmethod

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
@@ -45,6 +45,24 @@ def create_link(
     return link
 
 
+def links_statement(
+    connection_id: str,
+    table_key: str,
+    *,
+    app_record_id: str | None = None,
+    external_record_id: str | None = None,
+) -> Any:
+    """The statement selecting a table's links, optionally by either record id (unordered)."""
+    statement = select(DataLink).where(
+        DataLink.connection_id == connection_id, DataLink.table_key == table_key
+    )
+    if app_record_id is not None:
+        statement = statement.where(DataLink.app_record_id == app_record_id)
+    if external_record_id is not None:
+        statement = statement.where(DataLink.external_record_id == external_record_id)
+    return statement
+
+
 def find_links(
     session: Session,
     connection_id: str,
@@ -53,13 +71,12 @@ def find_links(
     app_record_id: str | None = None,
     external_record_id: str | None = None,
 ) -> list[DataLink]:
-    statement = select(DataLink).where(
-        DataLink.connection_id == connection_id, DataLink.table_key == table_key
+    statement = links_statement(
+        connection_id,
+        table_key,
+        app_record_id=app_record_id,
+        external_record_id=external_record_id,
     )
-    if app_record_id is not None:
-        statement = statement.where(DataLink.app_record_id == app_record_id)
-    if external_record_id is not None:
-        statement = statement.where(DataLink.external_record_id == external_record_id)
     return list(session.exec(statement.order_by(col(DataLink.created_at), col(DataLink.id))).all())
 
 

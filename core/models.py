@@ -7,8 +7,10 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Text
+from sqlalchemy import JSON, BigInteger, Column, Index, Text
 from sqlmodel import Field, SQLModel
+
+from core.timestamps import UtcDateTime
 
 
 def new_id() -> str:
@@ -20,7 +22,7 @@ def utcnow() -> datetime:
 
 
 def _ts(index: bool = False) -> Any:
-    return Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), index=index))
+    return Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), index=index))
 
 
 class ConnectionState(StrEnum):
@@ -75,9 +77,7 @@ class Connection(SQLModel, table=True):
     error_message: str | None = Field(default=None, sa_column=Column(Text))
     credentials_encrypted: str | None = Field(default=None, sa_column=Column(Text))
     inputs_encrypted: str | None = Field(default=None, sa_column=Column(Text))
-    token_expires_at: datetime | None = Field(
-        default=None, sa_column=Column(DateTime(timezone=True))
-    )
+    token_expires_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
     credentials_version: int = Field(default=0)
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
@@ -96,8 +96,8 @@ class OAuthState(SQLModel, table=True):
     redirect_uri: str | None = Field(default=None, sa_column=Column(Text))
     secret_encrypted: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = _ts()
-    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
-    used_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    expires_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+    used_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
     # SHA-256 of the connect page's browser cookie: the callback must come from that browser.
     browser_hash: str | None = Field(default=None, max_length=64)
     connect_session_id: str | None = Field(default=None)
@@ -121,8 +121,8 @@ class ConnectSession(SQLModel, table=True):
     allow_multiple: bool = Field(default=False)
     browser_hash: str | None = Field(default=None, max_length=64)
     created_at: datetime = _ts()
-    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
-    used_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    expires_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+    used_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
 
 
 class ConnectionLock(SQLModel, table=True):
@@ -132,7 +132,7 @@ class ConnectionLock(SQLModel, table=True):
 
     connection_id: str = Field(primary_key=True)
     holder: str = Field(max_length=64)
-    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    expires_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
 
 
 class RequestBudget(SQLModel, table=True):

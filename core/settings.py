@@ -123,6 +123,31 @@ class Settings(BaseSettings):
         ),
     )
 
+    max_request_bytes: int = Field(
+        10 * 1024 * 1024,
+        ge=0,
+        description="Largest API request body; larger get 413 `request_too_large` (0: no limit).",
+    )
+    max_element_bytes: int = Field(
+        1024 * 1024,
+        ge=0,
+        description=(
+            "Largest body when writing integrations and elements (flows, actions, field "
+            "mappings...), which every later read returns whole (0: no limit)."
+        ),
+    )
+    rate_limit_per_second: float = Field(
+        50.0,
+        ge=0,
+        description=(
+            "API requests per second per customer (or admin token), in each API process; "
+            "excess gets 429 `rate_limit_exceeded` with `Retry-After` (0: no limit)."
+        ),
+    )
+    rate_limit_burst: int = Field(
+        100, ge=1, description="Requests a caller may make at once before the rate applies."
+    )
+
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:
         if self.env == "dev":

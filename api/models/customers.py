@@ -19,7 +19,8 @@ class CustomerCreate(CustomerBase):
 
 class CustomerUpdate(ApiModel):
     name: str | None = Field(default=None, max_length=255)
-    fields: dict[str, Any] | None = None
+    # Not nullable: the column is not, and `null` would otherwise fail at the database.
+    fields: dict[str, Any] = Field(default_factory=dict)
 
 
 class CustomerPublic(PublicModel, CustomerBase):

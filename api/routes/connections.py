@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 from fastapi.concurrency import run_in_threadpool
@@ -27,6 +28,7 @@ from api.models.connections import (
 )
 from api.models.errors import errors
 from api.pagination import Page, paginate
+from api.params import DEFAULT_LIMIT, Cursor, Key, Limit
 from api.services import Services
 from connectors.runtime import ConnectionContext, ConnectorError
 from core.connections import forget_connection
@@ -58,11 +60,11 @@ def list_connections(
     caller: CallerDep,
     services: ServicesDep,
     session: SessionDep,
-    integration_key: str | None = Query(None, alias="integrationKey"),
-    customer_id: str | None = Query(None, alias="customerId"),
+    integration_key: Annotated[Key | None, Query(alias="integrationKey")] = None,
+    customer_id: Annotated[Key | None, Query(alias="customerId")] = None,
     state: ConnectionState | None = None,
-    cursor: str | None = None,
-    limit: int = Query(50, ge=1, le=500),
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
 ) -> Page[ConnectionPublic]:
     statement = select(Connection)
     if not caller.is_admin:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Response
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
@@ -11,6 +11,7 @@ from api.deps import AdminDep, SessionDep
 from api.models.customers import CustomerCreate, CustomerPublic, CustomerUpdate
 from api.models.errors import errors
 from api.pagination import Page, paginate
+from api.params import DEFAULT_LIMIT, Cursor, Key, Limit
 from core.connections import forget_connection
 from core.errors import conflict, not_found
 from core.models import Connection, Customer, OAuthState, utcnow
@@ -31,9 +32,9 @@ def _get(session: SessionDep, customer_id: str) -> Customer:
 def list_customers(
     _: AdminDep,
     session: SessionDep,
-    cursor: str | None = None,
-    limit: int = Query(50, ge=1, le=500),
-    search: str | None = None,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
+    search: Key | None = None,
 ) -> Page[CustomerPublic]:
     statement = select(Customer)
     if search:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Query, Response
 from sqlmodel import Session
 
 from api.deps import ConnectionDep, SessionDep
 from api.models.data_links import DataLinkCreate, DataLinkList, DataLinkPublic
 from api.models.errors import errors
+from api.pagination import paginate
+from api.params import DEFAULT_LIMIT, Cursor, Key, Limit
 from core import data_links
+from core.elements.models import DataLink
 from core.elements.store import ElementStore
 from core.errors import not_found, validation_error
 from core.models import Connection
@@ -28,17 +33,21 @@ def list_links(
     key: str,
     connection: ConnectionDep,
     session: SessionDep,
-    app_record_id: str | None = Query(None, alias="appRecordId"),
-    external_record_id: str | None = Query(None, alias="externalRecordId"),
+    app_record_id: Annotated[Key | None, Query(alias="appRecordId")] = None,
+    external_record_id: Annotated[Key | None, Query(alias="externalRecordId")] = None,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
 ) -> DataLinkList:
-    links = data_links.find_links(
-        session,
+    statement = data_links.links_statement(
         _table(session, connection, key),
         key,
         app_record_id=app_record_id,
         external_record_id=external_record_id,
     )
-    return DataLinkList(items=[DataLinkPublic.model_validate(link) for link in links])
+    links, next_cursor = paginate(session, statement, DataLink, cursor=cursor, limit=limit)
+    return DataLinkList(
+        items=[DataLinkPublic.model_validate(link) for link in links], cursor=next_cursor
+    )
 
 
 @router.post(PATH, status_code=201, responses=errors(404, 409))
@@ -61,9 +70,9 @@ def delete_links(
     key: str,
     connection: ConnectionDep,
     session: SessionDep,
-    link_id: str | None = Query(None, alias="id"),
-    app_record_id: str | None = Query(None, alias="appRecordId"),
-    external_record_id: str | None = Query(None, alias="externalRecordId"),
+    link_id: Annotated[Key | None, Query(alias="id")] = None,
+    app_record_id: Annotated[Key | None, Query(alias="appRecordId")] = None,
+    external_record_id: Annotated[Key | None, Query(alias="externalRecordId")] = None,
 ) -> Response:
     """Deletes the links matching `id`, `appRecordId` and/or `externalRecordId`."""
     if link_id is None and app_record_id is None and external_record_id is None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query
@@ -23,6 +22,7 @@ from api.models.flow_runs import (
     FlowRunStart,
     FlowRunStopped,
 )
+from api.params import DEFAULT_LIMIT, Cursor, Key, Limit, UtcDatetime
 from api.runs import start_flow_run
 from api.services import Services
 from core.elements.models import Element
@@ -156,19 +156,20 @@ async def read_flow_run_output(
 async def list_flow_runs(
     caller: CallerDep,
     services: ServicesDep,
-    flow_key: str | None = Query(None, alias="flowKey"),
-    flow_instance_id: str | None = Query(None, alias="flowInstanceId"),
-    connection_flow_id: str | None = Query(
-        None, alias="connectionFlowId", description="Membrane's name of flowInstanceId."
-    ),
-    connection_id: str | None = Query(None, alias="connectionId"),
-    integration_key: str | None = Query(None, alias="integrationKey"),
-    customer_id: str | None = Query(None, alias="customerId"),
+    flow_key: Annotated[Key | None, Query(alias="flowKey")] = None,
+    flow_instance_id: Annotated[Key | None, Query(alias="flowInstanceId")] = None,
+    connection_flow_id: Annotated[
+        Key | None,
+        Query(alias="connectionFlowId", description="Membrane's name of flowInstanceId."),
+    ] = None,
+    connection_id: Annotated[Key | None, Query(alias="connectionId")] = None,
+    integration_key: Annotated[Key | None, Query(alias="integrationKey")] = None,
+    customer_id: Annotated[Key | None, Query(alias="customerId")] = None,
     state: Literal["running", "completed", "failed", "stopped"] | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    cursor: str | None = None,
-    limit: int = Query(50, ge=1, le=500),
+    since: UtcDatetime | None = None,
+    until: UtcDatetime | None = None,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
 ) -> FlowRunList:
     """Newest first, from Temporal visibility; a customer sees only their own runs."""
     query = reader.list_query(
@@ -183,7 +184,13 @@ async def list_flow_runs(
         since=since,
         until=until,
     )
-    return await reader.list_runs(await services.temporal(), query, limit=limit, cursor=cursor)
+    return await reader.list_runs(
+        await services.temporal(),
+        query,
+        limit=limit,
+        cursor=cursor,
+        secret=services.settings.workspace_secret,
+    )
 
 
 @router.post("/flow-runs/{run_id}/stop", responses=errors(404))

@@ -11,6 +11,7 @@ from api.deps import AdminDep, CallerDep, IntegrationDep, ServicesDep, SessionDe
 from api.models.errors import errors
 from api.models.integrations import IntegrationCreate, IntegrationPublic, IntegrationUpdate
 from api.pagination import Page, paginate
+from api.params import DEFAULT_LIMIT, Cursor, Limit
 from api.services import Services
 from core.elements.models import Element
 from core.errors import OsmoError, conflict, validation_error
@@ -50,8 +51,8 @@ def list_integrations(
     _: CallerDep,
     services: ServicesDep,
     session: SessionDep,
-    cursor: str | None = None,
-    limit: int = Query(50, ge=1, le=500),
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
 ) -> Page[IntegrationPublic]:
     rows, next_cursor = paginate(
         session, select(Integration), Integration, cursor=cursor, limit=limit

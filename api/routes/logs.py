@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from sqlmodel import select
@@ -11,6 +11,7 @@ from api.deps import CallerDep, SessionDep
 from api.models.errors import errors
 from api.models.logs import ConnectionAttemptPublic, ExternalApiLogPublic
 from api.pagination import Page, paginate
+from api.params import DEFAULT_LIMIT, Cursor, HttpStatus, Key, Limit, UtcDatetime
 from core.errors import not_found
 from core.models import ConnectionAttempt, ExternalApiLog
 
@@ -21,14 +22,14 @@ router = APIRouter(tags=["logs"])
 def list_external_api_logs(
     caller: CallerDep,
     session: SessionDep,
-    connection_id: str | None = Query(None, alias="connectionId"),
-    customer_id: str | None = Query(None, alias="customerId"),
-    status: int | None = None,
+    connection_id: Annotated[Key | None, Query(alias="connectionId")] = None,
+    customer_id: Annotated[Key | None, Query(alias="customerId")] = None,
+    status: HttpStatus | None = None,
     success: bool | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    cursor: str | None = None,
-    limit: int = Query(50, ge=1, le=500),
+    since: UtcDatetime | None = None,
+    until: UtcDatetime | None = None,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
 ) -> Page[ExternalApiLogPublic]:
     """Newest first. A customer sees only their own logs."""
     statement = select(ExternalApiLog)
@@ -68,10 +69,10 @@ def read_external_api_log(caller: CallerDep, session: SessionDep, log_id: str) -
 def list_connection_attempts(
     caller: CallerDep,
     session: SessionDep,
-    integration_key: str | None = Query(None, alias="integrationKey"),
+    integration_key: Annotated[Key | None, Query(alias="integrationKey")] = None,
     success: bool | None = None,
-    cursor: str | None = None,
-    limit: int = Query(50, ge=1, le=500),
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
 ) -> Page[ConnectionAttemptPublic]:
     """Newest first: every run of the connect flow, with the provider's error when it failed."""
     statement = select(ConnectionAttempt)

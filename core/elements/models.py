@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint, text
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from core.models import new_id, utcnow
+from core.timestamps import UtcDateTime
 
 UNIVERSAL = "universal"
 
@@ -48,8 +49,8 @@ class Element(SQLModel, table=True):
     )
     is_customized: bool = Field(default=False)
     revision: int = Field(default=1)
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True)))
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True)))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime()))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime()))
 
 
 class DataLink(SQLModel, table=True):
@@ -85,8 +86,8 @@ class DataLink(SQLModel, table=True):
     app_record_id: str = Field(max_length=255)
     external_record_id: str = Field(max_length=255)
     direction: str = Field(default="both", max_length=10)
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True)))
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True)))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime()))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime()))
 
 
 __all__ = ["UNIVERSAL", "DataLink", "Element", "scope_of"]

@@ -90,13 +90,14 @@ class ElementStore:
         return element
 
     def list(self, kind: str, scope: str) -> list[Element]:
-        return list(
-            self.session.exec(
-                select(Element)
-                .where(Element.kind == kind, Element.scope == scope)
-                .order_by(Element.key)  # type: ignore[arg-type]
-            ).all()
-        )
+        """Every element of `kind` at `scope`, by key (for the few callers that need all)."""
+        statement = self.listing(kind, scope).order_by(Element.key)  # type: ignore[arg-type]
+        return list(self.session.exec(statement).all())
+
+    @staticmethod
+    def listing(kind: str, scope: str) -> Any:
+        """The statement selecting the elements of `kind` at `scope` (a page at a time)."""
+        return select(Element).where(Element.kind == kind, Element.scope == scope)
 
     # -- resolution -----------------------------------------------------------------
 

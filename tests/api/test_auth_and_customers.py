@@ -87,7 +87,7 @@ async def test_customer_list_paginates_with_cursor(osmo: Osmo) -> None:
             break
     assert sorted(seen) == [f"t{i}" for i in range(7)] and len(seen) == 7
     bad = await osmo.call("GET", "/customers", params={"cursor": "!!!"})
-    assert bad.status_code == 400 and bad.json()["key"] == "invalid_cursor"
+    assert bad.status_code == 422 and bad.json()["key"] == "invalid_cursor"
 
 
 async def test_bad_body_is_422_with_field_paths_and_writes_nothing(osmo: Osmo) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
 
@@ -10,11 +10,14 @@ from api.deps import CallerDep, ConnectionDep, SessionDep
 from api.element_bodies import documented_body, public, revision_of, split, updated_public
 from api.models.elements import ElementModels, ElementRevision
 from api.models.errors import errors
+from api.params import Key
 from core.elements.models import Element
 from core.elements.store import ElementStore
 from core.models import Connection
 
-INSTANCE_KEY = Query(None, alias="instanceKey", description="One of several instances.")
+InstanceKey = Annotated[
+    Key | None, Query(alias="instanceKey", description="One of several instances.")
+]
 
 
 def connection_routes(router: APIRouter, kind: str, models: ElementModels) -> None:
@@ -32,7 +35,7 @@ def connection_routes(router: APIRouter, kind: str, models: ElementModels) -> No
         session: SessionDep,
         connection: ConnectionDep,
         key: str,
-        instance_key: str | None = INSTANCE_KEY,
+        instance_key: InstanceKey = None,
     ) -> Any:
         store, found = instance(session, connection, key, instance_key)
         return public(models, store, found)
@@ -49,7 +52,7 @@ def connection_routes(router: APIRouter, kind: str, models: ElementModels) -> No
         connection: ConnectionDep,
         key: str,
         body: dict[str, Any] = Body(...),
-        instance_key: str | None = INSTANCE_KEY,
+        instance_key: InstanceKey = None,
     ) -> Any:
         """Customers change only what the kind allows (and never frozen fields)."""
         envelope, changes = split(body)
@@ -64,7 +67,7 @@ def connection_routes(router: APIRouter, kind: str, models: ElementModels) -> No
         session: SessionDep,
         connection: ConnectionDep,
         key: str,
-        instance_key: str | None = INSTANCE_KEY,
+        instance_key: InstanceKey = None,
     ) -> Any:
         store, found = instance(session, connection, key, instance_key)
         return public(models, store, store.reset(found))
@@ -77,7 +80,7 @@ def connection_routes(router: APIRouter, kind: str, models: ElementModels) -> No
         connection: ConnectionDep,
         key: str,
         body: ElementRevision | None = Body(None),
-        instance_key: str | None = INSTANCE_KEY,
+        instance_key: InstanceKey = None,
     ) -> Any:
         """Merges the parent's changes since customization; 422 (nothing saved) if they clash."""
         store, found = instance(session, connection, key, instance_key)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body, Response
 from api.deps import AdminDep, CallerDep, IntegrationDep, SessionDep
 from api.element_bodies import (
     documented_body,
+    element_page,
     public,
     required_key,
     revision_of,
@@ -17,6 +18,7 @@ from api.element_bodies import (
 )
 from api.models.elements import ElementModels, ElementRevision
 from api.models.errors import errors
+from api.params import DEFAULT_LIMIT, Cursor, Limit
 from core.elements.models import Element
 from core.elements.store import ElementStore
 from core.models import Integration
@@ -34,11 +36,14 @@ def integration_routes(router: APIRouter, kind: str, models: ElementModels) -> N
 
     @router.get(path, response_model=models.list, responses=errors(404))
     def list_integration_elements(
-        _: CallerDep, session: SessionDep, integration: IntegrationDep
+        _: CallerDep,
+        session: SessionDep,
+        integration: IntegrationDep,
+        cursor: Cursor = None,
+        limit: Limit = DEFAULT_LIMIT,
     ) -> Any:
-        store = ElementStore(session)
-        items = store.list(kind, f"integration:{integration.id}")
-        return {"items": [public(models, store, e) for e in items]}
+        scope = f"integration:{integration.id}"
+        return element_page(models, session, kind, scope, cursor, limit)
 
     @router.post(
         path,

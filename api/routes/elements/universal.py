@@ -5,14 +5,22 @@ A selector is an id, a universal key, or `integrationKey.elementKey`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Response
 
 from api.deps import AdminDep, CallerDep, SessionDep, get_integration
-from api.element_bodies import documented_body, public, required_key, revision_of, split
+from api.element_bodies import (
+    documented_body,
+    element_page,
+    public,
+    required_key,
+    revision_of,
+    split,
+)
 from api.models.elements import ElementModels
 from api.models.errors import errors
+from api.params import DEFAULT_LIMIT, Cursor, Key, Limit
 from core.elements.store import ElementStore
 
 
@@ -23,13 +31,14 @@ def universal_routes(router: APIRouter, kind: str, models: ElementModels) -> Non
     def list_elements(
         _: CallerDep,
         session: SessionDep,
-        integration_key: str | None = Query(None, alias="integrationKey"),
+        integration_key: Annotated[Key | None, Query(alias="integrationKey")] = None,
+        cursor: Cursor = None,
+        limit: Limit = DEFAULT_LIMIT,
     ) -> Any:
-        store = ElementStore(session)
         scope = "universal"
         if integration_key:
             scope = f"integration:{get_integration(session, integration_key).id}"
-        return {"items": [public(models, store, e) for e in store.list(kind, scope)]}
+        return element_page(models, session, kind, scope, cursor, limit)
 
     @router.post(
         f"/{kind}",
