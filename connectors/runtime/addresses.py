@@ -1,4 +1,7 @@
-"""Flows reach public addresses only: the check, and an httpx transport that enforces it.
+"""Public addresses only: the check, and an httpx transport that enforces it.
+
+Used by `custom-http-request` nodes and by connections whose base URL the customer supplied
+(a subdomain, an instance URL), unless `OSMO_ALLOW_PRIVATE_HTTP` is set.
 
 The check happens where a connection is made, on the addresses then connected to, so a DNS
 answer that changes between a check and the connection cannot slip a private address through.
@@ -50,6 +53,18 @@ async def resolve(host: str, port: int, timeout: float | None) -> list[str]:
     except OSError as exc:
         raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+async def check_public(host: str, port: int, timeout: float | None) -> None:
+    """Refuses a host that resolves to any non-public address (a check ahead of connecting,
+    for when nothing else will be sent; `PublicOnlyTransport` checks every connection).
+
+    Raises:
+        AddressNotAllowed: When any resolved address is not public.
+    """
+    refused = [address for address in await resolve(host, port, timeout) if not is_public(address)]
+    if refused:
+        raise AddressNotAllowed(host, refused)
 
 
 class PublicAddressBackend(httpcore.AsyncNetworkBackend):
