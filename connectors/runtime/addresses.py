@@ -17,6 +17,7 @@ from collections.abc import Iterable
 import httpcore
 import httpx
 
+from connectors.runtime.errors import ConnectorError
 from core.errors import OsmoError
 
 
@@ -65,6 +66,22 @@ async def check_public(host: str, port: int, timeout: float | None) -> None:
     refused = [address for address in await resolve(host, port, timeout) if not is_public(address)]
     if refused:
         raise AddressNotAllowed(host, refused)
+
+
+async def ensure_public(url: httpx.URL, timeout: float | None) -> None:
+    """Refuses a base URL whose host is not public; a host that does not resolve now passes
+    (nothing is sent, and every later request is checked where it connects).
+
+    Raises:
+        ConnectorError: `address_not_allowed`.
+    """
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        await check_public(url.host, port, timeout)
+    except AddressNotAllowed as exc:
+        raise ConnectorError("address_not_allowed", exc.message, data=exc.data) from exc
+    except (httpcore.ConnectError, httpcore.ConnectTimeout):
+        pass
 
 
 class PublicAddressBackend(httpcore.AsyncNetworkBackend):

@@ -10,43 +10,30 @@ connection's `Authorization` header to another host.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 
-import httpcore
 import httpx
 
 from connectors.registry import ConnectorRegistry
-from connectors.runtime.addresses import AddressNotAllowed, PublicOnlyTransport, check_public
+from connectors.runtime.addresses import AddressNotAllowed, PublicOnlyTransport, ensure_public
+from connectors.runtime.budget import take_budget
 from connectors.runtime.components import load_components
 from connectors.runtime.context import ApiLogSink, ConnectionContext, CredentialStore
 from connectors.runtime.credentials import CredentialKeeper, ensure_connected
 from connectors.runtime.errors import ConnectorError
 from connectors.runtime.http_log import describe
-from connectors.runtime.oauth1 import OAuth1Flow, request_signer
+from connectors.runtime.oauth1 import OAuth1Flow
 from connectors.runtime.oauth2 import OAuth2Grants
 from connectors.runtime.responses import classify
+from connectors.runtime.signing import credentials_mapping, sign
 from connectors.runtime.sinks import record
 from connectors.runtime.templates import render, render_value
 from connectors.runtime.urls import customer_derived, parse_base_url, resolve_url
-from connectors.spec import (
-    BasicOption,
-    CredentialsMapping,
-    OAuth1Option,
-    OAuth2ClientCredentialsOption,
-    OAuth2Option,
-    RequestSpec,
-)
+from connectors.spec import OAuth2Option, RequestSpec
 from core.errors import OsmoError
 from core.models import ConnectionState
 from core.stores.connections import StoredConnection
-
-BEARER = CredentialsMapping(headers={"Authorization": "Bearer {{ credentials.access_token }}"})
-BASIC = CredentialsMapping.model_validate(
-    {"basic": {"username": "{{ inputs.username }}", "password": "{{ inputs.password }}"}}
-)
-BUDGET_MAX_WAIT = 30.0
 
 
 class ConnectorRuntime:
@@ -161,7 +148,7 @@ class ConnectorRuntime:
         template = ctx.template_context()
         api = ctx.connector.api
         url = resolve_url(self.base_url(ctx), path)
-        mapping = self._mapping(ctx)
+        mapping = credentials_mapping(ctx)
         merged_headers = render_value(dict(api.headers), template)
         merged_headers.update(render_value(dict(mapping.headers), template) if mapping else {})
         merged_headers.update(headers or {})
@@ -184,22 +171,7 @@ class ConnectorRuntime:
             )
         except httpx.InvalidURL as exc:
             raise ConnectorError("invalid_url", f"Invalid URL: {exc}") from exc
-        if mapping and mapping.basic:
-            user = render(mapping.basic.username, template)
-            password = render(mapping.basic.password, template) if mapping.basic.password else ""
-            request = next(httpx.BasicAuth(user, password).auth_flow(request))
-        if isinstance(ctx.auth, OAuth1Option):
-            request = next(request_signer(ctx, ctx.auth).auth_flow(request))
-        return request
-
-    def _mapping(self, ctx: ConnectionContext) -> CredentialsMapping | None:
-        if ctx.auth.apply is not None:
-            return ctx.auth.apply
-        if isinstance(ctx.auth, OAuth2Option | OAuth2ClientCredentialsOption):
-            return BEARER
-        if isinstance(ctx.auth, BasicOption):
-            return BASIC
-        return None
+        return sign(ctx, request, mapping, template)
 
     async def request(
         self,
@@ -240,29 +212,8 @@ class ConnectorRuntime:
         hooks = load_components(ctx.connector.components)
         return hooks.check_response(response) or classify(response, ctx.connector.api)
 
-    async def _take_budget(self, ctx: ConnectionContext) -> None:
-        """Waits for room in the connection's request budget (shared by all processes)."""
-        budget = ctx.connector.api.budget
-        if budget is None or ctx.connection_id is None or self.store is None:
-            return
-        deadline = time.monotonic() + BUDGET_MAX_WAIT
-        while True:
-            window = int(time.time() // budget.per_seconds)
-            if await asyncio.to_thread(
-                self.store.take_budget, ctx.connection_id, window, budget.requests
-            ):
-                return
-            wait = (window + 1) * budget.per_seconds - time.time()
-            if time.monotonic() + wait > deadline:
-                raise ConnectorError(
-                    "rate_limit_exceeded",
-                    "The connection's request budget is used up",
-                    retry_after=wait,
-                )
-            await asyncio.sleep(max(wait, 0.01))
-
     async def _send(self, ctx: ConnectionContext, request: httpx.Request) -> httpx.Response:
-        await self._take_budget(ctx)
+        await take_budget(self.store, ctx)
         client = self.public_http if self.guarded(ctx) else self.http
         started = time.perf_counter()
         error: ConnectorError | None = None
@@ -318,25 +269,14 @@ class ConnectorRuntime:
             ConnectorError: `address_not_allowed`, and whatever the test request fails with.
         """
         if ctx.auth.test is None:
-            await self._check_address(ctx)
+            if self.guarded(ctx):
+                await ensure_public(self.base_url(ctx), self._timeout)
             return None
         response = await self.run_request_spec(ctx, ctx.auth.test)
         try:
             return response.json()
         except ValueError:
             return None
-
-    async def _check_address(self, ctx: ConnectionContext) -> None:
-        if not self.guarded(ctx):
-            return
-        url = self.base_url(ctx)
-        port = url.port or (443 if url.scheme == "https" else 80)
-        try:
-            await check_public(url.host, port, self._timeout)
-        except AddressNotAllowed as exc:
-            raise ConnectorError("address_not_allowed", exc.message, data=exc.data) from exc
-        except (httpcore.ConnectError, httpcore.ConnectTimeout):
-            pass  # unresolvable now: every later request is checked where it connects
 
     # -- credentials ---------------------------------------------------------------------
 
