@@ -29,7 +29,7 @@ from connectors.runtime.responses import classify
 from connectors.runtime.signing import credentials_mapping, sign
 from connectors.runtime.sinks import record
 from connectors.runtime.templates import render, render_value
-from connectors.runtime.urls import customer_derived, parse_base_url, resolve_url
+from connectors.runtime.urls import customer_derived, parse_base_url, render_url, resolve_url
 from connectors.spec import OAuth2Option, RequestSpec
 from core.errors import OsmoError
 from core.models import ConnectionState
@@ -74,7 +74,11 @@ class ConnectorRuntime:
         self._http: httpx.AsyncClient | None = None
         self._public_http: httpx.AsyncClient | None = None
         options = {"body_limit": body_limit, "transport": transport, "timeout": timeout}
-        self.grants = OAuth2Grants(sink, **options)  # type: ignore[arg-type]
+        self.grants = OAuth2Grants(
+            sink,
+            allow_private_http=allow_private_http,
+            **options,  # type: ignore[arg-type]
+        )
         self.oauth1 = OAuth1Flow(sink, **options)  # type: ignore[arg-type]
         self.credentials = CredentialKeeper(store, self.grants, refresh_margin)
 
@@ -123,7 +127,7 @@ class ConnectorRuntime:
 
     def base_url(self, ctx: ConnectionContext) -> httpx.URL:
         """The connection's API base URL, rendered and checked."""
-        return parse_base_url(render(ctx.connector.api.base_url, ctx.template_context()))
+        return parse_base_url(render_url(ctx.connector.api.base_url, ctx.template_context()))
 
     # -- requests -----------------------------------------------------------------------
 

@@ -11,17 +11,19 @@ disagree on how (and how many times) they decode a path before resolving it.
 from __future__ import annotations
 
 import re
-from urllib.parse import unquote
+from typing import Any
+from urllib.parse import quote, unquote
 
 import httpx
 
 from connectors.runtime.errors import ConnectorError
-from connectors.runtime.templates import placeholders
+from connectors.runtime.templates import placeholders, render
 
 # An absolute URL names a scheme and an authority; `v1/jobs:run` is a relative path.
 _ABSOLUTE = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*:)?[/\\]{2}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _SEPARATORS = re.compile(r"[/\\]")
+_HOST_NAME = re.compile(r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 # Percent-encoding decoded this many times covers double and triple encoding (`%252e`).
 _DECODE_ROUNDS = 3
@@ -41,6 +43,37 @@ def customer_derived(base_url_template: str) -> bool:
     return any(not path.startswith("integration.") for path in placeholders(base_url_template))
 
 
+def render_url(template: str, context: dict[str, Any]) -> str:
+    """Renders a URL template so that a value cannot change the URL's shape.
+
+    A value that starts the template is a whole URL (`{{ credentials.instance_url }}`,
+    `{{ integration.parameters.baseUrl }}/api/v4`); a value inside a literal authority
+    (`https://{{ inputs.subdomain }}.zendesk.com`) must be a host name, so `attacker.example/`
+    or `x@127.0.0.1#` cannot move the request (and the client secret a token request carries)
+    to another host; a value in the path or query is percent-encoded as one segment.
+
+    Raises:
+        ConnectorError: `invalid_url` when a value inside the authority is no host name.
+    """
+    scheme = template.find("://")
+    literal_scheme = scheme > 0 and "{{" not in template[:scheme]
+    authority_end = len(template)
+    if literal_scheme:
+        slash = template.find("/", scheme + 3)
+        authority_end = slash if slash >= 0 else len(template)
+
+    def convert(offset: int, path: str, text: str) -> str:
+        if offset == 0:
+            return text
+        if literal_scheme and offset < authority_end:
+            if not _HOST_NAME.match(text):
+                raise invalid_url(f"{path} must be a host name, not {text!r}")
+            return text
+        return quote(text, safe="")
+
+    return render(template, context, convert=convert)
+
+
 def parse_base_url(rendered: str) -> httpx.URL:
     """The connection's rendered base URL, checked to be a plain absolute http(s) URL.
 
@@ -58,6 +91,7 @@ def parse_base_url(rendered: str) -> httpx.URL:
         raise invalid_url("The connection's base URL is not an absolute http(s) URL")
     if url.userinfo or url.fragment or "#" in rendered or url.query:
         raise invalid_url("The connection's base URL may not carry credentials, query or fragment")
+    _check_segments(url.raw_path.decode("ascii"))
     return url
 
 

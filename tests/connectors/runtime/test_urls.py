@@ -7,7 +7,7 @@ import pytest
 
 from connectors.registry import ConnectorRegistry
 from connectors.runtime import ConnectionContext, ConnectorError, ConnectorRuntime, MemoryApiLogSink
-from connectors.runtime.urls import customer_derived, parse_base_url, resolve_url
+from connectors.runtime.urls import customer_derived, parse_base_url, render_url, resolve_url
 from connectors.spec import ConnectorSpec
 
 BASE = httpx.URL("https://acme.example.com/api/v2")
@@ -157,3 +157,33 @@ async def test_a_path_is_sent_literally_never_rendered() -> None:
     assert request.url.path == "/api/x"
     assert request.url.params["k"] == "{{ inputs.apiKey }}"
     assert request.headers["x-key"] == "key-123456"
+
+
+CONTEXT = {"inputs": {}, "credentials": {"instance_url": "https://na1.example.com"}}
+
+
+@pytest.mark.parametrize(
+    "subdomain", ["attacker.example/", "x@127.0.0.1#", "acme.zendesk.com?", "a b", "acme:8080"]
+)
+def test_a_value_inside_the_host_cannot_change_the_urls_shape(subdomain: str) -> None:
+    context = {**CONTEXT, "inputs": {"subdomain": subdomain}}
+    with pytest.raises(ConnectorError) as raised:
+        render_url("https://{{ inputs.subdomain }}.zendesk.com/oauth/tokens", context)
+    assert raised.value.key == "invalid_url" and "inputs.subdomain" in raised.value.message
+
+
+def test_url_templates_keep_host_names_whole_urls_and_encode_path_values() -> None:
+    context = {**CONTEXT, "inputs": {"subdomain": "acme", "cloudId": "../../admin"}}
+    assert render_url("https://{{ inputs.subdomain }}.zendesk.com/api/v2", context) == (
+        "https://acme.zendesk.com/api/v2"
+    )
+    assert render_url("{{ credentials.instance_url }}/services", context) == (
+        "https://na1.example.com/services"
+    )
+    assert render_url("https://api.example.com/ex/{{ inputs.cloudId }}", context) == (
+        "https://api.example.com/ex/..%2F..%2Fadmin"
+    )
+    # and a base path that climbs is refused like any other path
+    with pytest.raises(ConnectorError) as raised:
+        parse_base_url("https://api.example.com/ex/..%2F..%2Fadmin")
+    assert raised.value.key == "url_outside_api"
