@@ -20,7 +20,7 @@ from connectors.runtime.addresses import AddressNotAllowed, PublicOnlyTransport
 from connectors.runtime.context import ApiLogSink, ConnectionContext
 from connectors.runtime.errors import ConnectorError
 from connectors.runtime.http_log import logging_hooks
-from connectors.runtime.templates import lookup, render, render_value
+from connectors.runtime.templates import lookup, render_value
 from connectors.runtime.urls import customer_derived, render_url
 from connectors.spec import OAuth2ClientCredentialsOption, OAuth2Option
 from core.models import utcnow
@@ -68,7 +68,7 @@ def authorization_url(
         params["code_challenge"] = create_s256_code_challenge(verifier)
         params["code_challenge_method"] = "S256"
     params.update(render_value(dict(option.authorize_params), template))
-    url = render(option.authorize_url, template)
+    url = render_url(option.authorize_url, template)
     return f"{url}{'&' if '?' in url else '?'}{urlencode(params)}"
 
 
