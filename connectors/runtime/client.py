@@ -192,7 +192,7 @@ class ConnectorRuntime:
 
         Raises:
             ConnectorError: `connection_disconnected` at once for a disconnected connection;
-                `url_outside_api`/`invalid_url` before anything is sent for a path off the
+                `url_outside_api`/`invalid_url`, before the request is sent, for a path off the
                 API; network failures; HTTP errors when `raise_for_status`.
         """
         ensure_connected(ctx)

@@ -11,6 +11,7 @@ disagree on how (and how many times) they decode a path before resolving it.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -74,6 +75,9 @@ def render_url(template: str, context: dict[str, Any]) -> str:
     return render(template, context, convert=convert)
 
 
+# Connections share a handful of base URLs; parsing one costs as much as a small request's
+# own URL handling, so each is parsed (and checked) once.
+@lru_cache(maxsize=1024)
 def parse_base_url(rendered: str) -> httpx.URL:
     """The connection's rendered base URL, checked to be a plain absolute http(s) URL.
 
