@@ -46,6 +46,13 @@ async def test_twenty_calls_on_a_dead_connection_answer_409_without_asking_the_p
         "POST", f"/connections/{connection_id}/refresh-credentials", tenant="acme"
     )
     assert forced.status_code == 409 and forced.json()["key"] == "connection_disconnected"
+    # nor is it sent to be revoked when the customer disconnects
+    revoked_before = list(fake.revoked_tokens)
+    disconnected = await osmo.call(
+        "POST", f"/connections/{connection_id}/disconnect", tenant="acme"
+    )
+    assert disconnected.status_code == 200, disconnected.text
+    assert fake.revoked_tokens == revoked_before
     assert fake.token_requests == []
 
 
