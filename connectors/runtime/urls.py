@@ -38,10 +38,10 @@ def outside_api(message: str) -> ConnectorError:
     return ConnectorError("url_outside_api", message)
 
 
-def customer_derived(base_url_template: str) -> bool:
-    """Whether a base URL is built from values the customer (or the app, in its token
-    response) supplied, rather than only from the connector and the workspace admin."""
-    return any(not path.startswith("integration.") for path in placeholders(base_url_template))
+def customer_derived(url_template: str) -> bool:
+    """Whether a URL is built from values the customer (or the app, in its token response)
+    supplied, rather than only from the connector and the workspace admin."""
+    return any(not path.startswith("integration.") for path in placeholders(url_template))
 
 
 def render_url(template: str, context: dict[str, Any]) -> str:
@@ -122,7 +122,8 @@ def resolve_url(base: httpx.URL, target: str) -> httpx.URL:
     """
     if _CONTROL.search(target):
         raise invalid_url("Request paths may not contain control characters")
-    base_path = base.path.rstrip("/")
+    # Raw (still percent-encoded), so an encoded `/` in the base path stays one segment.
+    base_path = base.raw_path.decode("ascii").rstrip("/")
     if _ABSOLUTE.match(target):
         try:
             absolute = httpx.URL(target)

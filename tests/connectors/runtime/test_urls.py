@@ -187,3 +187,11 @@ def test_url_templates_keep_host_names_whole_urls_and_encode_path_values() -> No
     with pytest.raises(ConnectorError) as raised:
         parse_base_url("https://api.example.com/ex/..%2F..%2Fadmin")
     assert raised.value.key == "url_outside_api"
+
+
+def test_an_encoded_slash_in_the_base_path_stays_encoded() -> None:
+    base = parse_base_url("https://api.example.com/ex/a%2Fb")
+    assert str(resolve_url(base, "issues")) == "https://api.example.com/ex/a%2Fb/issues"
+    assert str(resolve_url(base, "https://api.example.com/ex/a%2Fb/x")) == (
+        "https://api.example.com/ex/a%2Fb/x"
+    )
