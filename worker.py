@@ -76,6 +76,7 @@ def build_activities(settings: Settings) -> Activities:
         timeout=settings.http_timeout_seconds,
         body_limit=settings.log_body_limit,
         refresh_margin=settings.refresh_margin_seconds,
+        allow_private_http=settings.allow_private_http,
     )
     return Activities(
         ConnectorActivities(runtime, connections),

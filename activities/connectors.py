@@ -110,10 +110,14 @@ class ConnectorActivities:
 
     @activity.defn(name="api_request")
     async def api_request(self, input: ApiRequestInput) -> ApiRequestOutput:
-        """A raw request to the connection's API (the `api-request-to-external-app` node)."""
+        """A raw request to the connection's API (the `api-request-to-external-app` node).
+
+        `input.path` comes from element config a customer may customize: the runtime takes it
+        literally and keeps it under the connector's base URL (`url_outside_api` otherwise).
+        """
         stored = await asyncio.to_thread(self.connections.load, input.connection_id)
-        ctx = self.runtime.context_for(stored)
         try:
+            ctx = self.runtime.context_for(stored)
             response = await self.runtime.request(
                 ctx,
                 input.method,
@@ -122,7 +126,7 @@ class ConnectorActivities:
                 headers=input.headers or None,
                 json=input.json,
             )
-        except ConnectorError as exc:
+        except OsmoError as exc:
             raise to_application_error(exc) from exc
         try:
             body: Any = response.json()

@@ -1,4 +1,6 @@
-"""Activities for HTTP requests made outside any connection (guard: activities/addresses.py).
+"""Activities for HTTP requests made outside any connection.
+
+The address guard lives in connectors/runtime/addresses.py (connections use it too).
 
 - `custom_http_request` (the `custom-http-request` node) calls any URL, but only public
   addresses unless `OSMO_ALLOW_PRIVATE_HTTP` is set: flows are written by people who must not
@@ -22,8 +24,8 @@ from typing import Any
 import httpx
 from temporalio import activity
 
-from activities.addresses import PublicOnlyTransport
 from activities.connectors import ApiRequestOutput, to_application_error
+from connectors.runtime.addresses import PublicOnlyTransport
 from connectors.runtime.context import ApiLogSink
 from connectors.runtime.errors import ConnectorError, error_for_status, parse_retry_after
 from connectors.runtime.http_log import describe

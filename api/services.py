@@ -63,6 +63,7 @@ class Services:
             timeout=settings.http_timeout_seconds,
             body_limit=settings.log_body_limit,
             refresh_margin=settings.refresh_margin_seconds,
+            allow_private_http=settings.allow_private_http,
         )
         return cls(settings, engine, encryptor, registry, connections, runtime)
 

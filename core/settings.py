@@ -77,14 +77,18 @@ class Settings(BaseSettings):
         900, ge=1, description="Lifetime of a connect session (`POST /connect-sessions`)."
     )
     refresh_margin_seconds: int = Field(
-        300, description="Refresh access tokens this long before they expire."
+        300,
+        description=(
+            "Refresh access tokens this long before they expire (at most half their lifetime)."
+        ),
     )
     http_timeout_seconds: float = Field(30.0, description="Timeout of calls to external APIs.")
     allow_private_http: bool = Field(
         False,
         description=(
-            "Let `custom-http-request` nodes reach loopback, private, link-local and other "
-            "non-public addresses (off: such requests fail with `address_not_allowed`)."
+            "Let `custom-http-request` nodes, and connections whose base URL comes from the "
+            "customer's inputs, reach loopback, private, link-local and other non-public "
+            "addresses (off: such requests fail with `address_not_allowed`)."
         ),
     )
     blob_store: str = Field(

@@ -1,43 +1,39 @@
-"""The connector runtime: renders requests from a connector spec, authenticates them,
-keeps credentials fresh (single-flight across processes), logs and normalizes every call."""
+"""The connector runtime: builds each request under the connector's base URL, authenticates
+it, keeps credentials fresh, logs and normalizes every call.
+
+Only the connector's own definitions are templates (`api`, auth `apply`, test and revoke
+requests, operation and collection paths): they may use `credentials` and secret inputs. A
+path handed to `request` is taken literally, whoever wrote it, and must stay under the base URL
+(see `urls.resolve_url`), so a path a customer controls can neither read a secret nor send the
+connection's `Authorization` header to another host.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import time
-import uuid
 from typing import Any
 
 import httpx
 
 from connectors.registry import ConnectorRegistry
+from connectors.runtime.addresses import AddressNotAllowed, PublicOnlyTransport, ensure_public
+from connectors.runtime.budget import take_budget
 from connectors.runtime.components import load_components
 from connectors.runtime.context import ApiLogSink, ConnectionContext, CredentialStore
+from connectors.runtime.credentials import CredentialKeeper, ensure_connected
 from connectors.runtime.errors import ConnectorError
 from connectors.runtime.http_log import describe
-from connectors.runtime.oauth1 import OAuth1Flow, request_signer
-from connectors.runtime.oauth2 import OAuth2Grants, OAuthGrantError, TokenSet
+from connectors.runtime.oauth1 import OAuth1Flow
+from connectors.runtime.oauth2 import OAuth2Grants
 from connectors.runtime.responses import classify
+from connectors.runtime.signing import credentials_mapping, sign
 from connectors.runtime.sinks import record
 from connectors.runtime.templates import render, render_value
-from connectors.spec import (
-    BasicOption,
-    CredentialsMapping,
-    OAuth1Option,
-    OAuth2ClientCredentialsOption,
-    OAuth2Option,
-    RequestSpec,
-)
+from connectors.runtime.urls import customer_derived, parse_base_url, render_url, resolve_url
+from connectors.spec import OAuth2Option, RequestSpec
 from core.errors import OsmoError
-from core.models import ConnectionState, utcnow
+from core.models import ConnectionState
 from core.stores.connections import StoredConnection
-
-BEARER = CredentialsMapping(headers={"Authorization": "Bearer {{ credentials.access_token }}"})
-BASIC = CredentialsMapping.model_validate(
-    {"basic": {"username": "{{ inputs.username }}", "password": "{{ inputs.password }}"}}
-)
-LEASE_SECONDS = 30.0
-BUDGET_MAX_WAIT = 30.0
 
 
 class ConnectorRuntime:
@@ -47,8 +43,13 @@ class ConnectorRuntime:
         registry: Known connectors.
         store: Credential persistence (None for throwaway contexts, e.g. in benchmarks).
         sink: Where each external call is logged.
-        transport: httpx transport override (tests use `httpx.ASGITransport`).
-        refresh_margin: Seconds before expiry at which tokens are refreshed proactively.
+        transport: httpx transport override (tests use `httpx.MockTransport`). It replaces
+            the network, and with it the address guard, which works where connections open.
+        refresh_margin: Seconds before expiry at which tokens are refreshed proactively (at
+            most half the token's lifetime).
+        allow_private_http: Let connections whose base URL the customer supplied reach
+            loopback, private and link-local addresses (`OSMO_ALLOW_PRIVATE_HTTP`). Base URLs
+            set only by the connector and the integration's parameters may always.
     """
 
     def __init__(
@@ -61,20 +62,25 @@ class ConnectorRuntime:
         timeout: float = 30.0,
         body_limit: int = 4096,
         refresh_margin: float = 300.0,
+        allow_private_http: bool = False,
     ) -> None:
         self.registry = registry
         self.store = store
         self.sink = sink
         self.body_limit = body_limit
-        self.refresh_margin = refresh_margin
+        self.allow_private_http = allow_private_http
         self._transport = transport
         self._timeout = timeout
         self._http: httpx.AsyncClient | None = None
+        self._public_http: httpx.AsyncClient | None = None
         options = {"body_limit": body_limit, "transport": transport, "timeout": timeout}
-        self.grants = OAuth2Grants(sink, **options)  # type: ignore[arg-type]
+        self.grants = OAuth2Grants(
+            sink,
+            allow_private_http=allow_private_http,
+            **options,  # type: ignore[arg-type]
+        )
         self.oauth1 = OAuth1Flow(sink, **options)  # type: ignore[arg-type]
-        self.holder = uuid.uuid4().hex
-        self._locks: dict[str, asyncio.Lock] = {}
+        self.credentials = CredentialKeeper(store, self.grants, refresh_margin)
 
     @property
     def http(self) -> httpx.AsyncClient:
@@ -83,9 +89,26 @@ class ConnectorRuntime:
             self._http = httpx.AsyncClient(transport=self._transport, timeout=self._timeout)
         return self._http
 
+    @property
+    def public_http(self) -> httpx.AsyncClient:
+        """The pooled client that connects to public addresses only."""
+        if self._public_http is None:
+            self._public_http = httpx.AsyncClient(
+                transport=PublicOnlyTransport(), timeout=self._timeout
+            )
+        return self._public_http
+
     async def aclose(self) -> None:
-        if self._http is not None:
-            await self._http.aclose()
+        for client in (self._http, self._public_http):
+            if client is not None:
+                await client.aclose()
+
+    def guarded(self, ctx: ConnectionContext) -> bool:
+        """Whether the connection may reach public addresses only: its base URL comes from
+        the customer's inputs or credentials, and the workspace does not allow private ones."""
+        if self.allow_private_http or self._transport is not None:
+            return False
+        return customer_derived(ctx.connector.api.base_url)
 
     def context_for(self, stored: StoredConnection) -> ConnectionContext:
         connector = self.registry.get(stored.connector_key)
@@ -102,6 +125,10 @@ class ConnectorRuntime:
             )
         return ConnectionContext.from_stored(stored, connector, auth)
 
+    def base_url(self, ctx: ConnectionContext) -> httpx.URL:
+        """The connection's API base URL, rendered and checked."""
+        return parse_base_url(render_url(ctx.connector.api.base_url, ctx.template_context()))
+
     # -- requests -----------------------------------------------------------------------
 
     def build_request(
@@ -116,48 +143,39 @@ class ConnectorRuntime:
         content: bytes | None = None,
         data: dict[str, str] | None = None,
     ) -> httpx.Request:
+        """The authenticated request for `path`, taken literally and kept under the base URL.
+
+        Raises:
+            ConnectorError: `url_outside_api` or `invalid_url` for a path that leads off the
+                connector's API or is no URL.
+        """
         template = ctx.template_context()
         api = ctx.connector.api
-        if path.startswith(("http://", "https://")):
-            url = render(path, template)
-        else:
-            url = render(api.base_url, template).rstrip("/") + "/" + path.lstrip("/")
-        mapping = self._mapping(ctx)
+        url = resolve_url(self.base_url(ctx), path)
+        mapping = credentials_mapping(ctx)
         merged_headers = render_value(dict(api.headers), template)
         merged_headers.update(render_value(dict(mapping.headers), template) if mapping else {})
         merged_headers.update(headers or {})
         query = httpx.QueryParams(render_value(dict(api.query), template))
-        if "?" in url:
-            # Keep the query a URL already carries (next-page links): httpx would replace it.
-            url, _, carried = url.partition("?")
-            query = httpx.QueryParams(carried).merge(query)
+        if url.query:
+            # Keep the query a URL already carries (next-page links) under the connector's own.
+            query = httpx.QueryParams(url.query.decode("ascii")).merge(query)
+            url = url.copy_with(query=None)
         if mapping and mapping.query:
             query = query.merge(render_value(dict(mapping.query), template))
-        request = self.http.build_request(
-            method,
-            url,
-            params=query.merge(params) if params else query,
-            headers=merged_headers,
-            json=json,
-            content=content,
-            data=data,
-        )
-        if mapping and mapping.basic:
-            user = render(mapping.basic.username, template)
-            password = render(mapping.basic.password, template) if mapping.basic.password else ""
-            request = next(httpx.BasicAuth(user, password).auth_flow(request))
-        if isinstance(ctx.auth, OAuth1Option):
-            request = next(request_signer(ctx, ctx.auth).auth_flow(request))
-        return request
-
-    def _mapping(self, ctx: ConnectionContext) -> CredentialsMapping | None:
-        if ctx.auth.apply is not None:
-            return ctx.auth.apply
-        if isinstance(ctx.auth, OAuth2Option | OAuth2ClientCredentialsOption):
-            return BEARER
-        if isinstance(ctx.auth, BasicOption):
-            return BASIC
-        return None
+        try:
+            request = self.http.build_request(
+                method,
+                url,
+                params=query.merge(params) if params else query,
+                headers=merged_headers,
+                json=json,
+                content=content,
+                data=data,
+            )
+        except httpx.InvalidURL as exc:
+            raise ConnectorError("invalid_url", f"Invalid URL: {exc}") from exc
+        return sign(ctx, request, mapping, template)
 
     async def request(
         self,
@@ -168,13 +186,17 @@ class ConnectorRuntime:
         raise_for_status: bool = True,
         **kwargs: Any,
     ) -> httpx.Response:
-        """Sends one request; refreshes before expiry, and once after the app says the token
-        expired (a 401, or a body the connector classifies as `access_token_expired`).
+        """Sends one request to `path` (relative to the base URL, or an absolute URL on it;
+        never rendered as a template); refreshes before expiry, and once after the app says
+        the token expired (a 401, or a body the connector classifies as `access_token_expired`).
 
         Raises:
-            ConnectorError: For network failures, and for HTTP errors when `raise_for_status`.
+            ConnectorError: `connection_disconnected` at once for a disconnected connection;
+                `url_outside_api`/`invalid_url`, before the request is sent, for a path off the
+                API; network failures; HTTP errors when `raise_for_status`.
         """
-        await self._ensure_fresh(ctx)
+        ensure_connected(ctx)
+        await self.credentials.ensure_fresh(ctx)
         version = ctx.credentials_version
         response = await self._send(ctx, self.build_request(ctx, method, path, **kwargs))
         error = self._classify(ctx, response)
@@ -194,36 +216,21 @@ class ConnectorRuntime:
         hooks = load_components(ctx.connector.components)
         return hooks.check_response(response) or classify(response, ctx.connector.api)
 
-    async def _take_budget(self, ctx: ConnectionContext) -> None:
-        """Waits for room in the connection's request budget (shared by all processes)."""
-        budget = ctx.connector.api.budget
-        if budget is None or ctx.connection_id is None or self.store is None:
-            return
-        deadline = time.monotonic() + BUDGET_MAX_WAIT
-        while True:
-            window = int(time.time() // budget.per_seconds)
-            if await asyncio.to_thread(
-                self.store.take_budget, ctx.connection_id, window, budget.requests
-            ):
-                return
-            wait = (window + 1) * budget.per_seconds - time.time()
-            if time.monotonic() + wait > deadline:
-                raise ConnectorError(
-                    "rate_limit_exceeded",
-                    "The connection's request budget is used up",
-                    retry_after=wait,
-                )
-            await asyncio.sleep(max(wait, 0.01))
-
     async def _send(self, ctx: ConnectionContext, request: httpx.Request) -> httpx.Response:
-        await self._take_budget(ctx)
+        await take_budget(self.store, ctx)
+        client = self.public_http if self.guarded(ctx) else self.http
         started = time.perf_counter()
         error: ConnectorError | None = None
         response: httpx.Response | None = None
         try:
-            response = await self.http.send(request)
+            response = await client.send(request)
+        except AddressNotAllowed as exc:
+            error = ConnectorError("address_not_allowed", exc.message, data=exc.data)
         except httpx.TimeoutException as exc:
             error = ConnectorError("timeout", f"{request.method} timed out: {type(exc).__name__}")
+        except httpx.LocalProtocolError as exc:
+            # We would send something invalid (a header with a line break): retrying cannot help.
+            error = ConnectorError("bad_request", f"{request.method} is not valid HTTP: {exc}")
         except httpx.TransportError as exc:
             error = ConnectorError("network_error", f"{request.method} failed: {exc}")
         duration = (time.perf_counter() - started) * 1000
@@ -243,6 +250,8 @@ class ConnectorRuntime:
         return response
 
     async def run_request_spec(self, ctx: ConnectionContext, spec: RequestSpec) -> httpx.Response:
+        """Sends one of the connector's own requests (auth test, revoke): the only requests
+        whose path is a template over the connection's inputs and credentials."""
         template = ctx.template_context()
         return await self.request(
             ctx,
@@ -255,8 +264,17 @@ class ConnectorRuntime:
         )
 
     async def test(self, ctx: ConnectionContext) -> Any:
-        """Runs the auth option's test request; returns its JSON body (or None)."""
+        """Runs the auth option's test request; returns its JSON body (or None).
+
+        A base URL the customer supplied must be public (unless allowed) even when the
+        connector has no test request, so a connection to a private address is never saved.
+
+        Raises:
+            ConnectorError: `address_not_allowed`, and whatever the test request fails with.
+        """
         if ctx.auth.test is None:
+            if self.guarded(ctx):
+                await ensure_public(self.base_url(ctx), self._timeout)
             return None
         response = await self.run_request_spec(ctx, ctx.auth.test)
         try:
@@ -267,93 +285,19 @@ class ConnectorRuntime:
     # -- credentials ---------------------------------------------------------------------
 
     def can_refresh(self, ctx: ConnectionContext) -> bool:
-        if isinstance(ctx.auth, OAuth2ClientCredentialsOption):
-            return True
-        # Without a refresh token (non-expiring tokens) there is nothing to refresh with.
-        return (
-            isinstance(ctx.auth, OAuth2Option)
-            and ctx.auth.refresh
-            and bool(ctx.credentials.get("refresh_token"))
-        )
-
-    async def _ensure_fresh(self, ctx: ConnectionContext) -> None:
-        if not self.can_refresh(ctx):
-            return
-        missing = not ctx.credentials.get("access_token")
-        expiring = (
-            ctx.token_expires_at is not None
-            and (ctx.token_expires_at - utcnow()).total_seconds() <= self.refresh_margin
-        )
-        if missing or expiring:
-            await self.refresh(ctx, stale_version=ctx.credentials_version)
+        return self.credentials.can_refresh(ctx)
 
     async def refresh(self, ctx: ConnectionContext, stale_version: int | None = None) -> None:
-        """Gets a new access token unless another caller already did (single-flight).
-
-        Raises:
-            ConnectorError: `connection_is_defunct` when the provider says `invalid_grant`
-                (the connection is then marked disconnected), else `access_token_expired`.
-        """
-        stale = ctx.credentials_version if stale_version is None else stale_version
-        if ctx.connection_id is None or self.store is None:
-            await self._apply(ctx, await self._new_token(ctx))
-            return
-        connection_id = ctx.connection_id
-        lock = self._locks.setdefault(connection_id, asyncio.Lock())
-        async with lock:
-            await self._acquire_lease(connection_id)
-            try:
-                snapshot = await asyncio.to_thread(self.store.load_credentials, connection_id)
-                ctx.apply_snapshot(snapshot)
-                if snapshot.version != stale:
-                    return
-                token = await self._new_token(ctx)
-                version = await asyncio.to_thread(
-                    self.store.save_credentials, connection_id, token.credentials, token.expires_at
-                )
-                await self._apply(ctx, token, version)
-            finally:
-                await asyncio.to_thread(self.store.unlock, connection_id, self.holder)
-
-    async def _apply(self, ctx: ConnectionContext, token: TokenSet, version: int = 0) -> None:
-        ctx.credentials = token.credentials
-        ctx.token_expires_at = token.expires_at
-        ctx.credentials_version = version or ctx.credentials_version + 1
-
-    async def _acquire_lease(self, connection_id: str) -> None:
-        assert self.store is not None
-        deadline = time.monotonic() + LEASE_SECONDS
-        while not await asyncio.to_thread(
-            self.store.try_lock, connection_id, self.holder, LEASE_SECONDS
-        ):
-            if time.monotonic() > deadline:
-                raise ConnectorError("timeout", "Timed out waiting for a credential refresh")
-            await asyncio.sleep(0.05)
-
-    async def _new_token(self, ctx: ConnectionContext) -> TokenSet:
-        try:
-            if isinstance(ctx.auth, OAuth2ClientCredentialsOption):
-                return await self.grants.client_credentials(ctx, ctx.auth)
-            assert isinstance(ctx.auth, OAuth2Option)
-            return await self.grants.refresh(ctx, ctx.auth)
-        except OAuthGrantError as exc:
-            message = f"Token refresh failed: {exc}"
-            if exc.error in ("invalid_grant", "invalid_client", "unauthorized_client"):
-                if ctx.connection_id and self.store is not None:
-                    await asyncio.to_thread(
-                        self.store.mark_state,
-                        ctx.connection_id,
-                        ConnectionState.disconnected,
-                        exc.error,
-                        exc.description or exc.error,
-                    )
-                raise ConnectorError(
-                    "connection_is_defunct", message, data={"reason": exc.error}
-                ) from exc
-            raise ConnectorError("access_token_expired", message) from exc
+        """Gets a new access token unless another caller already did (see `CredentialKeeper`)."""
+        await self.credentials.refresh(ctx, stale_version)
 
     async def revoke(self, ctx: ConnectionContext) -> bool:
-        """Revokes credentials at the provider where the connector says how."""
+        """Revokes credentials at the provider where the connector says how.
+
+        A disconnected connection's tokens are not sent anywhere, not even to be revoked.
+        """
+        if ctx.state == ConnectionState.disconnected:
+            return False
         if isinstance(ctx.auth, OAuth2Option) and ctx.auth.revoke_request is not None:
             try:
                 await self.run_request_spec(ctx, ctx.auth.revoke_request)

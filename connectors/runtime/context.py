@@ -31,6 +31,8 @@ class ConnectionContext:
     credentials_version: int = 0
     token_expires_at: datetime | None = None
     connection_id: str | None = None
+    # `connected`, `disconnected` or `error` as last read from the store (None while connecting).
+    state: str | None = None
     _redactor: tuple[Any, Redactor] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
@@ -51,12 +53,14 @@ class ConnectionContext:
             credentials_version=stored.credentials_version,
             token_expires_at=stored.token_expires_at,
             connection_id=stored.id,
+            state=stored.state,
         )
 
     def apply_snapshot(self, snapshot: CredentialsSnapshot) -> None:
         self.credentials = snapshot.credentials
         self.credentials_version = snapshot.version
         self.token_expires_at = snapshot.expires_at
+        self.state = snapshot.state
 
     def template_context(self) -> dict[str, Any]:
         return {

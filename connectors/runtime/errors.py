@@ -10,6 +10,13 @@ from core.errors import OsmoError
 ERROR_KEYS: dict[str, tuple[int, bool]] = {
     "access_token_expired": (401, False),
     "connection_is_defunct": (409, False),
+    # The connection was disconnected earlier: nothing is sent, its refresh token is not used.
+    "connection_disconnected": (409, False),
+    # The request would leave the connector's API (another origin, a dot segment in the path).
+    "url_outside_api": (400, False),
+    "invalid_url": (400, False),
+    # A customer-supplied base URL resolves to a loopback, private or link-local address.
+    "address_not_allowed": (400, False),
     "rate_limit_exceeded": (429, True),
     "bad_request": (400, False),
     "not_found": (404, False),

@@ -17,10 +17,12 @@ from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.httpx_client import AsyncOAuth2Client
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
+from connectors.runtime.addresses import AddressNotAllowed, PublicOnlyTransport
 from connectors.runtime.context import ApiLogSink, ConnectionContext
 from connectors.runtime.errors import ConnectorError
 from connectors.runtime.http_log import logging_hooks
-from connectors.runtime.templates import lookup, render, render_value
+from connectors.runtime.templates import lookup, render_value
+from connectors.runtime.urls import customer_derived, render_url
 from connectors.spec import OAuth2ClientCredentialsOption, OAuth2Option
 from core.errors import OsmoError
 from core.models import utcnow
@@ -68,7 +70,7 @@ def authorization_url(
         params["code_challenge"] = create_s256_code_challenge(verifier)
         params["code_challenge_method"] = "S256"
     params.update(render_value(dict(option.authorize_params), template))
-    url = render(option.authorize_url, template)
+    url = render_url(option.authorize_url, template)
     return f"{url}{'&' if '?' in url else '?'}{urlencode(params)}"
 
 
@@ -158,8 +160,10 @@ class OAuth2Grants:
         body_limit: int = 4096,
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: float = 30.0,
+        allow_private_http: bool = False,
     ) -> None:
         self.sink = sink
+        self.allow_private_http = allow_private_http
         self.body_limit = body_limit
         self.transport = transport
         self.timeout = timeout
@@ -170,8 +174,13 @@ class OAuth2Grants:
         option: OAuth2Option | OAuth2ClientCredentialsOption,
         **params: Any,
     ) -> dict[str, Any]:
-        url = render(option.token_url, ctx.template_context())
-        client = _client(ctx, option, self.sink, self.body_limit, self.transport, self.timeout)
+        # The request carries the integration's client secret: a host from the customer's
+        # inputs keeps the URL's shape and must be public (see `urls.render_url`).
+        url = render_url(option.token_url, ctx.template_context())
+        transport = self.transport
+        if transport is None and not self.allow_private_http and customer_derived(option.token_url):
+            transport = PublicOnlyTransport()
+        client = _client(ctx, option, self.sink, self.body_limit, transport, self.timeout)
         async with client:
             try:
                 if params.get("grant_type") == "refresh_token":
@@ -180,6 +189,8 @@ class OAuth2Grants:
                 return dict(await client.fetch_token(url, **params))
             except OAuthError as exc:
                 raise OAuthGrantError(exc.error or "oauth_error", exc.description) from exc
+            except AddressNotAllowed as exc:
+                raise ConnectorError("address_not_allowed", exc.message, data=exc.data) from exc
             except httpx.HTTPError as exc:
                 raise ConnectorError("network_error", f"Token request failed: {exc}") from exc
             except ValueError as exc:
@@ -227,7 +238,7 @@ class OAuth2Grants:
         token = ctx.credentials.get(option.revoke.token) or ctx.credentials.get("access_token")
         if not token:
             return False
-        url = render(option.revoke.url, ctx.template_context())
+        url = render_url(option.revoke.url, ctx.template_context())
         client = _client(ctx, option, self.sink, self.body_limit, self.transport, self.timeout)
         async with client:
             response = await client.revoke_token(

@@ -6,6 +6,7 @@ Deliberately tiny: no expressions, no code, so a connector file can never execut
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -29,11 +30,19 @@ def lookup(context: dict[str, Any], path: str) -> Any:
     return value
 
 
-def render(template: str, context: dict[str, Any], *, url_encode: bool = False) -> str:
+def render(
+    template: str,
+    context: dict[str, Any],
+    *,
+    url_encode: bool = False,
+    convert: Callable[[int, str, str], str] | None = None,
+) -> str:
     """Renders every placeholder; a missing value is an error naming the path.
 
     Args:
         url_encode: Percent-encode substituted values (for path segments).
+        convert: Called with (placeholder offset, path, value text) for each value, returns
+            the text to substitute (URL templates check where in the URL a value lands).
     """
 
     def replace(match: re.Match[str]) -> str:
@@ -46,6 +55,8 @@ def render(template: str, context: dict[str, Any], *, url_encode: bool = False) 
                 {"path": match.group(1)},
             )
         text = str(value).lower() if isinstance(value, bool) else str(value)
+        if convert is not None:
+            return convert(match.start(), match.group(1), text)
         return quote(text, safe="") if url_encode else text
 
     return _PLACEHOLDER.sub(replace, template)

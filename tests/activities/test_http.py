@@ -19,10 +19,10 @@ from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 from temporalio.exceptions import ApplicationError
 
-import activities.addresses
-from activities.addresses import PublicOnlyTransport, is_public
+import connectors.runtime.addresses
 from activities.http import AppRequestInput, HttpActivities, HttpRequestInput, app_url
 from connectors.runtime import DatabaseApiLogSink
+from connectors.runtime.addresses import PublicOnlyTransport, is_public
 from connectors.runtime.redaction import MASK
 from core.models import ExternalApiLog
 from tests.conftest import Osmo
@@ -76,7 +76,7 @@ async def test_the_guarded_transport_connects_to_the_address_it_checked(monkeypa
         checked.append(address)
         return address == "127.0.0.1"
 
-    monkeypatch.setattr(activities.addresses, "is_public", only_loopback_v4)
+    monkeypatch.setattr(connectors.runtime.addresses, "is_public", only_loopback_v4)
     with serve(Starlette(routes=[Route("/", echo)])) as url:
         async with httpx.AsyncClient(transport=PublicOnlyTransport()) as client:
             response = await client.get(url)

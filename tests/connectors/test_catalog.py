@@ -356,7 +356,8 @@ def test_dry_run_reports_what_a_connection_would_hit() -> None:
     assert "auth token test: https://sample-region.example.com/users/%7B%7B" in problems
     assert "operation get (only required input): OsmoError: Template needs 'input.id'" in problems
     assert "operation get: reads 'inputs.limit'" in problems
-    assert "operation insecure: http://example.com/x is not an absolute https URL" in problems
+    # the runtime refuses an absolute URL off the base URL's origin before anything is sent
+    assert "operation insecure: ConnectorError: Requests go to the connector's API only" in problems
 
 
 def test_table_lists_connectors_between_the_markers() -> None:

@@ -1,4 +1,9 @@
-"""`api-request-to-external-app`: a raw request through the connection (auth, refresh, logs)."""
+"""`api-request-to-external-app`: a raw request through the connection (auth, refresh, logs).
+
+Its config is the customer's to customize, so `path` is relative to the connector's base URL
+(an absolute URL only on that origin and path) and is never rendered as a template: the
+runtime refuses anything else with `url_outside_api` before a request is sent.
+"""
 
 from __future__ import annotations
 

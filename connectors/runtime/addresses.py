@@ -1,4 +1,7 @@
-"""Flows reach public addresses only: the check, and an httpx transport that enforces it.
+"""Public addresses only: the check, and an httpx transport that enforces it.
+
+Used by `custom-http-request` nodes and by connections whose base URL the customer supplied
+(a subdomain, an instance URL), unless `OSMO_ALLOW_PRIVATE_HTTP` is set.
 
 The check happens where a connection is made, on the addresses then connected to, so a DNS
 answer that changes between a check and the connection cannot slip a private address through.
@@ -14,6 +17,7 @@ from collections.abc import Iterable
 import httpcore
 import httpx
 
+from connectors.runtime.errors import ConnectorError
 from core.errors import OsmoError
 
 
@@ -50,6 +54,34 @@ async def resolve(host: str, port: int, timeout: float | None) -> list[str]:
     except OSError as exc:
         raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+async def check_public(host: str, port: int, timeout: float | None) -> None:
+    """Refuses a host that resolves to any non-public address (a check ahead of connecting,
+    for when nothing else will be sent; `PublicOnlyTransport` checks every connection).
+
+    Raises:
+        AddressNotAllowed: When any resolved address is not public.
+    """
+    refused = [address for address in await resolve(host, port, timeout) if not is_public(address)]
+    if refused:
+        raise AddressNotAllowed(host, refused)
+
+
+async def ensure_public(url: httpx.URL, timeout: float | None) -> None:
+    """Refuses a base URL whose host is not public; a host that does not resolve now passes
+    (nothing is sent, and every later request is checked where it connects).
+
+    Raises:
+        ConnectorError: `address_not_allowed`.
+    """
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        await check_public(url.host, port, timeout)
+    except AddressNotAllowed as exc:
+        raise ConnectorError("address_not_allowed", exc.message, data=exc.data) from exc
+    except (httpcore.ConnectError, httpcore.ConnectTimeout):
+        pass
 
 
 class PublicAddressBackend(httpcore.AsyncNetworkBackend):
