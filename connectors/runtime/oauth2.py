@@ -86,7 +86,7 @@ def check_issuer(ctx: ConnectionContext, option: OAuth2Option, iss: str | None) 
     """
     if not option.issuer:
         return
-    expected = render(option.issuer, ctx.template_context())
+    expected = render_url(option.issuer, ctx.template_context())
     if iss is None:
         if option.authorization_response_iss_parameter_supported:
             raise OsmoError(

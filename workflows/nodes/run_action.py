@@ -26,8 +26,6 @@ NODE_SETTINGS = ("retry", "timeoutSeconds")
 """What an action's node takes from the context it runs in."""
 
 
-
-
 async def run_action(snapshot: ActionSnapshot, input: Any, host: NodeContext) -> Any:
     """Runs the action's node type on `input`, then applies its output mapping.
 
