@@ -14,10 +14,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from core.blobs import with_converter
 from tests.conftest import Osmo
-from tests.workflows.flow_fixtures import dev_env
 from workflows import search_attributes as sa
-
-__all__ = ["dev_env"]
 
 
 @pytest.fixture

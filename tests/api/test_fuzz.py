@@ -39,9 +39,7 @@ from tests.conftest import (
     start_osmo,
 )
 from tests.fakes import FakeCRM, serve
-from tests.workflows.flow_fixtures import dev_env, flow_worker
-
-__all__ = ["dev_env"]
+from tests.workflows.flow_fixtures import flow_worker
 
 EXAMPLES_PER_OPERATION = 4
 CHECKS = [

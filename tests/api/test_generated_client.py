@@ -17,7 +17,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from tests.conftest import CRM_CLIENT, Osmo
-from tests.workflows.flow_fixtures import dev_env, flow_worker  # noqa: F401 (the env fixture)
+from tests.workflows.flow_fixtures import flow_worker
 
 PACKAGE = "osmo_client"
 

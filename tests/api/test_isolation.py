@@ -18,9 +18,6 @@ from tests.api.openapi_calls import OWNED, body_of, fill, operations
 from tests.api.seed import Seeded, seed
 from tests.conftest import Osmo
 from tests.fakes import FakeCRM
-from tests.workflows.flow_fixtures import dev_env
-
-__all__ = ["dev_env"]
 
 # Reads the owner can make on the seeded objects (proof the generated paths are real).
 # Flow-run reads are left out: the seeded run has no worker to answer its state query.

@@ -16,10 +16,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from tests.conftest import Osmo
 from tests.fakes import serve
-from tests.workflows.flow_fixtures import (  # noqa: F401 (dev_env provides the env fixture)
+from tests.workflows.flow_fixtures import (
     crm_connection,
     define_all,
-    dev_env,
     finished,
     flow_worker,
 )
