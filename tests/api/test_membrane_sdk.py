@@ -57,7 +57,6 @@ FIELD_MAPPING: dict[str, Any] = {
 }
 
 
-
 def installed_sdk() -> Path:
     """The pinned SDK's package directory, installed with `npm ci` on first use."""
     npm = shutil.which("npm")
