@@ -32,6 +32,7 @@ from temporalio.api.common.v1 import Payload
 from temporalio.converter import PayloadCodec
 
 from api.deps import ServicesDep
+from api.models.errors import ErrorBody
 from core.blobs import BlobNotFound, payload_codec
 from core.crypto import DecryptionError
 from core.errors import OsmoError, validation_error
@@ -46,10 +47,13 @@ SESSION_MAX_SECONDS = 12 * 3600
 """A UI session ends after this long even if the admin token lives longer."""
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "No admin token or session cookie, or an invalid one"},
-    403: {"description": "The token is not an admin's, or the origin is not the Temporal UI's"},
-    415: {"description": "The body is not sent as application/json"},
-    422: {"description": "The body is not a list of base64 payloads"},
+    status: {"model": ErrorBody, "description": description}
+    for status, description in {
+        401: "No admin token or session cookie, or an invalid one",
+        403: "The token is not an admin's, or the origin is not the Temporal UI's",
+        415: "The body is not sent as application/json",
+        422: "The body is not a list of base64 payloads",
+    }.items()
 }
 
 

@@ -109,6 +109,7 @@ def _instance_routes(name: str) -> None:
         name=f"read_{name}_instance",
         openapi_extra=selector_doc,
         response_model=models.public,
+        response_model_exclude_unset=True,
         responses=errors(404, 409),
     )
     def read_instance(request: Request, caller: CallerDep, session: SessionDep) -> dict[str, Any]:
@@ -120,13 +121,17 @@ def _instance_routes(name: str) -> None:
         name=f"patch_{name}_instance",
         openapi_extra=selector_doc,
         response_model=models.public,
+        response_model_exclude_unset=True,
         responses=errors(404, 409),
     )
     def patch_instance(
         request: Request,
         caller: CallerDep,
         session: SessionDep,
-        body: Annotated[dict[str, Any], Body()],
+        body: Annotated[
+            dict[str, Any],
+            Body(description="Changes, as `PATCH /connections/{id}/{kind}/{key}` takes them."),
+        ],
     ) -> dict[str, Any]:
         """Customizes the instance (e.g. `{enabled: false}` on a flow instance)."""
         element = selected_instance(request, session, caller, name)
@@ -137,6 +142,7 @@ def _instance_routes(name: str) -> None:
         name=f"reset_{name}_instance",
         openapi_extra=selector_doc,
         response_model=models.public,
+        response_model_exclude_unset=True,
         responses=errors(404),
     )
     def reset_instance(request: Request, caller: CallerDep, session: SessionDep) -> dict[str, Any]:
@@ -148,6 +154,7 @@ def _instance_routes(name: str) -> None:
         f"/{name}-instances/{{instance_id}}/reset",
         name=f"reset_{name}_instance_by_id",
         response_model=models.public,
+        response_model_exclude_unset=True,
         responses=errors(404),
     )
     def reset_instance_by_id(
@@ -161,6 +168,7 @@ def _instance_routes(name: str) -> None:
         f"/{name}-instances",
         name=f"list_{name}_instances",
         response_model=models.list,
+        response_model_exclude_unset=True,
         responses=errors(404),
     )
     def list_instances(request: Request, caller: CallerDep, session: SessionDep) -> dict[str, Any]:
@@ -192,6 +200,7 @@ def _instance_routes(name: str) -> None:
         f"/connections/{{connection_id}}/{kind}",
         name=f"list_connection_{kind}",
         response_model=models.list,
+        response_model_exclude_unset=True,
         responses=errors(404),
     )
     def list_connection_elements(

@@ -10,10 +10,9 @@ from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from tests.api.connect_helpers import connect_oauth2, only_connection
-from tests.api.test_actions import CREATE_CONTACT
-from tests.api.test_elements import MAPPING
-from tests.api.test_update_to_latest import FLOW
+from tests.api.element_samples import FLOW, MAPPING
 from tests.conftest import Osmo, create_crm_integration
+from tests.workflows.flow_fixtures import CREATE_CONTACT
 from workflows import search_attributes as sa
 
 # A universal element of each kind, keyed by kind; each also gets a connection instance.
@@ -37,6 +36,7 @@ class Seeded:
     log_id: str
     run_id: str | None = None
     keys: dict[str, str] = field(default_factory=dict)  # kind → element key
+    instance_ids: dict[str, str] = field(default_factory=dict)  # kind → connection instance id
 
 
 async def _ok(osmo: Osmo, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
@@ -57,8 +57,10 @@ async def seed(
     await connect_oauth2(osmo, tenant)
     connection = await only_connection(osmo, tenant)
     connection_id = str(connection["id"])
+    instance_ids = {}
     for kind, body in ELEMENTS.items():
-        await _ok(osmo, "GET", f"/connections/{connection_id}/{kind}/{body['key']}", tenant=tenant)
+        path = f"/connections/{connection_id}/{kind}/{body['key']}"
+        instance_ids[kind] = str((await _ok(osmo, "GET", path, tenant=tenant))["id"])
     await _ok(
         osmo,
         "POST",
@@ -74,6 +76,7 @@ async def seed(
         connection_id=connection_id,
         log_id=str(logs["items"][0]["id"]),
         keys={kind: str(body["key"]) for kind, body in ELEMENTS.items()},
+        instance_ids=instance_ids,
     )
     if temporal is not None:
         seeded.run_id = f"flow-run-{uuid.uuid4().hex}"

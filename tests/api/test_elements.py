@@ -5,25 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from tests.api.connect_helpers import connect_oauth2, only_connection
+from tests.api.element_samples import MAPPING
 from tests.conftest import Osmo, create_crm_integration
-
-MAPPING: dict[str, Any] = {
-    "key": "contacts",
-    "name": "Contacts",
-    "appSchema": {
-        "type": "object",
-        "properties": {"email": {"type": "string"}, "fullName": {"type": "string"}},
-    },
-    "direction": "both",
-    "importValue": {
-        "email": {"$var": "email"},
-        "fullName": {
-            "$concat": {"values": [{"$var": "firstname"}, {"$var": "lastname"}], "delimiter": " "}
-        },
-    },
-    "exportValue": {"email": {"$var": "email"}, "firstname": {"$firstName": {"$var": "fullName"}}},
-    "frozenImportFields": ["email"],
-}
 
 
 async def setup(osmo: Osmo, crm) -> str:

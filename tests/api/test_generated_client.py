@@ -107,7 +107,7 @@ async def test_a_generated_client_runs_an_action_end_to_end(
             connection.id,
             "create-contact",
             client=customer,
-            body=models.ActionRunBody.from_dict({"input": {"email": "ada@example.com"}}),
+            body={"input": {"email": "ada@example.com"}},
         )
     assert isinstance(result, models.ActionRunResult), result
     assert result.action_run_id.startswith("action-run-")

@@ -103,9 +103,11 @@ async def test_path_climbing_is_refused_in_every_encoding(
     assert seen == ["/api/v2/tickets.json"]
 
 
-# (A line break never matches the proxy route: that is a 404.)
+# Control characters are refused at the API's door, for every path parameter (the runtime also
+# refuses them as `invalid_url` for requests built elsewhere: tests/connectors/runtime/
+# test_urls.py). A line break never matches the proxy route: that is a 404.
 @pytest.mark.parametrize("path", ["%09x", "x%1Fy", "x%00y", "x%7Fy"])
-async def test_invalid_url_is_a_typed_400(
+async def test_control_characters_in_a_proxy_path_are_a_typed_422(
     osmo_sqlite: Osmo, recorder: tuple[list[str], str], path: str
 ) -> None:
     seen, url = recorder
@@ -114,8 +116,9 @@ async def test_invalid_url_is_a_typed_400(
     response = await osmo_sqlite.call(
         "GET", f"/connections/{connection_id}/proxy/{path}", tenant="acme"
     )
-    assert response.status_code == 400, response.text
-    assert response.json()["key"] == "invalid_url"
+    assert response.status_code == 422, response.text
+    assert response.json()["key"] == "validation_error"
+    assert response.json()["data"]["errors"][0]["path"] == "path"
     assert seen == []
 
 

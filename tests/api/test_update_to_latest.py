@@ -6,20 +6,9 @@ from copy import deepcopy
 from typing import Any
 
 from tests.api.connect_helpers import connect_oauth2, only_connection
+from tests.api.element_samples import FLOW
 from tests.conftest import Osmo, create_crm_integration
 
-FLOW: dict[str, Any] = {
-    "key": "notify",
-    "name": "Notify",
-    "nodes": {
-        "trigger": {"type": "api-trigger", "links": [{"key": "call"}, {"key": "log"}]},
-        "call": {
-            "type": "custom-http-request",
-            "config": {"method": "GET", "url": "https://hooks.example.test/a"},
-        },
-        "log": {"type": "transform-data", "config": {"value": "sent"}},
-    },
-}
 INSTANCE = "/connections/{}/flows/notify"
 
 

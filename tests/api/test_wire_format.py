@@ -14,6 +14,7 @@ UNTYPED = {
     "/connections/{connection_id}/proxy/{path}",
     "/connections/{connection_id}/api/{path}",
     "/connect",
+    "/temporal-ui/login",
     "/connectors/schema",
     "/field-mappings/{selector}/app-schema",
     "/health",

@@ -21,7 +21,7 @@ from core.blobs import data_converter
 from tests.conftest import Osmo, make_settings
 from tests.temporal_env import dev_server
 from tests.workflows.flow_fixtures import crm_connection, finished, flow_worker
-from tests.workflows.test_replay import HISTORIES, load
+from tests.workflows.recorded import HISTORIES, load
 from workflows.flow_run import FlowRunWorkflow
 
 INPUT_CANARY = "canary-input-3c81d0"
@@ -91,7 +91,7 @@ async def test_temporal_database_holds_no_plaintext_input_output_or_failure(
     # Through Osmo the run reads as usual (decoded), with the echoed token masked.
     assert run["state"] == "failed" and run["failedNodeKey"] == "fail", run
     assert run["input"] == {"note": INPUT_CANARY}
-    got = next(r for r in run["nodeRuns"] if r["node_key"] == "get")["outputs"][0]
+    got = next(r for r in run["nodeRuns"] if r["nodeKey"] == "get")["outputs"][0]
     assert got["body"]["properties"]["lastname"] == OUTPUT_CANARY
     assert got["body"]["properties"]["firstname"] == f"echo {MASK}"
     assert FAILURE_CANARY in str(run["error"]) + str(run["nodeRuns"])

@@ -6,28 +6,21 @@ An interpreter change that would alter the commands of running flows must be gua
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from temporalio import workflow
-from temporalio.client import WorkflowHistory
 from temporalio.converter import default
 from temporalio.worker import Replayer
 
+from tests.workflows.recorded import HISTORIES, load
 from tests.workflows.sandboxed_flow_run import ClockReadingFlowRun, SandboxedFlowRun
 from workflows.breadth_first import run_breadth_first
 from workflows.flow_run import FlowRunWorkflow
 from workflows.flow_state import FlowRunInput, FlowRunResult
 from workflows.interpreter import start_node
 from workflows.nodes import NODE_TYPES
-
-HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
-
-
-def load(path: Path) -> WorkflowHistory:
-    return WorkflowHistory.from_json(f"replay-{path.stem}", json.loads(path.read_text()))
 
 
 def test_every_case_was_recorded() -> None:

@@ -87,7 +87,7 @@ async def test_customized_flow_cannot_send_the_connection_elsewhere(
     assert seen == []  # nothing, and no Authorization header, reached the other host
     for run in (stolen, climbed):
         assert run["state"] == "failed" and run["failedNodeKey"] == "call", run
-        call = next(r for r in run["nodeRuns"] if r["node_key"] == "call")
+        call = next(r for r in run["nodeRuns"] if r["nodeKey"] == "call")
         assert call["error"]["key"] == "url_outside_api", call
     # a relative path reaches the app, with the template as text: nothing was rendered
     assert literal["state"] == "completed", literal

@@ -11,13 +11,7 @@ import pytest
 from connectors.runtime import ConnectorError, ConnectorRuntime, DatabaseApiLogSink
 from tests.api.connect_helpers import connect_oauth2, only_connection
 from tests.conftest import CRM_CLIENT, Osmo, create_crm_integration
-from tests.connectors.runtime.test_refresh import (  # noqa: F401 (fixtures)
-    connected,
-    contacts,
-    new_runtime,
-    refresh_grants,
-    slow_crm,
-)
+from tests.connectors.runtime.crm_runtime import contacts, new_runtime, refresh_grants
 from tests.fakes import FakeCRM, serve
 
 
@@ -29,7 +23,7 @@ async def proxy_call(osmo: Osmo, connection_id: str) -> tuple[int, str]:
 
 
 async def test_twenty_calls_on_a_dead_connection_answer_409_without_asking_the_provider(
-    connected,  # noqa: F811 (the fixture)
+    connected,
 ) -> None:
     osmo, fake, connection_id = connected
     fake.expire_access_tokens()
@@ -57,7 +51,7 @@ async def test_twenty_calls_on_a_dead_connection_answer_409_without_asking_the_p
 
 
 async def test_concurrent_calls_that_find_the_grant_dead_ask_the_provider_once(
-    connected,  # noqa: F811 (the fixture)
+    connected,
 ) -> None:
     """Callers queued behind the refresh that got `invalid_grant` (in this process or
     another) see the connection disconnected instead of trying the same refresh token."""

@@ -3,61 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
-from typing import Any
 
 import pytest
 
-from connectors.runtime import ConnectorError, ConnectorRuntime, DatabaseApiLogSink
+from connectors.runtime import ConnectorError
 from core.models import utcnow
 from tests.api.connect_helpers import connect_oauth2, only_connection
-from tests.conftest import CRM_CLIENT, Osmo, create_crm_integration, make_settings, start_osmo
-from tests.fakes import FakeCRM, serve
-
-
-@pytest.fixture
-def slow_crm(request: pytest.FixtureRequest) -> Iterator[tuple[FakeCRM, str]]:
-    """A CRM whose token endpoint takes 200 ms, so concurrent refreshes really overlap."""
-    options: dict[str, Any] = getattr(request, "param", {})
-    fake = FakeCRM(token_latency=0.2, **options)
-    fake.register_client(*CRM_CLIENT)
-    fake.add_user("alice", "wonderland")
-    with serve(fake.app) as url:
-        yield fake, url
-
-
-@pytest.fixture
-async def connected(osmo: Osmo, slow_crm) -> AsyncIterator[tuple[Osmo, FakeCRM, str]]:
-    fake, url = slow_crm
-    await create_crm_integration(osmo, url)
-    done = await connect_oauth2(osmo, "acme")
-    assert done.status_code == 200, done.text
-    connection = await only_connection(osmo, "acme")
-    fake.token_requests.clear()
-    fake.api_requests.clear()
-    yield osmo, fake, connection["id"]
-
-
-def new_runtime(osmo: Osmo) -> ConnectorRuntime:
-    """A runtime like another worker process would have: own locks, same database."""
-    services = osmo.services
-    return ConnectorRuntime(
-        services.registry,
-        services.connections,
-        DatabaseApiLogSink(services.engine),
-        refresh_margin=60,
-    )
-
-
-async def contacts(runtime: ConnectorRuntime, connection_id: str) -> int:
-    ctx = runtime.context_for(await asyncio.to_thread(runtime.store.load, connection_id))  # type: ignore[union-attr]
-    response = await runtime.request(ctx, "GET", "/api/v1/contacts", params={"limit": 2})
-    return response.status_code
-
-
-def refresh_grants(fake: FakeCRM) -> list[dict[str, Any]]:
-    return [r for r in fake.token_requests if r["grant_type"] == "refresh_token"]
+from tests.conftest import create_crm_integration, make_settings, start_osmo
+from tests.connectors.runtime.crm_runtime import contacts, new_runtime, refresh_grants
 
 
 async def test_fifty_concurrent_calls_with_expired_token_refresh_once(connected) -> None:
