@@ -14,7 +14,7 @@ from api.pagination import Page, paginate
 from api.params import DEFAULT_LIMIT, Cursor, Key, Limit
 from core.connections import forget_connection
 from core.errors import conflict, not_found
-from core.models import Connection, Customer, OAuthState, utcnow
+from core.models import Connection, ConnectSession, Customer, OAuthState, utcnow
 
 router = APIRouter(prefix="/customers", tags=["customers"])
 
@@ -77,13 +77,14 @@ def update_customer(
 
 @router.delete("/{customer_id}", status_code=204, responses=errors(404))
 def delete_customer(_: AdminDep, session: SessionDep, customer_id: str) -> Response:
-    """Deletes the customer with their connections and pending connect attempts."""
+    """Deletes the customer with their connections, connect sessions and pending attempts."""
     customer = _get(session, customer_id)
     for connection in session.exec(
         select(Connection).where(Connection.customer_id == customer.id)
     ).all():
         forget_connection(session, connection)
     session.execute(delete(OAuthState).where(OAuthState.customer_id == customer.id))  # type: ignore[arg-type]
+    session.execute(delete(ConnectSession).where(ConnectSession.customer_id == customer.id))  # type: ignore[arg-type]
     session.delete(customer)
     session.commit()
     return Response(status_code=204)

@@ -15,7 +15,7 @@ from api.params import DEFAULT_LIMIT, Cursor, Limit
 from api.services import Services
 from core.elements.models import Element
 from core.errors import OsmoError, conflict, validation_error
-from core.models import Connection, Integration, utcnow
+from core.models import Connection, ConnectSession, Integration, OAuthState, utcnow
 
 router = APIRouter(prefix="/integrations", tags=["integrations"])
 
@@ -132,6 +132,9 @@ def delete_integration(_: AdminDep, session: SessionDep, integration: Integratio
             "Customers are connected to this integration; delete their connections first",
         )
     session.execute(delete(Element).where(Element.integration_id == integration.id))  # type: ignore[arg-type]
+    # Connect attempts still pending for it can no longer complete.
+    session.execute(delete(OAuthState).where(OAuthState.integration_id == integration.id))  # type: ignore[arg-type]
+    session.execute(delete(ConnectSession).where(ConnectSession.integration_id == integration.id))  # type: ignore[arg-type]
     session.delete(integration)
     session.commit()
     return Response(status_code=204)

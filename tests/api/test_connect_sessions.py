@@ -226,3 +226,24 @@ async def test_form_session_survives_refused_credentials_then_is_used(osmo: Osmo
         )
         assert again.status_code == 410
     await only_connection(osmo, "acme")
+
+
+async def test_customers_and_integrations_with_pending_connects_can_be_deleted(
+    osmo: Osmo, crm
+) -> None:
+    """Open connect sessions and OAuth states go with their customer or integration (on
+    PostgreSQL their foreign keys made these deletes a 500)."""
+    _, crm_url = crm
+    await create_crm_integration(osmo, crm_url)
+    created = await create_connect_session(osmo, "acme")
+    async with new_browser(osmo) as browser:
+        start = await browser.get(created["url"])  # leaves a pending OAuth state
+        assert start.status_code == 303, start.text
+    assert (await osmo.call("DELETE", "/customers/acme")).status_code == 204
+    assert session_rows(osmo) == []
+    await create_connect_session(osmo, "bob")
+    async with new_browser(osmo) as browser:
+        assert (await browser.get((await create_connect_session(osmo, "bob"))["url"])).is_redirect
+    deleted = await osmo.call("DELETE", "/integrations/crm")
+    assert deleted.status_code == 204, deleted.text
+    assert session_rows(osmo) == []
