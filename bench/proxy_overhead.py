@@ -66,6 +66,8 @@ async def main() -> None:
             encryption_keys=f"k:{generate_key()}",
             database_url=f"sqlite:///{tmp}/osmo.db",
             connector_paths=str(Path(__file__).resolve().parent.parent / "demo"),
+            # Measures the proxy's own cost: the per-caller rate limit would only add 429s.
+            rate_limit_per_second=0,
         )
         services = Services.build(settings)
         with serve(create_app(settings, services=services)) as osmo_url:
