@@ -66,7 +66,7 @@ def fill(operation: Operation, seeded: Seeded, schema: dict[str, Any]) -> str:
             values[name] = "list-contacts"
         elif name in {"key", "selector"} and kind in seeded.keys:
             values[name] = seeded.keys[kind]
-        elif name == "instance_id" and kind.endswith("-instances"):
+        elif name == "instance_id" and kind and kind.endswith("-instances"):
             values[name] = seeded.instance_ids[kind.removesuffix("-instances") + "s"]
         elif name == "path":
             values[name] = "api/v1/contacts"
