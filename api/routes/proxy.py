@@ -11,11 +11,6 @@ from api.proxying import proxy_request
 router = APIRouter(tags=["proxy"])
 
 
-@router.api_route(
-    "/connections/{connection_id}/proxy/{path:path}",
-    methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-    summary="Proxy a request to the external app",
-)
 async def proxy(
     connection_id: str,
     path: str,
@@ -29,3 +24,16 @@ async def proxy(
     connection = get_connection(session, caller, connection_id)
     ctx = await connection_context(services, connection.id)
     return await proxy_request(services, ctx, path, request)
+
+
+# One route per method, each with its own operation id (one route for five methods would give
+# the OpenAPI five operations under one id).
+for _method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+    router.add_api_route(
+        "/connections/{connection_id}/proxy/{path:path}",
+        proxy,
+        methods=[_method],
+        name=f"proxy_{_method.lower()}",
+        operation_id=f"proxy-{_method.lower()}",
+        summary=f"Proxy a {_method} request to the external app",
+    )
