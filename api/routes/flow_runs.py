@@ -54,7 +54,14 @@ def _snapshot_for(
         )
     connection = get_connection(session, caller, connection_id)
     instance = store.instance("flows", flow.key, connection, instance_key)
-    return resolve_flow_instance(session, store, instance)
+    return _released(session, resolve_flow_instance(session, store, instance))
+
+
+def _released(session: Session, snapshot: FlowSnapshot) -> FlowSnapshot:
+    """The snapshot, after ending the read transaction: the route then awaits Temporal, and a
+    pooled connection held meanwhile starves the pool (at 16 concurrent starts the API stalled)."""
+    session.commit()
+    return snapshot
 
 
 async def _described(services: Services, caller: Caller, run_id: str) -> reader.DescribedRun:
@@ -107,7 +114,7 @@ def _instance_snapshot(session: Session, caller: Caller, body: FlowRunCreate) ->
             {"path": "startNodeKey"},
             status=422,
         )
-    return snapshot
+    return _released(session, snapshot)
 
 
 def _start_node_key(body: FlowRunCreate) -> str | None:
@@ -227,7 +234,7 @@ def _current_snapshot(session: Session, flow_instance_id: str) -> FlowSnapshot:
     instance = session.get(Element, flow_instance_id)
     if instance is None:
         raise not_found("flow_instance", flow_instance_id)
-    return resolve_flow_instance(session, ElementStore(session), instance)
+    return _released(session, resolve_flow_instance(session, ElementStore(session), instance))
 
 
 @router.post("/flow-runs/{run_id}/rerun", status_code=201, responses=errors(400, 404))
