@@ -106,3 +106,20 @@ def element_page(
         session, store.listing(kind, scope), Element, cursor=cursor, limit=limit
     )
     return {"items": [public(models, store, e) for e in rows], "cursor": next_cursor}
+
+
+def apply_changes(
+    store: ElementStore, element: Element, body: dict[str, Any], *, customer: bool = False
+) -> Element:
+    """A PATCH body applied to `element`: its definition fields, under its `revision`.
+
+    Customers change instances only (never their names) and only what the kind lets them.
+    """
+    envelope, changes = split(body)
+    return store.update(
+        element,
+        changes,
+        name=None if customer else envelope.get("name"),
+        revision=revision_of(envelope),
+        customer=customer,
+    )

@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 from api.actions import ActionRunBody, run_for_connection
 from api.compat_selectors import action_request, instance_by_id, select_connection
 from api.deps import Caller, CallerDep, ServicesDep, SessionDep, get_connection, get_integration
-from api.element_bodies import element_public, revision_of, split
+from api.element_bodies import apply_changes, element_public
 from api.models.actions import ActionRunResult
 from api.models.data_links import DataLinkCreate, DataLinkList, DataLinkPublic
 from api.models.elements import models_for
@@ -91,12 +91,8 @@ def _customized(
     session: Session, caller: Caller, element: Element, body: dict[str, Any]
 ) -> dict[str, Any]:
     """PATCH of an instance, as `PATCH /connections/{id}/{kind}/{key}` does it."""
-    envelope, changes = split(body)
     store = ElementStore(session)
-    element = store.update(
-        element, changes, revision=revision_of(envelope), customer=not caller.is_admin
-    )
-    return element_public(store, element)
+    return element_public(store, apply_changes(store, element, body, customer=not caller.is_admin))
 
 
 def _instance_routes(name: str) -> None:

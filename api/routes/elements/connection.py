@@ -7,7 +7,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query
 
 from api.deps import CallerDep, ConnectionDep, SessionDep
-from api.element_bodies import documented_body, public, revision_of, split, updated_public
+from api.element_bodies import (
+    apply_changes,
+    documented_body,
+    public,
+    updated_public,
+)
 from api.models.elements import ElementModels, ElementRevision
 from api.models.errors import errors
 from api.params import Key
@@ -55,11 +60,8 @@ def connection_routes(router: APIRouter, kind: str, models: ElementModels) -> No
         instance_key: InstanceKey = None,
     ) -> Any:
         """Customers change only what the kind allows (and never frozen fields)."""
-        envelope, changes = split(body)
         store, found = instance(session, connection, key, instance_key)
-        updated = store.update(
-            found, changes, revision=revision_of(envelope), customer=not caller.is_admin
-        )
+        updated = apply_changes(store, found, body, customer=not caller.is_admin)
         return public(models, store, updated)
 
     @router.post(f"{path}/reset", response_model=models.public, responses=errors(400, 404))

@@ -8,11 +8,11 @@ from fastapi import APIRouter, Body, Response
 
 from api.deps import AdminDep, CallerDep, IntegrationDep, SessionDep
 from api.element_bodies import (
+    apply_changes,
     documented_body,
     element_page,
     public,
     required_key,
-    revision_of,
     split,
     updated_public,
 )
@@ -85,12 +85,8 @@ def integration_routes(router: APIRouter, kind: str, models: ElementModels) -> N
         key: str,
         body: dict[str, Any] = Body(...),
     ) -> Any:
-        envelope, changes = split(body)
         store, found = element(session, integration, key)
-        updated = store.update(
-            found, changes, name=envelope.get("name"), revision=revision_of(envelope)
-        )
-        return public(models, store, updated)
+        return public(models, store, apply_changes(store, found, body))
 
     @router.delete(f"{path}/{{key}}", status_code=204, responses=errors(404))
     def delete_integration_element(

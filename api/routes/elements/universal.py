@@ -11,11 +11,11 @@ from fastapi import APIRouter, Body, Query, Response
 
 from api.deps import AdminDep, CallerDep, SessionDep, get_integration
 from api.element_bodies import (
+    apply_changes,
     documented_body,
     element_page,
     public,
     required_key,
-    revision_of,
     split,
 )
 from api.models.elements import ElementModels
@@ -81,15 +81,8 @@ def universal_routes(router: APIRouter, kind: str, models: ElementModels) -> Non
         selector: str,
         body: dict[str, Any] = Body(...),
     ) -> Any:
-        envelope, changes = split(body)
         store = ElementStore(session)
-        element = store.update(
-            store.find(kind, selector),
-            changes,
-            name=envelope.get("name"),
-            revision=revision_of(envelope),
-        )
-        return public(models, store, element)
+        return public(models, store, apply_changes(store, store.find(kind, selector), body))
 
     @router.delete(f"/{kind}/{{selector}}", status_code=204, responses=errors(404))
     def delete_element(_: AdminDep, session: SessionDep, selector: str) -> Response:
