@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format token migrate connectors-table connector-schema clean
+.PHONY: run test lint format token migrate connectors-table connector-schema nodes-doc clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ connectors-table: $(STAMP)
 # connectors/connector.schema.json, from the spec models (a test fails when it is stale).
 connector-schema: $(STAMP)
 	$(PY) -m connectors.schema --write
+
+# docs/nodes.md, from the node config schemas and core/elements/node_docs.py (a test fails
+# when it is stale).
+nodes-doc: $(STAMP)
+	$(PY) -m core.elements.node_reference --write
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache

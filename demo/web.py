@@ -10,8 +10,9 @@ import html
 import json
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -233,7 +234,15 @@ def login_page(
     return html_page(f"Sign in to {app_name}", body)
 
 
-def run_standalone(app: Any, *, name: str, port: int, notes: str, argv: list[str] | None) -> None:
+def run_standalone(
+    app: Any,
+    *,
+    name: str,
+    port: int,
+    notes: str,
+    argv: list[str] | None,
+    data_file: Callable[[Path], None] | None = None,
+) -> None:
     """Serve a fake with uvicorn from the command line (``--host``, ``--port``).
 
     Args:
@@ -242,13 +251,22 @@ def run_standalone(app: Any, *, name: str, port: int, notes: str, argv: list[str
         port: Default port.
         notes: Demo credentials etc., printed under the URL.
         argv: Command-line arguments (defaults to ``sys.argv``).
+        data_file: Called with the path given as ``--data-file`` (before serving), for fakes
+            that keep their state in a file; without it the option is not offered.
     """
     import uvicorn
 
     parser = argparse.ArgumentParser(description=f"Run the {name} standalone.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=port)
+    if data_file is not None:
+        parser.add_argument(
+            "--data-file", type=Path, help="keep the state in this JSON file across restarts"
+        )
     args = parser.parse_args(argv)
+    if data_file is not None and args.data_file is not None:
+        data_file(args.data_file)
+        notes += f"; state kept in {args.data_file}"
     print(f"{name} listening on http://{args.host}:{args.port}", flush=True)
     print(f"  {notes}", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")

@@ -1,11 +1,30 @@
-"""`osmo dev` (dev.py) works without tests/: the Docker image and installed copies leave it out."""
+"""`osmo dev` (dev.py): it works without tests/ (the Docker image and installed copies leave it
+out), supervises its processes, and its demo CRM keeps its data in a file.
+
+The launcher started for real, with the README's examples, is in tests/test_readme_examples.py.
+"""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
-from core.settings import ROOT
+import httpx
+import pytest
+
+from core.settings import ROOT, Settings
+from demo.fake_crm import FakeCRM
+from demo.fake_crm.persist import persist
+from dev import (
+    BACKOFF_START,
+    STABLE_SECONDS,
+    DevConfig,
+    Supervisor,
+    child_environment,
+    dev_settings,
+)
 
 # Importing anything under `tests` fails in the child, as it would where tests/ is absent.
 WITHOUT_TESTS = "import sys; sys.modules['tests'] = None\n"
@@ -40,3 +59,104 @@ def test_the_demo_crm_the_launcher_starts_runs_as_a_module_without_tests() -> No
     # argparse's --help exits 0 after printing the fake's options.
     assert done.returncode == 0, done.stderr
     assert "Run the fake CRM standalone" in done.stdout
+
+
+def test_a_stopped_child_is_reported_and_restarted_after_a_doubling_delay(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    now = [0.0]
+    supervisor = Supervisor(
+        {"flaky": [sys.executable, "-c", "raise SystemExit(3)"]},
+        dict(os.environ),
+        clock=lambda: now[0],
+    )
+    child = supervisor.start("flaky")
+    delays = []
+    for _ in range(7):
+        assert child.proc is not None
+        child.proc.wait(timeout=30)
+        supervisor.check()  # reports the exit, schedules the restart
+        assert child.restart_at is not None
+        delays.append(child.restart_at - now[0])
+        supervisor.check()  # too early: nothing starts
+        assert child.proc.poll() is not None and child.restarts == len(delays) - 1
+        now[0] = child.restart_at
+        supervisor.check()  # restarts it
+    assert delays == [1, 2, 4, 8, 16, 30, 30]
+    assert child.restarts == 7
+    err = capsys.readouterr().err
+    assert "osmo dev: flaky (pid" in err and "exited with code 3; restarting it in 1s" in err
+    assert "osmo dev: flaky restarted (pid" in err
+    # A child that ran long enough before stopping starts again after the shortest delay.
+    assert child.proc is not None
+    child.proc.wait(timeout=30)
+    now[0] += STABLE_SECONDS
+    supervisor.check()
+    assert child.restart_at == now[0] + BACKOFF_START
+
+
+def test_stop_all_stops_children_in_order_and_reports_no_restart() -> None:
+    sleeper = [sys.executable, "-c", "import time; time.sleep(60)"]
+    supervisor = Supervisor({"api": sleeper, "temporal": sleeper}, dict(os.environ))
+    started = [supervisor.start("temporal"), supervisor.start("api")]
+    supervisor.stop_all(timeout=10)
+    assert all(c.proc is not None and c.proc.poll() is not None for c in started)
+    assert all(c.restart_at is None for c in started)
+
+
+def test_the_launcher_derives_ports_and_data_folder_from_its_settings(tmp_path: Path) -> None:
+    config = DevConfig.from_env(
+        {
+            "OSMO_DEV_DATA_DIR": str(tmp_path),
+            "OSMO_DEV_API_PORT": "9100",
+            "OSMO_DEV_UI_PORT": "9101",
+        }
+    )
+    settings = dev_settings(Settings(_env_file=None), config)
+    assert settings.database_url == f"sqlite:///{tmp_path / 'osmo.db'}"
+    assert settings.public_url == "http://127.0.0.1:9100"
+    assert settings.temporal_ui_origin == "http://127.0.0.1:9101"
+    env = child_environment(settings, {})
+    assert env["OSMO_PUBLIC_URL"] == "http://127.0.0.1:9100"
+    # What the deployment sets explicitly stays as it is.
+    explicit = Settings(_env_file=None, public_url="https://osmo.example")
+    assert dev_settings(explicit, config).public_url == "https://osmo.example"
+
+
+async def test_the_demo_crm_file_keeps_tokens_and_contacts_valid(tmp_path: Path) -> None:
+    path = tmp_path / "demo-crm.json"
+    first = FakeCRM(seed_contacts=2)
+    first.register_client("osmo-demo", "osmo-demo-secret")
+    persist(first.app, first, path)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=first.app), base_url="http://crm"
+    ) as client:
+        token = await client.post(
+            "/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=("osmo-demo", "osmo-demo-secret"),
+        )
+        access = token.json()["access_token"]
+        created = await client.post(
+            "/api/v1/contacts",
+            json={"properties": {"email": "kept@example.com"}},
+            headers={"Authorization": f"Bearer {access}"},
+        )
+    assert created.status_code == 201
+
+    again = FakeCRM(seed_contacts=0)  # a restart: nothing in memory...
+    persist(again.app, again, path)  # ...until the file is read
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=again.app), base_url="http://crm"
+    ) as client:
+        contact = await client.get(
+            f"/api/v1/contacts/{created.json()['id']}",
+            headers={"Authorization": f"Bearer {access}"},
+        )
+        unknown = await client.get(
+            "/api/v1/me", headers={"Authorization": "Bearer crm_at_not-issued"}
+        )
+    assert contact.status_code == 200
+    assert contact.json()["properties"]["email"] == "kept@example.com"
+    assert unknown.status_code == 401
+    assert again.next_contact_id == first.next_contact_id

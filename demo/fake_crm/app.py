@@ -15,6 +15,7 @@ from fastapi import FastAPI
 
 from demo.fake_crm import api as crm_api
 from demo.fake_crm import oauth as crm_oauth
+from demo.fake_crm.persist import persist
 from demo.fake_crm.state import (
     AccessToken,
     AuthCode,
@@ -97,7 +98,7 @@ class FakeCRM:
         self.rate_limit_remaining = 0
         self.rate_limit_retry_after = 1
         self.pending_token_error: str | None = None
-        self._next_contact_id = 1001
+        self.next_contact_id = 1001
         self._seed(seed_contacts)
 
         self.app = FastAPI(title="Fake CRM", docs_url=None, redoc_url=None, openapi_url=None)
@@ -259,8 +260,8 @@ class FakeCRM:
         Returns:
             The stored record.
         """
-        cid = str(self._next_contact_id)
-        self._next_contact_id += 1
+        cid = str(self.next_contact_id)
+        self.next_contact_id += 1
         stamp = iso(self.clock() if ts is None else ts)
         props = {k: (None if v is None else str(v)) for k, v in properties.items()}
         props.update(hs_object_id=cid, createdate=stamp, lastmodifieddate=stamp)
@@ -301,4 +302,5 @@ def main(argv: list[str] | None = None) -> None:
         port=8001,
         notes="client osmo-demo / osmo-demo-secret (any redirect URI); user demo / demo",
         argv=argv,
+        data_file=lambda path: persist(fake.app, fake, path),
     )
