@@ -45,8 +45,6 @@ BACKOFF_START = 1.0
 BACKOFF_CAP = 30.0
 STABLE_SECONDS = 60.0
 """A process that ran this long before stopping is restarted after `BACKOFF_START` again."""
-STOP_ORDER = ("api", "worker", "demo-crm", "temporal")
-"""Temporal stops last, so the worker and the API shut down against a live server."""
 
 
 def log(message: str) -> None:
@@ -251,19 +249,26 @@ class Supervisor:
         raise SystemExit(f"{name}: nothing listens on 127.0.0.1:{port} after {timeout:.0f}s")
 
     def stop_all(self, timeout: float = 15) -> None:
-        order = [n for n in STOP_ORDER if n in self.children]
-        order += [n for n in self.children if n not in order]
-        for name in order:
-            proc = self.children[name].proc
-            if proc is None or proc.poll() is not None:
-                continue
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                log(f"{name} did not stop within {timeout:.0f}s; killing it")
-                proc.kill()
-                proc.wait()
+        """Ctrl-C to every child at once, Temporal last; a child still running after
+        `timeout` seconds is killed."""
+        for wave in ([n for n in self.children if n != "temporal"], ["temporal"]):
+            procs = {
+                name: proc
+                for name in wave
+                if name in self.children
+                and (proc := self.children[name].proc) is not None
+                and proc.poll() is None
+            }
+            for proc in procs.values():
+                proc.send_signal(signal.SIGINT)
+            deadline = time.monotonic() + timeout
+            for name, proc in procs.items():
+                try:
+                    proc.wait(timeout=max(deadline - time.monotonic(), 0.1))
+                except subprocess.TimeoutExpired:
+                    log(f"{name} did not stop within {timeout:.0f}s; killing it")
+                    proc.kill()
+                    proc.wait()
 
 
 @contextlib.contextmanager
@@ -307,6 +312,16 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise Stop
 
 
+def migrate_database(settings: Settings) -> None:
+    from core.db import create_db_engine, migrate
+
+    engine = create_db_engine(settings.database_url)
+    try:
+        migrate(engine)
+    finally:
+        engine.dispose()
+
+
 def check_ports_free(settings: Settings, config: DevConfig) -> None:
     ports = {
         "Temporal": temporal_port(settings),
@@ -334,10 +349,16 @@ def run_dev(settings: Settings, config: DevConfig | None = None) -> int:
     try:
         with foreground_terminal():
             supervisor.start("temporal")
+            supervisor.start("demo-crm")
+            # The API and the worker both migrate the database when they start: on a fresh
+            # SQLite file, two at once can collide. Migrated here first, both find it done.
+            migrate_database(settings)
+            # The API connects to Temporal on first use, the worker at once: only the worker
+            # waits for Temporal to listen.
+            supervisor.start("api")
             supervisor.wait_for_port("temporal", temporal_port(settings), 60)
-            for name in ("demo-crm", "worker", "api"):
-                supervisor.start(name)
-            supervisor.wait_for_port("api", config.api_port, 60)
+            supervisor.start("worker")
+            supervisor.wait_for_port("api", config.api_port, 90)
             supervisor.wait_for_port("demo-crm", config.crm_port, 30)
             seeded = seed(settings, config)
             print_welcome(settings, config, seeded)

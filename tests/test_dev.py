@@ -66,7 +66,7 @@ def test_a_stopped_child_is_reported_and_restarted_after_a_doubling_delay(
 ) -> None:
     now = [0.0]
     supervisor = Supervisor(
-        {"flaky": [sys.executable, "-c", "raise SystemExit(3)"]},
+        {"flaky": ["sh", "-c", "exit 3"]},
         dict(os.environ),
         clock=lambda: now[0],
     )
@@ -96,7 +96,7 @@ def test_a_stopped_child_is_reported_and_restarted_after_a_doubling_delay(
 
 
 def test_stop_all_stops_children_in_order_and_reports_no_restart() -> None:
-    sleeper = [sys.executable, "-c", "import time; time.sleep(60)"]
+    sleeper = ["sleep", "60"]
     supervisor = Supervisor({"api": sleeper, "temporal": sleeper}, dict(os.environ))
     started = [supervisor.start("temporal"), supervisor.start("api")]
     supervisor.stop_all(timeout=10)

@@ -20,7 +20,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -29,7 +28,8 @@ from typing import Any
 
 import pytest
 
-from core.settings import ROOT
+from core.settings import ROOT, Settings
+from core.tokens import mint_token
 from tests.dev_stack import DevStack, dev_stack
 
 README = ROOT / "README.md"
@@ -67,14 +67,19 @@ def unmet(block: str, output: str) -> list[str]:
     return missing
 
 
-def script(blocks: list[str], api_port: int, crm_port: int) -> str:
-    lines = ["set -euo pipefail"]
-    for block in blocks:
-        lines += [f"echo '{MARK}'", block]
-    text = "\n".join(lines)
+def on_ports(text: str, api_port: int, crm_port: int) -> str:
+    """The README's text with the stack's ports for the default ones."""
     return text.replace("127.0.0.1:8000", f"127.0.0.1:{api_port}").replace(
         "127.0.0.1:8001", f"127.0.0.1:{crm_port}"
     )
+
+
+def script(blocks: list[str]) -> str:
+    """One bash script running the blocks in order, each output after a marker line."""
+    lines = ["set -euo pipefail"]
+    for block in blocks:
+        lines += [f"echo '{MARK}'", block]
+    return "\n".join(lines)
 
 
 def test_the_readme_marks_its_runnable_examples() -> None:
@@ -98,9 +103,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
 
 @pytest.mark.timeout(240)
 def test_the_readme_examples_run_against_make_run(stack: DevStack) -> None:
-    blocks = examples(README.read_text())
+    blocks = examples(on_ports(README.read_text(), stack.api_port, stack.crm_port))
     done = subprocess.run(
-        ["bash", "-c", script(blocks, stack.api_port, stack.crm_port)],
+        ["bash", "-c", script(blocks)],
         cwd=ROOT,
         env=stack.env,
         capture_output=True,
@@ -114,18 +119,12 @@ def test_the_readme_examples_run_against_make_run(stack: DevStack) -> None:
         assert unmet(block, output) == [], f"block:\n{block}\noutput:\n{output}\n{done.stderr}"
 
 
-def cli_token(stack: DevStack, *args: str) -> str:
-    """A token as `make token` mints it, with the stack's settings."""
-    done = subprocess.run(
-        [sys.executable, "cli.py", "token", *args],
-        cwd=ROOT,
-        env=stack.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
+def token(tenant: str | None = None) -> str:
+    """A token as `make token` mints it: the stack runs with this process's environment."""
+    settings = Settings(_env_file=ROOT / ".env")
+    return mint_token(
+        settings.workspace_secret, settings.workspace_key, tenant_key=tenant, is_admin=not tenant
     )
-    assert done.returncode == 0, done.stderr
-    return done.stdout.strip()
 
 
 def call(stack: DevStack, token: str, method: str, path: str, body: Any = None) -> Any:
@@ -160,7 +159,7 @@ def wait_until_gone(pid: int, timeout: float = 10) -> None:
 
 @pytest.mark.timeout(240)
 def test_a_killed_worker_comes_back_and_the_stack_keeps_answering(stack: DevStack) -> None:
-    admin, acme = cli_token(stack), cli_token(stack, "--tenant", "acme")
+    admin, acme = token(), token("acme")
     status, _ = call(
         stack,
         admin,
@@ -206,7 +205,7 @@ def test_a_killed_worker_comes_back_and_the_stack_keeps_answering(stack: DevStac
 
 @pytest.mark.timeout(120)
 def test_the_demo_crm_keeps_its_data_across_a_restart(stack: DevStack) -> None:
-    acme = cli_token(stack, "--tenant", "acme")
+    acme = token("acme")
     status, page = call(stack, acme, "GET", "/connections?integrationKey=server-crm")
     assert status == 200 and page["items"], page
     proxy = f"/connections/{page['items'][0]['id']}/proxy/api/v1/contacts"
