@@ -99,7 +99,7 @@ _EVENT_TRIGGERS = {
 }
 
 
-def _trigger(what: str) -> NodeDoc:
+def _trigger(name: str, what: str) -> NodeDoc:
     return NodeDoc(
         summary=(
             f"Starts a run on {what}. **Not delivered yet**: nothing starts runs from it "
@@ -107,7 +107,7 @@ def _trigger(what: str) -> NodeDoc:
             "through the API like an `api-trigger` flow."
         ),
         output="The run's input.",
-        example={"type": "schedule-trigger"},
+        example={"type": name},
     )
 
 
@@ -292,7 +292,7 @@ NODE_DOCS: dict[str, NodeDoc] = {
         output="The run's input (the request's `input`).",
         example={"type": "api-trigger"},
     ),
-    **{name: _trigger(what) for name, what in _EVENT_TRIGGERS.items()},
+    **{name: _trigger(name, what) for name, what in _EVENT_TRIGGERS.items()},
     "transform-data": NodeDoc(
         summary="Builds a value from formulas (pure: no I/O, evaluated in workflow code).",
         fields={"value": FieldDoc("The output: any JSON with formulas inside.")},
