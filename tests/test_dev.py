@@ -6,9 +6,14 @@ The launcher started for real, with the README's examples, is in tests/test_read
 
 from __future__ import annotations
 
+import contextlib
 import os
+import pty
+import select
+import shlex
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -160,3 +165,45 @@ async def test_the_demo_crm_file_keeps_tokens_and_contacts_valid(tmp_path: Path)
     assert contact.json()["properties"]["email"] == "kept@example.com"
     assert unknown.status_code == 401
     assert again.next_contact_id == first.next_contact_id
+
+
+CTRL_C_CHILD = """
+import sys, time
+from dev import foreground_terminal
+with foreground_terminal():
+    try:
+        print("ready", flush=True)
+        time.sleep(60)
+    except KeyboardInterrupt:
+        sys.exit(0)
+"""
+
+
+def test_ctrl_c_in_a_terminal_reaches_the_launcher_and_not_make() -> None:
+    """`make run` is make's child: in a terminal, Ctrl-C goes to the foreground process group,
+    and make, hit too, would die of SIGINT whatever the launcher does. The parent here is a
+    shell standing in for make: it must see the launcher exit 0, and live to say so."""
+    pid, fd = pty.fork()
+    if pid == 0:  # a session leader owning the terminal, as a shell's job is
+        os.chdir(ROOT)
+        command = f"{shlex.quote(sys.executable)} -c {shlex.quote(CTRL_C_CHILD)}; echo status=$?"
+        os.execv("/bin/sh", ["sh", "-c", command])
+    output = b""
+
+    def read_until(marker: bytes, deadline: float) -> None:
+        nonlocal output
+        with contextlib.suppress(OSError):  # EIO: every process on the terminal is gone
+            while marker not in output and time.monotonic() < deadline:
+                if select.select([fd], [], [], 1)[0]:
+                    output += os.read(fd, 4096)
+
+    try:
+        read_until(b"ready", time.monotonic() + 60)
+        assert b"ready" in output, output
+        os.write(fd, b"\x03")  # Ctrl-C, typed in the terminal
+        read_until(b"status=", time.monotonic() + 30)
+    finally:
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+    assert b"status=0" in output, output
+    assert os.waitstatus_to_exitcode(status) == 0
