@@ -226,6 +226,36 @@ def test_the_demo_crm_keeps_its_data_across_a_restart(stack: DevStack) -> None:
     assert (stack.data_dir / "demo-crm.json").exists()
 
 
+def until_ok(stack: DevStack, token: str, method: str, path: str, body: Any = None) -> Any:
+    """The call's body once it answers 2xx (within 60 s: a process is coming back)."""
+    deadline = time.monotonic() + 60
+    while not 200 <= (answer := call(stack, token, method, path, body))[0] < 300:
+        assert time.monotonic() < deadline, answer
+        time.sleep(1)
+    return answer[1]
+
+
+@pytest.mark.timeout(180)
+def test_a_killed_temporal_server_comes_back_with_its_runs(stack: DevStack) -> None:
+    acme = token("acme")
+    status, page = call(stack, acme, "GET", "/connections?integrationKey=server-crm")
+    assert status == 200 and page["items"], page
+    connection = page["items"][0]["id"]
+    # The flow `make run` seeded, run on this connection.
+    status, run = call(
+        stack, acme, "POST", f"/connections/{connection}/flows/contact-emails/run", {}
+    )
+    assert status == 201, run
+
+    temporal, mark = stack.pid("temporal"), len(stack.lines)
+    os.kill(temporal, signal.SIGKILL)
+    stack.wait_for(r"osmo dev: temporal restarted", 30, mark)
+    # Its database file kept the run; the worker and the API reconnect by themselves.
+    assert until_ok(stack, acme, "GET", f"/flow-runs/{run['id']}")["id"] == run["id"]
+    output = until_ok(stack, acme, "POST", f"/connections/{connection}/actions/whoami/run", {})
+    assert output["output"]["id"] == "client:osmo-demo"
+
+
 @pytest.mark.timeout(120)
 def test_ctrl_c_stops_every_process_and_exits_0(stack: DevStack) -> None:
     """Last in the module: it stops the stack."""
