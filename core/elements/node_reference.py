@@ -50,6 +50,15 @@ A field's **Value** column says how the node reads it:
   (or `$and` / `$or` lists of them), tested over the node's variables.
 - **set by Osmo**: filled in when a run starts; do not write it.
 
+## Failures
+
+A node that fails records `{type, key, message, data}` on its node run; `onError: continue` goes
+on without its output, `stop` (the default) fails the run. Any node may fail with
+`activity_timeout` or `activity_cancelled` (its activity ran out of time or was cancelled), a
+formula's error, or `internal_error` (a bug); nodes that call an app fail with the connector's
+normalized keys. Each section lists the keys the node adds. All keys are in
+[errors.md](errors.md).
+
 ## Variables
 
 What formulas and conditions in a node's config see in a flow run:
@@ -198,7 +207,7 @@ def _section(node_type: str, doc: NodeDoc) -> list[str]:
     lines += ["", f"**Output**: {doc.output}"]
     if doc.errors:
         keys = ", ".join(_code(k) for k in doc.errors)
-        lines += ["", f"**Fails with** {keys} ([errors.md](errors.md)) besides the usual ones."]
+        lines += ["", f"**Fails with** {keys}, besides the [usual ones](#failures)."]
     if doc.notes:
         lines += ["", *(f"- {note}" for note in doc.notes)]
     nodes = example_nodes(node_type, doc)
