@@ -187,8 +187,8 @@ class Supervisor:
     """Starts the processes, restarts those that stop, and stops them all at the end.
 
     Each child runs in its own process group: Ctrl-C in the terminal reaches `osmo dev` only,
-    which then stops the children in order instead of having them all die at once (and be
-    mistaken for crashes).
+    which then stops the children itself (Temporal last) instead of seeing them die on their
+    own and mistaking that for crashes.
     """
 
     commands: dict[str, list[str]]
