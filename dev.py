@@ -459,7 +459,7 @@ Customer token:  export OSMO_ACME={customer}
 Try it:
   1. Connect customer `acme` to the demo CRM: create a connect session (as your backend
      would) and open its "url" in a browser (log in as demo / demo; single use, 15 minutes):
-     curl -s -X POST {api}/connect-sessions -H "Authorization: Bearer $OSMO_ACME" \
+     curl -s -X POST {api}/connect-sessions -H "Authorization: Bearer $OSMO_ACME" \\
           -H 'Content-Type: application/json' -d '{{"integrationKey": "demo-crm"}}'
      (dev mode also accepts {api}/connect?integrationKey=demo-crm&token=$OSMO_ACME)
   2. List acme's connections:
@@ -468,7 +468,7 @@ Try it:
      curl -s "{api}/connections/<id>/proxy/api/v1/contacts?limit=3" \\
           -H "Authorization: Bearer $OSMO_ACME"
   4. Run the demo flow `contact-emails` (list contacts → for each, 3 at a time → email):
-     curl -s -X POST {api}/connections/<id>/flows/contact-emails/run \
+     curl -s -X POST {api}/connections/<id>/flows/contact-emails/run \\
           -H "Authorization: Bearer $OSMO_ACME" -H 'Content-Type: application/json' -d '{{}}'
      curl -s {api}/flow-runs/<flowRunId> -H "Authorization: Bearer $OSMO_ACME"
      (the run, its node runs and activity summaries are also in the Temporal UI)
