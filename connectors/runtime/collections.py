@@ -10,6 +10,7 @@ from connectors.runtime.context import ConnectionContext
 from connectors.runtime.errors import ConnectorError
 from connectors.runtime.mapping import evaluate_spec, locate
 from connectors.runtime.operations import fetch_page, input_problems
+from connectors.runtime.writable import writable_fields
 from connectors.spec import CollectionMethod, DataCollection, NoPagination, RecordSpec
 from core.errors import OsmoError, bad_request, validation_error
 from core.formulas import UNDEFINED
@@ -121,6 +122,8 @@ async def run_method(
     _check(collection, parameters, fields if method_name in ("create", "update") else None)
     if method_name in ("find_by_id", "update", "delete") and not id:
         raise validation_error([{"path": "id", "message": "is required"}])
+    if method_name in ("create", "update") and fields:
+        fields = writable_fields(collection, method, fields)  # what the endpoint accepts
     variables = {"parameters": parameters, "id": id, "fields": fields or {}, "query": query or {}}
     paginated = method_name in ("list", "search")
     mapping = method.request
