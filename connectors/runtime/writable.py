@@ -16,6 +16,9 @@ those or, worse, ignore some and fail on others, so writes send only writable fi
    than the record holds (Intercom creates a conversation from `from` and `body`, and updates
    only `read`, `title` and `custom_attributes`): JSON Schema cannot say "create only".
 
+`null`, what apps answer for an empty field, is sent only where the field's schema admits
+`null` (the connector says the app lets it be cleared), and never at the top level of a create.
+
 Below the top level, undeclared keys are kept: nested values are often free-form
 (`custom_attributes`, a ticket type's attributes) and the connector declares what it knows.
 """
@@ -31,6 +34,23 @@ def _read_only(schema: Any) -> bool:
     return isinstance(schema, dict) and schema.get("readOnly") is True
 
 
+def _admits_null(schema: Any) -> bool:
+    """Whether `null` may be sent for a field: its schema says so, or says nothing of types."""
+    if not isinstance(schema, dict):
+        return True
+    kind = schema.get("type")
+    if kind is None:
+        variants = [*schema.get("oneOf", []), *schema.get("anyOf", [])]
+        return not variants or any(_admits_null(v) for v in variants)
+    return kind == "null" or (isinstance(kind, list) and "null" in kind)
+
+
+def _sendable(value: Any, schema: Any) -> bool:
+    """`null` goes out only where the schema admits it: apps answer `null` for every empty
+    field, and most refuse it back for a field that cannot be cleared."""
+    return not _read_only(schema) and (value is not None or _admits_null(schema))
+
+
 def _strip(value: Any, schema: Any) -> Any:
     """`value` without the parts `schema` marks read-only (undeclared keys are kept)."""
     if not isinstance(schema, dict):
@@ -41,7 +61,7 @@ def _strip(value: Any, schema: Any) -> Any:
         kept = {}
         for key, item in value.items():
             item_schema = properties.get(key, extra)
-            if not _read_only(item_schema):
+            if _sendable(item, item_schema):
                 kept[key] = _strip(item, item_schema)
         return kept
     if isinstance(value, list) and isinstance(schema.get("items"), dict):
@@ -50,9 +70,17 @@ def _strip(value: Any, schema: Any) -> Any:
 
 
 def writable_fields(
-    collection: DataCollection, method: CollectionMethod, fields: dict[str, Any]
+    collection: DataCollection,
+    method: CollectionMethod,
+    fields: dict[str, Any],
+    *,
+    creating: bool = False,
 ) -> dict[str, Any]:
-    """The part of `fields` that `method` (a create or update) may send (see module docstring)."""
+    """The part of `fields` that `method` (a create or update) may send (see module docstring).
+
+    A `null` is sent only for a field whose schema admits it (the way to clear it), and never
+    at the top level of a create (a new record has nothing to clear).
+    """
     schema = collection.fields_schema
     properties = schema.get("properties") or {}
     extra = schema.get("additionalProperties")
@@ -61,12 +89,14 @@ def writable_fields(
     for key, value in fields.items():
         if allowed is not None and key not in allowed:
             continue
+        if value is None and creating:
+            continue  # a new record has nothing to clear
         if key in properties:
             field_schema = properties[key]
         elif extra is True or isinstance(extra, dict):
             field_schema = extra
         else:
             continue
-        if not _read_only(field_schema):
+        if _sendable(value, field_schema):
             kept[key] = _strip(value, field_schema)
     return kept

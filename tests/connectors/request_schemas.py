@@ -41,10 +41,10 @@ def _nullable(node: Any) -> Any:
         return node
     out = {key: _nullable(value) for key, value in node.items()}
     if out.pop("nullable", None) is True:
+        if "enum" in out and None not in out["enum"]:
+            out["enum"] = [*out["enum"], None]
         if isinstance(out.get("type"), str):
             out["type"] = [out["type"], "null"]
-        elif "enum" in out:
-            out["enum"] = [*out["enum"], None]
         elif "$ref" in out or "allOf" in out or "oneOf" in out or "anyOf" in out:
             out = {"anyOf": [out, {"type": "null"}]}
     return out
@@ -79,7 +79,7 @@ class RequestSchemas:
             s["name"] for s in schemes.values() if s.get("type") == "apiKey" and s["in"] == "query"
         )
         self.paths = sorted(
-            document["paths"].items(),
+            self.document["paths"].items(),
             key=lambda item: -sum("{" not in part for part in item[0].strip("/").split("/")),
         )
 
@@ -227,7 +227,12 @@ def example_response(schemas: RequestSchemas, template: str, method: str = "get"
             continue
         media = schemas.resolve(response).get("content", {}).get("application/json", {})
         if "example" in media:
-            return copy.deepcopy(media["example"])
+            return _parsed(media["example"])
         for example in (media.get("examples") or {}).values():
-            return copy.deepcopy(schemas.resolve(example).get("value"))
+            return _parsed(schemas.resolve(example).get("value"))
     return None
+
+
+def _parsed(example: Any) -> Any:
+    """Some descriptions (Jira's) give examples as JSON text."""
+    return json.loads(example) if isinstance(example, str) else copy.deepcopy(example)
