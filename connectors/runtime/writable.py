@@ -8,7 +8,8 @@ those or, worse, ignore some and fail on others, so writes send only writable fi
    Schema's own marker (the vendors' OpenAPI descriptions use it the same way), so one
    declaration serves the fields' documentation, the catalog and the write. It applies at any
    depth: in declared object properties, in array items and in `additionalProperties` schemas.
-2. At the top level, a field the schema does not declare is sent only when the schema opens
+2. At the top level, a field the schema does not declare is sent only when it matches the
+   schema's `patternProperties` (Salesforce's custom `…__c` fields) or the schema opens
    `additionalProperties` (`true`, or a schema). Apps with custom fields (Airtable, HubSpot,
    Jira, Salesforce, Notion properties) say so; the others are closed, so a field the
    connector does not know is dropped instead of being sent blind.
@@ -25,6 +26,7 @@ Below the top level, undeclared keys are kept: nested values are often free-form
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from connectors.spec import CollectionMethod, DataCollection
@@ -69,6 +71,14 @@ def _strip(value: Any, schema: Any) -> Any:
     return value
 
 
+def _pattern_schema(schema: dict[str, Any], key: str) -> Any:
+    """The `patternProperties` schema `key` matches (Salesforce's custom `…__c` fields)."""
+    for pattern, sub in (schema.get("patternProperties") or {}).items():
+        if re.search(pattern, key):
+            return sub
+    return None
+
+
 def writable_fields(
     collection: DataCollection,
     method: CollectionMethod,
@@ -93,6 +103,8 @@ def writable_fields(
             continue  # a new record has nothing to clear
         if key in properties:
             field_schema = properties[key]
+        elif (pattern := _pattern_schema(schema, key)) is not None:
+            field_schema = pattern
         elif extra is True or isinstance(extra, dict):
             field_schema = extra
         else:
