@@ -14,6 +14,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from connectors.runtime import ConnectorError, ConnectorRuntime
+from connectors.runtime.bodies import response_body
 from connectors.runtime.collections import run_method
 from connectors.runtime.context import ConnectionContext
 from connectors.runtime.operations import run_operation
@@ -126,12 +127,10 @@ class ConnectorActivities:
                 headers=input.headers or None,
                 json=input.json,
             )
+            # By content type: JSON parsed, text as text, bytes as {contentType, base64}.
+            body = response_body(response)
         except OsmoError as exc:
             raise to_application_error(exc) from exc
-        try:
-            body: Any = response.json()
-        except ValueError:
-            body = response.text
         # Secret-named headers (Set-Cookie...) and the connection's secrets stay out of history,
         # also where the app echoes a credential in its body.
         headers = ctx.redactor().headers(response.headers.items())

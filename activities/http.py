@@ -26,6 +26,7 @@ from temporalio import activity
 
 from activities.connectors import ApiRequestOutput, to_application_error
 from connectors.runtime.addresses import PublicOnlyTransport
+from connectors.runtime.bodies import response_body
 from connectors.runtime.context import ApiLogSink
 from connectors.runtime.errors import ConnectorError, error_for_status, parse_retry_after
 from connectors.runtime.http_log import describe
@@ -180,10 +181,6 @@ class HttpActivities:
             raise to_application_error(error) from exc
         await self._log(owner, request, response, started, None)
         redactor = owner.redactor()
-        try:
-            body: Any = response.json()
-        except ValueError:
-            body = response.text
         if response.status_code >= 400:
             error = error_for_status(
                 response.status_code,
@@ -197,6 +194,11 @@ class HttpActivities:
                 self.settings.log_body_limit,
             )
             raise to_application_error(error)
+        try:
+            # By content type: JSON parsed, text as text, bytes as {contentType, base64}.
+            body = response_body(response)
+        except OsmoError as exc:
+            raise to_application_error(exc) from exc
         return ApiRequestOutput(
             response.status_code,
             redactor.headers(response.headers.items()),

@@ -10,6 +10,7 @@ from connectors.runtime.context import ConnectionContext
 from connectors.runtime.errors import ConnectorError
 from connectors.runtime.mapping import evaluate_spec, locate
 from connectors.runtime.operations import fetch_page, input_problems
+from connectors.runtime.writable import writable_fields
 from connectors.spec import CollectionMethod, DataCollection, NoPagination, RecordSpec
 from core.errors import OsmoError, bad_request, validation_error
 from core.formulas import UNDEFINED
@@ -118,7 +119,12 @@ async def run_method(
     collection = find_collection(ctx, collection_key)
     method = _method(collection, method_name)
     parameters = parameters or {}
-    _check(collection, parameters, fields if method_name in ("create", "update") else None)
+    writes = method_name in ("create", "update")
+    if writes and fields:
+        # Only what the endpoint accepts is checked and sent: a record read from the app may
+        # carry read-only values (ids, timestamps) in shapes the write does not take.
+        fields = writable_fields(collection, method, fields, creating=method_name == "create")
+    _check(collection, parameters, fields if writes else None)
     if method_name in ("find_by_id", "update", "delete") and not id:
         raise validation_error([{"path": "id", "message": "is required"}])
     variables = {"parameters": parameters, "id": id, "fields": fields or {}, "query": query or {}}

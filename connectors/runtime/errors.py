@@ -22,6 +22,9 @@ ERROR_KEYS: dict[str, tuple[int, bool]] = {
     "not_found": (404, False),
     "conflict": (409, False),
     "server_error": (502, True),
+    # The app claimed JSON (by its content type) and sent something else; retrying a write
+    # after an unreadable answer could repeat it, so it does not retry.
+    "invalid_json_response": (502, False),
     "network_error": (502, True),
     "timeout": (504, True),
 }

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from jsonschema import Draft202012Validator
 
+from connectors.runtime.bodies import response_body
 from connectors.runtime.components import load_components
 from connectors.runtime.context import ConnectionContext
 from connectors.runtime.mapping import RenderedRequest, evaluate_spec, render_mapping
@@ -116,7 +117,7 @@ async def run_operation(
         request = load_components(ctx.connector.components).prepare_request(request, variables)
         request = with_idempotency(ctx, request, idempotency_key)
         response = await runtime.request(ctx, request.method, request.path, **request.kwargs())
-        body = response.json() if response.content else None
+        body = response_body(response)
     if operation.output is None:
         return body
     result = evaluate_spec(operation.output, {"response": body, "input": input})

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from connectors.runtime.bodies import response_body
 from connectors.runtime.mapping import RenderedRequest, locate
 from connectors.spec import (
     CursorPagination,
@@ -75,10 +76,7 @@ def read_page(
     records_path: str | None,
 ) -> Page:
     """Items of this page and the state of the next one (None when this is the last)."""
-    try:
-        body: Any = response.json() if response.content else None
-    except ValueError:
-        body = response.text
+    body = response_body(response)
     results_path = getattr(pagination, "results_path", None) or records_path
     found = locate(body, results_path) if results_path else body
     items = found if isinstance(found, list) else []

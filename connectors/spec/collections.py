@@ -33,6 +33,12 @@ class CollectionMethod(SpecModel):
     request: HttpMapping = Field(description="The request (or a `use` of a request template).")
     records_path: str | None = Field(None, description="Locator of the records array.")
     record_path: str | None = Field(None, description="Locator of the single record.")
+    writable_fields: builtins.list[str] | None = Field(
+        None,
+        description="create/update: the only top-level fields this endpoint accepts (others are "
+        "dropped before the request is built). Default: every field `fieldsSchema` declares "
+        "and does not mark `readOnly`.",
+    )
 
 
 class WebhookEvents(SpecModel):
