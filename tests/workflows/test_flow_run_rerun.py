@@ -17,12 +17,16 @@ from temporalio.testing import WorkflowEnvironment
 from tests.conftest import Osmo
 from tests.workflows.flow_fixtures import crm_connection, finished, flow_worker
 
-PEOPLE = [{"email": f"p{n}@example.com", "age": "n/a" if n == 1 else str(20 + n)} for n in range(6)]
+PEOPLE = [
+    {"email": f"p{n}@example.com", "name": 1815 if n == 1 else f"Person{n} Example"}
+    for n in range(6)
+]
 
-CHECK_FAILS = {"$jsonata": "$number(input.each.age)"}
-"""JSONata's `$number` refuses "n/a" (D3030): `check` fails for person 1 only."""
+CHECK_FAILS = {"$firstName": {"$var": "input.each.name"}}
+"""`$firstName` refuses a number: `check` fails for person 1 only."""
 
-CHECK_FIXED = {"$jsonata": 'input.each.age = "n/a" ? null : $number(input.each.age)'}
+CHECK_FIXED = {"$firstName": {"$tpl": "{input.each.name}"}}
+"""The fix: the name rendered as text first."""
 
 
 def nodes(check: dict[str, Any]) -> dict[str, Any]:
@@ -153,9 +157,9 @@ async def test_rerun_from_the_failed_node_finishes_the_loop_and_the_branches(run
     assert [r["nodeKey"] for r in runs][-1] == "summary"
     # Inputs are filled in from the failed run's outputs (the item the for-each gave).
     person1 = next(r for r in runs if r["nodeKey"] == "create" and r["input"]["each"] == PEOPLE[1])
-    assert person1["input"]["trigger"] == failed["input"] and person1["input"]["check"] is None
-    tagged = sorted(r["outputs"][0] for r in runs if r["nodeKey"] == "tagged" if r["outputs"][0])
-    assert tagged == [20, 22, 23, 24, 25]
+    assert person1["input"]["trigger"] == failed["input"] and person1["input"]["check"] == "1815"
+    tagged = sorted(r["outputs"][0] for r in runs if r["nodeKey"] == "tagged")
+    assert tagged == ["1815", *(f"Person{n}" for n in (0, 2, 3, 4, 5))]
     ids = [r["id"] for r in runs]
     assert len(set(ids)) == len(ids)
     # The failed run reads as before.
