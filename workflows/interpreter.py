@@ -229,6 +229,7 @@ class Interpreter:
         waiting = deque(group.lanes)
         left: list[Lane] = []
         running: dict[int, Lane] = {}  # by start order; lanes compare by value, not identity
+        failed: list[Lane] = []
         started = 0
 
         async def worker() -> None:
@@ -236,7 +237,11 @@ class Interpreter:
             while waiting and not self._must_continue_as_new():
                 number, lane = started, waiting.popleft()
                 started, running[number] = started + 1, lane
-                rest = await self._run_lane(lane)
+                try:
+                    rest = await self._run_lane(lane)
+                except NodeFailed:
+                    failed.append(running.pop(number))
+                    raise
                 del running[number]
                 if rest is not None:
                     left.append(rest)
@@ -245,9 +250,9 @@ class Interpreter:
         try:
             await all_or_nothing(workers)
         except BaseException:
-            # The lanes stopped midway (the failed one, those cancelled) hold what they had
-            # left; with the lanes never started, that is this group's unfinished work.
-            group.lanes = [*left, *running.values(), *waiting]
+            # The lanes stopped midway (the failed one, first, and those cancelled) hold what
+            # they had left; with the lanes never started, that is this group's unfinished work.
+            group.lanes = [*failed, *left, *running.values(), *waiting]
             raise
         left.extend(waiting)
         return Group(group.limit, left) if left else None

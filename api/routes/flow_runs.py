@@ -263,7 +263,7 @@ def _pending_rerun(read: reader.FlowRunRead, snapshot: FlowSnapshot) -> FlowRunI
     return FlowRunInput(
         snapshot,
         original.input,
-        read.run.failed_node_key,
+        original.start_node_key,  # where the failed run started: what `from: start` re-runs
         original.trigger_type,
         start_outputs=original.start_outputs,
         resume=pending,

@@ -129,10 +129,10 @@ async def test_rerun_from_the_failed_node_finishes_the_loop_and_the_branches(run
         json={"from": "failed-node", "definition": "current"},
     )
     assert rerun.status_code == 201, rerun.text
-    assert rerun.json()["startNodeKey"] == "check"
+    assert rerun.json()["startNodeKey"] is None  # the failed run's: it started at the trigger
     resumed = await finished(osmo, rerun.json()["id"])
     assert resumed["state"] == "completed", resumed
-    assert resumed["startNodeKey"] == "check" and resumed["input"] == failed["input"]
+    assert resumed["startNodeKey"] is None and resumed["input"] == failed["input"]
     expected = Counter({"owner@example.com": 1} | {p["email"]: 1 for p in PEOPLE})
     assert emails(fake) - seeded == expected  # every person once; the owner not again
 
@@ -140,6 +140,7 @@ async def test_rerun_from_the_failed_node_finishes_the_loop_and_the_branches(run
     # inherited, each item through both branches once, the summary last.
     runs = resumed["nodeRuns"]
     assert all(r["state"] == "completed" for r in runs)
+    assert runs[0]["nodeKey"] == "check" and runs[0]["input"]["each"] == PEOPLE[1]
     assert {r["nodeKey"] for r in runs} == {"check", "create", "tagged", "counted", "summary"}
     per_item = {
         key: Counter(r["input"]["each"]["email"] for r in runs if r["nodeKey"] == key)

@@ -210,6 +210,8 @@ async def test_rerun_from_the_failed_node_finishes_every_unfinished_item_and_bra
     assert [r["node_key"] for r in runs].count("after") == 1
     assert runs[-1]["node_key"] == "after"
     assert {r["node_key"] for r in runs} == {"create", "shape", "tag", "after"}
+    # The failed item goes first, so a rerun that would fail again fails at once.
+    assert runs[0]["node_key"] == "create" and runs[0]["input"]["each"] == refuse
     assert all(r["state"] == "completed" for r in runs)
     assert app.most_in_flight <= concurrency
     # Outputs the failed run produced are referenced, not copied: `shape` reads the record
