@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 from temporalio import activity
-from temporalio.client import Client, WorkflowFailureError
-from temporalio.exceptions import ApplicationError
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError
+from temporalio.exceptions import ApplicationError, CancelledError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -289,3 +289,28 @@ async def test_a_cancelled_node_run_does_not_continue_even_with_on_error_continu
     )
     runs = own([asdict(r) for r in result.node_runs], rerun.inherited)
     assert completed(runs, "shape") == Counter({0: 1, 1: 1, 2: 1})
+
+
+async def test_a_stop_during_a_write_stops_the_run_rather_than_failing_it(client_queue) -> None:
+    """A stop cancels the write in flight: the run is cancelled (`stopped`), not failed at a
+    node (before, the cancelled write failed its node run and the run with it)."""
+    client, queue, apps = client_queue
+    app = FlakyApp(refuse=-1, slow={0})
+    apps.append(app)
+    snapshot = FlowSnapshot("rerun", "instance-1", flow(1), connection_id="c-1")
+    handle = await client.start_workflow(
+        FlowRunWorkflow.run,
+        FlowRunInput(snapshot, {"items": [0, 1]}),
+        id=f"flow-run-{uuid.uuid4().hex}",
+        task_queue=queue,
+    )
+    for _ in range(100):
+        if app.in_flight:
+            break
+        await asyncio.sleep(0.02)
+    await handle.cancel()
+    with pytest.raises(WorkflowFailureError) as stopped:
+        await handle.result()
+    assert isinstance(stopped.value.cause, CancelledError)
+    assert (await handle.describe()).status == WorkflowExecutionStatus.CANCELED
+    await app.settled()
