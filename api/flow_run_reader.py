@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -58,6 +58,10 @@ class FlowRunRead:
 
     run: FlowRunPublic
     input: FlowRunInput | None
+    node_runs: list[dict[str, Any]] = field(default_factory=list)
+    """Every node run as the workflow keeps them, those a rerun inherited included."""
+    pending: dict[str, Any] | None = None
+    """The work a failed run left unfinished (a `Lane` as JSON), when its failure says."""
 
 
 def _state(status: WorkflowExecutionStatus | None) -> str:
@@ -151,7 +155,7 @@ async def read(client: Client, described: DescribedRun) -> FlowRunRead:
     result, or the node runs its failure carries)."""
     history_input, attempts = await _history(client, described)
     handle = described.handle
-    failed_node_key, error = None, None
+    failed_node_key, error, pending = None, None, None
     if described.summary.state == "running":
         node_runs = [
             n if isinstance(n, dict) else asdict(n)
@@ -165,9 +169,12 @@ async def read(client: Client, described: DescribedRun) -> FlowRunRead:
             failure = details[0] if isinstance(details[0], dict) else {}
             node_runs = failure.get("nodeRuns", [])
             failed_node_key = failure.get("failedNodeKey")
+            pending = failure.get("pending")
             error = {"message": str(exc.cause)}
     seed = history_input.start_outputs if history_input else {}
-    filled = with_attempts(node_run_inputs(node_runs, seed), attempts)
+    inherited = history_input.inherited if history_input else 0
+    # A rerun's inherited node runs are the failed run's; it shows only its own.
+    filled = with_attempts(node_run_inputs(node_runs, seed)[inherited:], attempts)
     run = FlowRunPublic.model_validate(
         {
             **described.summary.model_dump(exclude={"user_id", "connection_flow_id"}),
@@ -178,7 +185,7 @@ async def read(client: Client, described: DescribedRun) -> FlowRunRead:
             "error": error,
         }
     )
-    return FlowRunRead(run, history_input)
+    return FlowRunRead(run, history_input, node_runs, pending)
 
 
 def _quoted(value: str) -> str:

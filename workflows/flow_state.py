@@ -65,6 +65,9 @@ class FlowRunInput:
     history_limit: int = DEFAULT_HISTORY_LIMIT
     continued: int = 0
     """How many times this flow run continued as new."""
+    inherited: int = 0
+    """How many of the first `node_runs` are the failed run's this run re-runs: kept so the
+    references of `resume` resolve, but not this run's own (the API leaves them out)."""
 
 
 @dataclass
@@ -93,6 +96,23 @@ class FlowRunResult:
     node_runs: list[NodeRun]
     error: dict[str, Any] | None = None
     failed_node_key: str | None = None
+
+
+def lane_from(value: dict[str, Any]) -> Lane:
+    """A `Lane` from its JSON form (as `asdict` wrote it into a failure's details)."""
+    group = value.get("group")
+    return Lane(
+        [Job(j["node_key"], j.get("path") or {}, j.get("upstream")) for j in value["jobs"]],
+        Group(group["limit"], [lane_from(lane) for lane in group["lanes"]]) if group else None,
+    )
+
+
+def lane_node_keys(lane: Lane) -> set[str]:
+    """The nodes the lane's jobs run, in its groups too."""
+    keys = {job.node_key for job in lane.jobs}
+    for inner in lane.group.lanes if lane.group else []:
+        keys |= lane_node_keys(inner)
+    return keys
 
 
 def node_run_inputs(

@@ -15,6 +15,11 @@ Long runs continue as new before the history grows large: pending work stops bei
 work in flight finishes, and the new run picks up the pending work, the node runs and the
 events not yet taken. Outputs are referenced by position rather than copied (see `Job`).
 
+When a node fails and must stop the run, the lanes still running are cancelled and the run
+fails with the work it had not finished (`pending`, a `Lane` shaped like continue-as-new's
+`resume`: the failed job, the rest of its lane, the lanes cancelled or not started), so a rerun
+from the failed node can finish all of it (api/routes/flow_runs.py).
+
 Runs started before the depth-first walk replay the breadth-first walk they were recorded
 with (workflows/breadth_first.py).
 """
@@ -28,7 +33,7 @@ from dataclasses import asdict, replace
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, is_cancelled_exception
 
 from workflows.breadth_first import run_breadth_first
 from workflows.nodes import NODE_TYPES, NodeContext
@@ -50,6 +55,10 @@ with workflow.unsafe.imports_passed_through():
 
 DEPTH_FIRST_PATCH = "depth-first-lanes"
 """Runs recorded before it walked the graph breadth first, one node at a time."""
+
+CANCELLED_ACTIVITY_PATCH = "cancelled-activity-cancels-node-run"
+"""Runs recorded before it failed a node run whose activity was cancelled (and went on past
+it with `onError: continue`)."""
 
 
 def start_node(input: FlowRunInput) -> str:
@@ -90,6 +99,8 @@ class NodeFailed(Exception):
     def __init__(self, key: str, node_run: NodeRun) -> None:
         super().__init__(key)
         self.key, self.node_run = key, node_run
+        self.pending: Lane | None = None
+        """The work the run had not finished (set by the depth-first walk)."""
 
 
 async def all_or_nothing(tasks: list[asyncio.Task[None]]) -> None:
@@ -129,7 +140,7 @@ class Interpreter:
                 return await run_breadth_first(self, input, start_node(input))
             return await self._run_depth_first(input)
         except NodeFailed as failed:
-            raise self._failure(failed.key, failed.node_run) from failed.__cause__
+            raise self._failure(failed.key, failed.node_run, failed.pending) from failed.__cause__
 
     # -- depth first, with lanes ---------------------------------------------------------
 
@@ -142,7 +153,13 @@ class Interpreter:
             path = {key: [SEED, 0] for key in self.seed}
             upstream = list(self.seed)[-1] if self.seed else None  # the last one given
             root = Lane([Job(start_node(input), path, upstream)])
-        rest = await self._run_lane(root)
+        try:
+            rest = await self._run_lane(root)
+        except NodeFailed as failed:
+            # Lanes are updated in place as they stop (see `_run_lane`, `_run_group`), so the
+            # root now holds exactly the work left: what a rerun from the failed node resumes.
+            failed.pending = root
+            raise
         if rest is not None:
             await workflow.wait_condition(workflow.all_handlers_finished)
             workflow.continue_as_new(
@@ -183,7 +200,11 @@ class Interpreter:
             job = lane.jobs.pop()
             node = self.input.snapshot.nodes[job.node_key]
             index = len(self.node_runs)  # the job's node run is appended before any await
-            outputs = await self._run_job(job, node)
+            try:
+                outputs = await self._run_job(job, node)
+            except BaseException:  # failed, or cancelled by a failure elsewhere: not done
+                lane.jobs.append(job)
+                raise
             branches: list[list[Job]] = []
             for position in range(len(outputs)):
                 ref = [index, position]
@@ -207,15 +228,32 @@ class Interpreter:
         """Runs the group's lanes, `limit` at a time; returns those left to continue as new."""
         waiting = deque(group.lanes)
         left: list[Lane] = []
+        running: dict[int, Lane] = {}  # by start order; lanes compare by value, not identity
+        failed: list[Lane] = []
+        started = 0
 
         async def worker() -> None:
+            nonlocal started
             while waiting and not self._must_continue_as_new():
-                rest = await self._run_lane(waiting.popleft())
+                number, lane = started, waiting.popleft()
+                started, running[number] = started + 1, lane
+                try:
+                    rest = await self._run_lane(lane)
+                except NodeFailed:
+                    failed.append(running.pop(number))
+                    raise
+                del running[number]
                 if rest is not None:
                     left.append(rest)
 
         workers = [asyncio.create_task(worker()) for _ in range(min(group.limit, len(waiting)))]
-        await all_or_nothing(workers)
+        try:
+            await all_or_nothing(workers)
+        except BaseException:
+            # The lanes stopped midway (the failed one, first, and those cancelled) hold what
+            # they had left; with the lanes never started, that is this group's unfinished work.
+            group.lanes = [*failed, *left, *running.values(), *waiting]
+            raise
         left.extend(waiting)
         return Group(group.limit, left) if left else None
 
@@ -276,6 +314,13 @@ class Interpreter:
             node_run.finished_at = workflow.now().isoformat()
             raise
         except Exception as exc:  # recorded on the node run, then onError decides
+            if is_cancelled_exception(exc) and workflow.patched(CANCELLED_ACTIVITY_PATCH):
+                # Its activity was cancelled (a failure elsewhere, or a stop): cancelled like
+                # a timer, so `onError: continue` never carries on past it and a rerun from
+                # the failed node runs it again.
+                node_run.state = "cancelled"
+                node_run.finished_at = workflow.now().isoformat()
+                raise asyncio.CancelledError() from exc
             node_run.state, node_run.error = "failed", _error(exc)
             node_run.finished_at = workflow.now().isoformat()
             node_run.duration_ms = round((workflow.time() - started) * 1000, 3)
@@ -287,13 +332,20 @@ class Interpreter:
         node_run.duration_ms = round((workflow.time() - started) * 1000, 3)
         return outputs
 
-    def _failure(self, key: str, node_run: NodeRun) -> ApplicationError:
+    def _failure(self, key: str, node_run: NodeRun, pending: Lane | None) -> ApplicationError:
         """Fails the workflow itself so Temporal (UI, visibility) shows the run failed; the
-        node runs travel in the failure's details."""
+        node runs travel in the failure's details, and so does the work left (`pending`, by
+        reference to the node runs like continue-as-new's `resume`) for a rerun to finish."""
         assert node_run.error is not None
+        details: dict[str, Any] = {
+            "failedNodeKey": key,
+            "nodeRuns": [asdict(run) for run in self.node_runs],
+        }
+        if pending is not None:
+            details["pending"] = asdict(pending)
         return ApplicationError(
             f"node {key!r} failed: {node_run.error['message']}",
-            {"failedNodeKey": key, "nodeRuns": [asdict(run) for run in self.node_runs]},
+            details,
             type="flow_failed",
             non_retryable=True,
         )

@@ -31,7 +31,7 @@ from core.elements.snapshots import FlowSnapshot
 from core.elements.store import ElementStore
 from core.errors import OsmoError, not_found, validation_error
 from workflows.flow_run import FlowRunWorkflow
-from workflows.flow_state import FlowRunInput
+from workflows.flow_state import FlowRunInput, NodeRun, lane_from, lane_node_keys
 
 router = APIRouter(tags=["flow-runs"])
 
@@ -237,11 +237,51 @@ def _current_snapshot(session: Session, flow_instance_id: str) -> FlowSnapshot:
     return _released(session, resolve_flow_instance(session, ElementStore(session), instance))
 
 
+def _pending_rerun(read: reader.FlowRunRead, snapshot: FlowSnapshot) -> FlowRunInput | None:
+    """A run that finishes what the failed run left (its failure's `pending` work), reading
+    the outputs it refers to from the failed run's node runs; None for runs whose failure
+    does not say (recorded before it did, or walked breadth first)."""
+    original = read.input
+    assert original is not None and read.run.failed_node_key is not None
+    if read.pending is None:
+        return None
+    pending = lane_from(read.pending)
+    missing = sorted(lane_node_keys(pending) - snapshot.nodes.keys())
+    if missing:
+        raise OsmoError(
+            "bad_request",
+            "pending_node_not_found",
+            f"The definition has no node {', '.join(map(repr, missing))}, which the failed run "
+            "had not finished; re-run from the start or restore the node",
+            {
+                "path": "definition",
+                "nodeKeys": missing,
+                "errors": [{"path": "definition", "message": f"no node {k!r}"} for k in missing],
+            },
+            status=422,
+        )
+    return FlowRunInput(
+        snapshot,
+        original.input,
+        original.start_node_key,  # where the failed run started: what `from: start` re-runs
+        original.trigger_type,
+        start_outputs=original.start_outputs,
+        resume=pending,
+        node_runs=[NodeRun(**run) for run in read.node_runs],
+        inherited=len(read.node_runs),
+    )
+
+
 @router.post("/flow-runs/{run_id}/rerun", status_code=201, responses=errors(400, 404))
 async def rerun_flow_run(
     run_id: str, body: FlowRunRerun, caller: CallerDep, services: ServicesDep, session: SessionDep
 ) -> FlowRunPublic:
-    """Runs again from the start or from the failed node, on the original or current definition."""
+    """Runs again from the start or from the failed node, on the original or current definition.
+
+    From the failed node, the new run finishes all the work the failed run had not: the failed
+    node's job, the rest of its branch, and every item and branch still pending or cancelled
+    when it failed; what finished is not run again.
+    """
     client = await services.temporal()
     read = await reader.read(client, await _described(services, caller, run_id))
     original = read.input
@@ -255,6 +295,9 @@ async def rerun_flow_run(
             raise OsmoError(
                 "bad_request", "no_failed_node", "This run has no failed node", {"path": "from"}
             )
+        resumed = _pending_rerun(read, snapshot)
+        if resumed is not None:
+            return await start_flow_run(services, resumed)
         failed_run = next(r for r in reversed(read.run.node_runs) if r.node_key == failed)
         rerun = FlowRunInput(snapshot, original.input, failed, original.trigger_type)
         rerun.start_outputs = dict(failed_run.input or {})

@@ -19,7 +19,7 @@ from tests.workflows.sandboxed_flow_run import ClockReadingFlowRun, SandboxedFlo
 from workflows.breadth_first import run_breadth_first
 from workflows.flow_run import FlowRunWorkflow
 from workflows.flow_state import FlowRunInput, FlowRunResult
-from workflows.interpreter import start_node
+from workflows.interpreter import CANCELLED_ACTIVITY_PATCH, start_node
 from workflows.nodes import NODE_TYPES
 
 
@@ -106,6 +106,21 @@ class BreadthFirstOnly(FlowRunWorkflow):
 async def test_dropping_the_depth_first_patch_breaks_recorded_runs() -> None:
     path = next(p for p in HISTORIES if p.stem == "lanes-and-continue-as-new")
     result = await Replayer(workflows=[BreadthFirstOnly]).replay_workflow(
+        load(path), raise_on_replay_failure=False
+    )
+    assert result.replay_failure is not None
+
+
+async def test_dropping_the_cancelled_activity_patch_breaks_recorded_runs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The recorded run went on to item 3 after its cancelled write; unguarded, it would not."""
+    patched = workflow.patched
+    monkeypatch.setattr(
+        workflow, "patched", lambda id: id == CANCELLED_ACTIVITY_PATCH or patched(id)
+    )
+    path = next(p for p in HISTORIES if p.stem == "fan-out-fails-while-writing")
+    result = await Replayer(workflows=[FlowRunWorkflow]).replay_workflow(
         load(path), raise_on_replay_failure=False
     )
     assert result.replay_failure is not None
