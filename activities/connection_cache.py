@@ -19,7 +19,7 @@ from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from core.models import Connection, Customer, Integration
 from core.stores.connections import ConnectionStore, StoredConnection
@@ -78,15 +78,15 @@ class ConnectionCache:
         """What changes with every write to the connection, its integration or its customer."""
         statement = (
             select(
-                Connection.credentials_version,
-                Connection.state,
-                Connection.updated_at,
-                Integration.updated_at,
-                Customer.updated_at,
+                col(Connection.credentials_version),
+                col(Connection.state),
+                col(Connection.updated_at),
+                col(Integration.updated_at),
+                col(Customer.updated_at),
             )
-            .join(Integration, Integration.id == Connection.integration_id)  # type: ignore[arg-type]
-            .join(Customer, Customer.id == Connection.customer_id)  # type: ignore[arg-type]
-            .where(Connection.id == connection_id)  # type: ignore[arg-type]
+            .join(Integration, col(Integration.id) == col(Connection.integration_id))
+            .join(Customer, col(Customer.id) == col(Connection.customer_id))
+            .where(col(Connection.id) == connection_id)
         )
         with Session(self.store.engine) as session:
             row = session.execute(statement).first()

@@ -206,6 +206,16 @@ CASES: dict[str, dict[str, dict[str, Any]]] = {
         ),
         "odd": node("transform-data", config={"value": {"$var": "input.each"}}),
     },
+    "local-http-steps": {  # recorded since short HTTP steps run as local activities
+        "t": node("api-trigger", ["external"]),
+        "external": node(
+            "api-request-to-external-app",
+            ["custom"],
+            config={"method": "POST", "path": "/records", "body": {"a": 1}},
+        ),
+        "custom": node("custom-http-request", ["app"], config={"url": "https://example.com/h"}),
+        "app": node("api-request-to-your-app", config={"method": "POST", "path": "/events"}),
+    },
 }
 
 HISTORY_LIMITS = {"lanes-and-continue-as-new": 60}
