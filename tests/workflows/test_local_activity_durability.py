@@ -68,14 +68,14 @@ def kill(worker: subprocess.Popen[bytes]) -> None:
     worker.wait(timeout=10)
 
 
-async def until(condition: Callable[[], bool], seconds: float = 30) -> None:
+async def until(condition: Callable[[], bool], seconds: float = 90) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         await asyncio.sleep(0.05)
 
 
-async def until_async(condition: Callable[[], Awaitable[int | None]], seconds: float = 30) -> int:
+async def until_async(condition: Callable[[], Awaitable[int | None]], seconds: float = 90) -> int:
     deadline = time.monotonic() + seconds
     while (value := await condition()) is None:
         assert time.monotonic() < deadline, "timed out"

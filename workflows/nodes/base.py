@@ -47,6 +47,10 @@ def retry_policy(node: dict[str, Any]) -> RetryPolicy:
 ArgT = TypeVar("ArgT")
 ResultT = TypeVar("ResultT")
 
+LOCAL_RETRY_THRESHOLD = timedelta(seconds=2)
+"""Retries of a local activity waiting longer than this (a `Retry-After`, a grown backoff) wait
+in a durable timer instead of in the worker, so they hold no workflow task and survive a crash."""
+
 
 @dataclass
 class NodeContext:
@@ -130,6 +134,7 @@ class NodeContext:
                 argument,
                 start_to_close_timeout=start_to_close,
                 retry_policy=retry_policy(self.node),
+                local_retry_threshold=LOCAL_RETRY_THRESHOLD,
                 summary=f"{self.node_key}: {self.summary or self.node.get('type')}",
                 activity_id=activity_id,
             )
