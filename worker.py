@@ -13,7 +13,7 @@ from typing import Any
 
 from temporalio import activity
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import PollerBehaviorSimpleMaximum, Worker
 
 from activities.connectors import ConnectorActivities
 from activities.data_links import DataLinkActivities
@@ -85,6 +85,15 @@ def build_activities(settings: Settings) -> Activities:
     )
 
 
+WORKFLOW_TASK_POLLS = 10
+NONSTICKY_TO_STICKY_POLL_RATIO = 1.0
+"""Most of Osmo's runs finish in their first workflow task (an action, a flow of short steps run
+as local activities), and a first task is always on the shared task queue, never on a worker's
+sticky one. The SDK's default (5 polls, 1 shared for 4 sticky) leaves one poll waiting for them:
+under load tasks then queue in the server (more persistence per run) instead of matching a
+waiting poll. Half the polls wait on the shared queue instead (issue 12)."""
+
+
 def build_worker(client: Client, settings: Settings, activities: Activities) -> Worker:
     return Worker(
         client,
@@ -92,6 +101,8 @@ def build_worker(client: Client, settings: Settings, activities: Activities) -> 
         graceful_shutdown_timeout=timedelta(seconds=20),
         workflows=WORKFLOWS,
         activities=activities.methods(),
+        workflow_task_poller_behavior=PollerBehaviorSimpleMaximum(WORKFLOW_TASK_POLLS),
+        nonsticky_to_sticky_poll_ratio=NONSTICKY_TO_STICKY_POLL_RATIO,
     )
 
 

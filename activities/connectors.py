@@ -5,7 +5,6 @@ Credentials never pass through workflow history: activities load them by connect
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -13,6 +12,7 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.connection_cache import ConnectionCache
 from connectors.runtime import ConnectorError, ConnectorRuntime
 from connectors.runtime.bodies import response_body
 from connectors.runtime.collections import run_method
@@ -108,6 +108,8 @@ class ConnectorActivities:
     def __init__(self, runtime: ConnectorRuntime, connections: ConnectionStore) -> None:
         self.runtime = runtime
         self.connections = connections
+        # Decrypts a connection again only when its rows changed (activities/connection_cache.py).
+        self.cache = ConnectionCache(connections)
 
     @activity.defn(name="api_request")
     async def api_request(self, input: ApiRequestInput) -> ApiRequestOutput:
@@ -116,7 +118,7 @@ class ConnectorActivities:
         `input.path` comes from element config a customer may customize: the runtime takes it
         literally and keeps it under the connector's base URL (`url_outside_api` otherwise).
         """
-        stored = await asyncio.to_thread(self.connections.load, input.connection_id)
+        stored = await self.cache.load(input.connection_id)
         try:
             ctx = self.runtime.context_for(stored)
             response = await self.runtime.request(
@@ -139,7 +141,7 @@ class ConnectorActivities:
     @activity.defn(name="run_operation")
     async def run_operation(self, input: RunOperationInput) -> Any:
         """Runs a connector operation for the connection."""
-        stored = await asyncio.to_thread(self.connections.load, input.connection_id)
+        stored = await self.cache.load(input.connection_id)
         ctx = self.runtime.context_for(stored)
         try:
             output = await run_operation(
@@ -152,7 +154,7 @@ class ConnectorActivities:
     @activity.defn(name="collection_method")
     async def collection_method(self, input: CollectionMethodInput) -> dict[str, Any]:
         """Runs one data collection method (list a page, find, create, update, delete...)."""
-        stored = await asyncio.to_thread(self.connections.load, input.connection_id)
+        stored = await self.cache.load(input.connection_id)
         ctx = self.runtime.context_for(stored)
         try:
             result = await run_method(
@@ -175,7 +177,7 @@ class ConnectorActivities:
     @activity.defn(name="test_connection")
     async def test_connection(self, connection_id: str) -> bool:
         """Runs the connector's test request for the connection."""
-        stored = await asyncio.to_thread(self.connections.load, connection_id)
+        stored = await self.cache.load(connection_id)
         try:
             await self.runtime.test(self.runtime.context_for(stored))
         except ConnectorError as exc:

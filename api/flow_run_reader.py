@@ -114,6 +114,10 @@ async def describe(
     return DescribedRun(handle, summary, description)
 
 
+LOCAL_ACTIVITY_MARKER = "core_local_activity"
+"""The marker the SDK records for each local activity result (or final failure)."""
+
+
 async def _history(
     client: Client, described: DescribedRun
 ) -> tuple[FlowRunInput | None, dict[str, int]]:
@@ -130,6 +134,11 @@ async def _history(
         elif event.HasField("activity_task_started_event_attributes"):
             started = event.activity_task_started_event_attributes
             attempts[scheduled.get(started.scheduled_event_id, "")] = started.attempt
+        elif event.marker_recorded_event_attributes.marker_name == LOCAL_ACTIVITY_MARKER:
+            # A local activity's try (workflows/nodes/base.py): the SDK's marker data names it.
+            data = event.marker_recorded_event_attributes.details["data"].payloads
+            [marker] = await client.data_converter.decode(data[:1], [dict])
+            attempts[str(marker.get("activity_id", ""))] = int(marker.get("attempt", 1))
     for pending in described.description.raw_description.pending_activities:
         attempts[pending.activity_id] = pending.attempt
     return run_input, attempts

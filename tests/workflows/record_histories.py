@@ -241,6 +241,16 @@ CASES: dict[str, dict[str, dict[str, Any]]] = {
         ),
         "after": node("transform-data", config={"value": 1}),
     },
+    "local-http-steps": {  # recorded since short HTTP steps run as local activities
+        "t": node("api-trigger", ["external"]),
+        "external": node(
+            "api-request-to-external-app",
+            ["custom"],
+            config={"method": "POST", "path": "/records", "body": {"a": 1}},
+        ),
+        "custom": node("custom-http-request", ["app"], config={"url": "https://example.com/h"}),
+        "app": node("api-request-to-your-app", config={"method": "POST", "path": "/events"}),
+    },
 }
 
 _RERUN_WRITE = {"collectionKey": "contacts", "fields": {"n": {"$var": "input.each"}}}

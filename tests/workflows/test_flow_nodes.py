@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import httpx
@@ -37,11 +38,15 @@ async def connected(osmo_sqlite: Osmo, crm) -> str:
 async def activity_attempts(env: WorkflowEnvironment, run_id: str) -> list[int]:
     """The attempt number each activity of the run ended on (1 = never retried)."""
     handle = env.client.get_workflow_handle(run_id)
-    return [
-        event.activity_task_started_event_attributes.attempt
-        async for event in handle.fetch_history_events()
-        if event.HasField("activity_task_started_event_attributes")
-    ]
+    attempts = []
+    async for event in handle.fetch_history_events():
+        if event.HasField("activity_task_started_event_attributes"):
+            attempts.append(event.activity_task_started_event_attributes.attempt)
+        elif event.marker_recorded_event_attributes.marker_name == "core_local_activity":
+            # Local activities (short HTTP steps) record each result as a marker.
+            data = event.marker_recorded_event_attributes.details["data"].payloads[0].data
+            attempts.append(json.loads(data)["attempt"])
+    return attempts
 
 
 # -- data links ----------------------------------------------------------------------------

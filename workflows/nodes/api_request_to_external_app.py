@@ -37,5 +37,6 @@ class ApiRequestToExternalApp(NodeType):
                 headers={k: str(v) for k, v in (ctx.evaluate(config.get("headers")) or {}).items()},
                 json=ctx.evaluate(config.get("body")),
             ),
+            local=True,  # one bounded request: a local activity (NodeContext.activity)
         )
         return [asdict(output)]

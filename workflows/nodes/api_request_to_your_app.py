@@ -38,5 +38,6 @@ class ApiRequestToYourApp(NodeType):
         output = await ctx.activity(
             HttpActivities.app_api_request,
             AppRequestInput(tenant_key=tenant_key, method=method, path=path, **request_parts(ctx)),
+            local=True,  # one bounded request: a local activity (NodeContext.activity)
         )
         return [asdict(output)]

@@ -22,6 +22,16 @@ with workflow.unsafe.imports_passed_through():
 
 DEFAULT_TIMEOUT = timedelta(minutes=2)
 
+LOCAL_ACTIVITIES_PATCH = "local-activities"
+"""Runs recorded before short steps ran as local activities scheduled regular ones: they replay
+as recorded; runs started since record this patch and run those steps locally."""
+
+LOCAL_ACTIVITY_LIMIT = DEFAULT_TIMEOUT
+"""The longest start-to-close timeout a step may have and still run as a local activity. A local
+activity holds the run's workflow task open (the SDK extends it past the task timeout), cannot
+heartbeat and runs again in full if the worker dies before the task completes; a step allowed
+longer than this schedules a regular activity."""
+
 
 def retry_policy(node: dict[str, Any]) -> RetryPolicy:
     """Bounded retries, overridable per node (`retry: {maximumAttempts, ...}`)."""
@@ -36,6 +46,10 @@ def retry_policy(node: dict[str, Any]) -> RetryPolicy:
 
 ArgT = TypeVar("ArgT")
 ResultT = TypeVar("ResultT")
+
+LOCAL_RETRY_THRESHOLD = timedelta(seconds=2)
+"""Retries of a local activity waiting longer than this (a `Retry-After`, a grown backoff) wait
+in a durable timer instead of in the worker, so they hold no workflow task and survive a crash."""
 
 
 @dataclass
@@ -80,14 +94,26 @@ class NodeContext:
         argument: ArgT,
         *,
         timeout: timedelta | None = None,
+        local: bool = False,
     ) -> ResultT:
         """Runs an activity method with the node's timeout and retry settings.
+
+        With `local`, a short step runs as a local activity: the worker runs it within the
+        run's workflow task and the history records its result as one marker when that task
+        completes, instead of three events and two round trips through the server. Durability
+        holds as for a regular activity: a worker that dies before the task completes leaves no
+        marker, so the next worker runs the step again (at least once, hence the idempotency
+        keys); once the marker is recorded, replay reads the result and never runs the step
+        again. Retries run in the worker too (with the same policy, timers for long backoffs).
 
         Args:
             method: The activity, referenced on its class (`ConnectorActivities.api_request`):
                 its name and result type come from its definition.
             argument: Its one typed input.
             timeout: The start-to-close timeout when the node sets no `timeoutSeconds`.
+            local: The step is one bounded request that does not heartbeat (no pagination,
+                no long polling); it runs locally unless its timeout exceeds
+                `LOCAL_ACTIVITY_LIMIT`.
 
         Returns:
             The activity's result, decoded as its return annotation says.
@@ -97,12 +123,25 @@ class NodeContext:
         if self.node_run_id is not None:
             self.activities += 1
             activity_id = f"{self.node_run_id}/{self.activities}"
+        start_to_close = timedelta(seconds=seconds) if seconds else timeout or DEFAULT_TIMEOUT
+        if (
+            local
+            and start_to_close <= LOCAL_ACTIVITY_LIMIT
+            and workflow.patched(LOCAL_ACTIVITIES_PATCH)
+        ):
+            return await workflow.execute_local_activity_method(
+                method,
+                argument,
+                start_to_close_timeout=start_to_close,
+                retry_policy=retry_policy(self.node),
+                local_retry_threshold=LOCAL_RETRY_THRESHOLD,
+                summary=f"{self.node_key}: {self.summary or self.node.get('type')}",
+                activity_id=activity_id,
+            )
         return await workflow.execute_activity_method(
             method,
             argument,
-            start_to_close_timeout=timedelta(seconds=seconds)
-            if seconds
-            else timeout or DEFAULT_TIMEOUT,
+            start_to_close_timeout=start_to_close,
             retry_policy=retry_policy(self.node),
             summary=f"{self.node_key}: {self.summary or self.node.get('type')}",
             activity_id=activity_id,

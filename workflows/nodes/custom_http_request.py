@@ -47,5 +47,6 @@ class CustomHttpRequest(NodeType):
         output = await ctx.activity(
             HttpActivities.custom_http_request,
             HttpRequestInput(method=method, url=url, **request_parts(ctx)),
+            local=True,  # one bounded request: a local activity (NodeContext.activity)
         )
         return [asdict(output)]
