@@ -76,11 +76,13 @@ def classify(response: httpx.Response, api: ApiClientSpec) -> ConnectorError | N
             )
             if handler.error == "rate_limit_exceeded" and delay is None:
                 delay = api.rate_limit.default_retry_after
+            said = app_message(message) if message is not None else None
             return ConnectorError(
                 handler.error,
-                str(message or f"The app answered HTTP {response.status_code}"),
+                said or f"The app answered HTTP {response.status_code}",
                 upstream_status=response.status_code,
                 retry_after=delay,
+                data={"appMessage": said} if said else None,
             )
     limits = api.rate_limit
     exhausted = (
