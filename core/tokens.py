@@ -83,7 +83,9 @@ def verify_token(token: str, secret: str, workspace_key: str) -> TokenClaims:
     except jwt.InvalidSignatureError as exc:
         raise _auth_error("not_authenticated", "The access token's signature is not valid") from exc
     except jwt.MissingRequiredClaimError as exc:
-        raise _auth_error("not_authenticated", f"The access token has no {exc.claim!r} claim") from exc
+        raise _auth_error(
+            "not_authenticated", f"The access token has no {exc.claim!r} claim"
+        ) from exc
     except jwt.InvalidTokenError as exc:
         # The decoder's own words ("Invalid header padding", "Not enough segments") describe
         # its internals, not what the caller should do, and echo parts of the token.

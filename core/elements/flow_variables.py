@@ -73,7 +73,7 @@ def _parameters_schema(schema: Any) -> dict[str, Any]:
         and schema.get("additionalProperties") is False
         and isinstance(schema.get("properties"), dict)
     ):
-        names = {name: {} for name in schema["properties"]}
+        names: dict[str, Any] = {name: {} for name in schema["properties"]}
         return {"type": "object", "properties": names, "additionalProperties": False}
     return {}
 

@@ -42,6 +42,7 @@ def _key(what: str) -> dict[str, Any]:
 def _method(methods: list[str]) -> dict[str, Any]:
     return {"enum": methods, "description": f"HTTP method, default GET.{_FIXED}"}
 
+
 TRIGGER_TYPES = (
     "api-trigger",
     "schedule-trigger",

@@ -82,7 +82,9 @@ async def test_the_connections_secrets_are_masked_in_what_the_app_said() -> None
 
 async def test_a_plain_text_error_page() -> None:
     replay = Replay().on(
-        "POST", "/v1/customers", httpx.Response(418, text=SAID, headers={"content-type": "text/plain"})
+        "POST",
+        "/v1/customers",
+        httpx.Response(418, text=SAID, headers={"content-type": "text/plain"}),
     )
     async with harness(replay, "stripe", auth_key="api-key", inputs={"apiKey": SECRET}) as (
         runtime,

@@ -126,9 +126,7 @@ def test_filters_of_links_filter_nodes_and_wait_for_event() -> None:
                     {"field": "input.trigerr.ok", "operator": "is_not_empty"},
                 ]
             },
-            "links": [
-                {"key": "wait", "filter": {"field": "input.wait.x", "operator": "is_empty"}}
-            ],
+            "links": [{"key": "wait", "filter": {"field": "input.wait.x", "operator": "is_empty"}}],
         },
         wait={
             "type": "wait-for-event",
@@ -203,6 +201,7 @@ def test_config_values_that_are_not_formulas_say_so() -> None:
     ]
     assert undocumented == []
     # The ones the README's flow-node table names as plain values are among them.
-    assert "Fixed" in NODE_SCHEMAS["wait-for-event"].config["properties"]["timeoutSeconds"][
-        "description"
-    ]
+    assert (
+        "Fixed"
+        in NODE_SCHEMAS["wait-for-event"].config["properties"]["timeoutSeconds"]["description"]
+    )

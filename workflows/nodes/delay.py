@@ -19,26 +19,26 @@ with workflow.unsafe.imports_passed_through():
     from core.errors import validation_error
 
 
+def _seconds(value: Any) -> float | None:
+    """`value` as a number of seconds ≥ 0 (a numeric string counts), or None."""
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if 0 <= value < math.inf else None
+
+
 class Delay(NodeType):
     type = "delay"
 
     async def run(self, ctx: NodeContext) -> list[Any]:
-        seconds = ctx.evaluate(ctx.config["seconds"])
-        if isinstance(seconds, str):
-            try:
-                seconds = float(seconds)
-            except ValueError:
-                pass
-        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 <= seconds < math.inf:
-            raise failure(
-                validation_error(
-                    [
-                        {
-                            "path": "config.seconds",
-                            "message": f"must be a number of seconds ≥ 0, got {seconds!r}",
-                        }
-                    ]
-                )
-            )
+        value = ctx.evaluate(ctx.config["seconds"])
+        seconds = _seconds(value)
+        if seconds is None:
+            problem = {"path": "config.seconds", "message": f"must be seconds ≥ 0, got {value!r}"}
+            raise failure(validation_error([problem]))
         await workflow.sleep(timedelta(seconds=seconds), summary=f"{ctx.node_key}: delay")
         return [ctx.upstream_output]
