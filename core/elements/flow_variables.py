@@ -43,6 +43,10 @@ _RUN_VARIABLES: dict[str, Any] = {
 FILTER_CONFIG = {"filter": (), "wait-for-event": ("event",)}
 """Node types whose `config.filter` is a list of conditions, with the variables it adds."""
 
+NOT_NODE_FORMULAS = {"run-action": ("action",)}
+"""Config values evaluated over other variables: the action `run-action` runs (resolved by the
+API into the run's snapshot) reads the action's own `input`."""
+
 _UNKNOWN_FIELD = re.compile(r'^unknown field "(?P<field>.*)" \(locator "(?P<locator>.*)"\)$')
 
 
@@ -154,9 +158,10 @@ def variable_problems(
         where = f"nodes.{key}.config"
         filter_adds = FILTER_CONFIG.get(node.get("type", ""))
         if isinstance(config, dict):
-            formulas = config
+            skip = NOT_NODE_FORMULAS.get(node.get("type", ""), ())
+            formulas = {k: v for k, v in config.items() if k not in skip}
             if filter_adds is not None and "filter" in config:
-                formulas = {k: v for k, v in config.items() if k != "filter"}
+                formulas = {k: v for k, v in formulas.items() if k != "filter"}
                 with_event = variables_schema(inputs, parameters_schema, filter_adds)
                 problems += _at(
                     f"{where}.filter", _conditions(config["filter"], with_event), inputs

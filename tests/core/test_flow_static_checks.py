@@ -205,3 +205,21 @@ def test_config_values_that_are_not_formulas_say_so() -> None:
         "Fixed"
         in NODE_SCHEMAS["wait-for-event"].config["properties"]["timeoutSeconds"]["description"]
     )
+
+
+def test_a_resolved_action_reads_its_own_input() -> None:
+    """`config.action` (the API's snapshot of the action) is evaluated over the action's input."""
+    definition = flow(
+        trigger={"type": "api-trigger", "links": [{"key": "notify"}]},
+        notify={
+            "type": "run-action",
+            "config": {
+                "actionKey": "notify",
+                "input": {"id": {"$var": "input.trigger.id"}},
+                "action": {"config": {"id": {"$var": "input.id"}}},
+            },
+        },
+    )
+    assert flow_problems(definition) == []
+    definition["nodes"]["notify"]["config"]["input"] = {"$var": "input.notify"}
+    assert [p["path"] for p in flow_problems(definition)] == ["nodes.notify.config.input.$var"]
