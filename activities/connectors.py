@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from activities.connection_cache import ConnectionCache
 from connectors.runtime import ConnectorError, ConnectorRuntime
@@ -62,7 +62,13 @@ class CollectionMethodInput:
 
 
 def to_application_error(error: OsmoError) -> ApplicationError:
-    """Normalized errors decide Temporal retries: 4xx stop, 429/503 wait as told, 5xx retry."""
+    """Normalized errors decide Temporal retries: 4xx stop, 429/503 wait as told, 5xx retry.
+
+    A 4xx is an expected outcome (the app refused the request, a record exists, a key is
+    unknown), not a fault of the worker: it is marked benign, so the SDK logs it at DEBUG
+    instead of a WARNING with a traceback, and leaves it out of its failure metrics. The
+    failure itself is kept on the node run and in the external API logs.
+    """
     retryable = isinstance(error, ConnectorError) and error.retryable
     retry_after = error.retry_after if isinstance(error, ConnectorError) else None
     return ApplicationError(
@@ -71,6 +77,9 @@ def to_application_error(error: OsmoError) -> ApplicationError:
         type=error.key,
         non_retryable=not retryable,
         next_retry_delay=timedelta(seconds=retry_after) if retry_after is not None else None,
+        category=ApplicationErrorCategory.BENIGN
+        if 400 <= error.status < 500
+        else ApplicationErrorCategory.UNSPECIFIED,
     )
 
 

@@ -28,7 +28,12 @@ from activities.connectors import ApiRequestOutput, to_application_error
 from connectors.runtime.addresses import PublicOnlyTransport
 from connectors.runtime.bodies import response_body
 from connectors.runtime.context import ApiLogSink
-from connectors.runtime.errors import ConnectorError, error_for_status, parse_retry_after
+from connectors.runtime.errors import (
+    ConnectorError,
+    app_message,
+    error_for_status,
+    parse_retry_after,
+)
 from connectors.runtime.http_log import describe
 from connectors.runtime.redaction import Redactor, is_secret_name, secret_values
 from connectors.runtime.sinks import record
@@ -182,10 +187,16 @@ class HttpActivities:
         await self._log(owner, request, response, started, None)
         redactor = owner.redactor()
         if response.status_code >= 400:
+            said = app_message(
+                body if isinstance(body, dict | list) else None,
+                response.text,
+                response.headers.get("content-type", ""),
+            )
             error = error_for_status(
                 response.status_code,
                 f"{shown} returned {response.status_code}",
                 parse_retry_after(response.headers.get("retry-after")),
+                redactor.text(said) if said else None,
             )
             # Into workflow history: redacted like the logs (an app may echo a token back).
             error.data["body"] = redactor.body(

@@ -10,16 +10,22 @@ from sqlmodel import Session
 from api.models.elements import ElementModels
 from api.pagination import paginate
 from core.elements.models import Element
+from core.elements.references import missing_references
 from core.elements.store import ElementStore, MergeReport, layer_of
 from core.errors import validation_error
 
 ENVELOPE = {"key", "name", "revision", "integrationKey", "id"}
 
 
-def element_public(store: ElementStore, element: Element) -> dict[str, Any]:
-    """The element as the API answers it: its resolved definition beside its identity."""
+def element_public(
+    store: ElementStore, element: Element, *, warnings: bool = True
+) -> dict[str, Any]:
+    """The element as the API answers it: its resolved definition beside its identity, and
+    (unless `warnings` is False, as in lists) the elements it names that do not exist yet."""
+    definition = store.resolve(element)
     return {
-        **store.resolve(element),
+        **definition,
+        "warnings": missing_references(store.session, element, definition) if warnings else [],
         "id": element.id,
         "kind": element.kind,
         "key": element.key,
@@ -49,8 +55,10 @@ def updated_public(
     )
 
 
-def public(models: ElementModels, store: ElementStore, element: Element) -> BaseModel:
-    return models.public.model_validate(element_public(store, element))
+def public(
+    models: ElementModels, store: ElementStore, element: Element, *, warnings: bool = True
+) -> BaseModel:
+    return models.public.model_validate(element_public(store, element, warnings=warnings))
 
 
 def split(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -105,7 +113,8 @@ def element_page(
     rows, next_cursor = paginate(
         session, store.listing(kind, scope), Element, cursor=cursor, limit=limit
     )
-    return {"items": [public(models, store, e) for e in rows], "cursor": next_cursor}
+    items = [public(models, store, e, warnings=False) for e in rows]
+    return {"items": items, "cursor": next_cursor}
 
 
 def apply_changes(

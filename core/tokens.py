@@ -63,6 +63,11 @@ def mint_token(
     return jwt.encode(claims, secret, algorithm=algorithm)
 
 
+INVALID_TOKEN_MESSAGE = (
+    "The access token is not a valid JWT signed with HS256 or HS512 by this workspace"
+)
+
+
 def verify_token(token: str, secret: str, workspace_key: str) -> TokenClaims:
     """Verifies signature, expiry and workspace of a token.
 
@@ -75,8 +80,16 @@ def verify_token(token: str, secret: str, workspace_key: str) -> TokenClaims:
         )
     except jwt.ExpiredSignatureError as exc:
         raise _auth_error("access_token_expired", "The access token has expired") from exc
+    except jwt.InvalidSignatureError as exc:
+        raise _auth_error("not_authenticated", "The access token's signature is not valid") from exc
+    except jwt.MissingRequiredClaimError as exc:
+        raise _auth_error(
+            "not_authenticated", f"The access token has no {exc.claim!r} claim"
+        ) from exc
     except jwt.InvalidTokenError as exc:
-        raise _auth_error("not_authenticated", f"Invalid access token: {exc}") from exc
+        # The decoder's own words ("Invalid header padding", "Not enough segments") describe
+        # its internals, not what the caller should do, and echo parts of the token.
+        raise _auth_error("not_authenticated", INVALID_TOKEN_MESSAGE) from exc
     if _one_of(claims, "workspaceKey", "iss") != workspace_key:
         raise _auth_error("not_authenticated", "The token belongs to another workspace")
     tenant_key = _one_of(claims, "tenantKey", "id")

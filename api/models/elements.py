@@ -45,6 +45,13 @@ class MergeReportPublic(PublicModel):
     conflicts: list[str] = Field(description="Paths both sides changed; the customization won.")
 
 
+class ElementWarning(PublicModel):
+    """Something to fix that does not stop the element from being saved."""
+
+    path: str = Field(description="Where in the definition, e.g. `nodes.create.config.actionKey`.")
+    message: str
+
+
 class ElementPublicBase(PublicModel):
     """What every element answers beside its resolved definition."""
 
@@ -67,6 +74,12 @@ class ElementPublicBase(PublicModel):
     revision: int
     created_at: datetime
     updated_at: datetime
+    warnings: list[ElementWarning] = Field(
+        default_factory=list,
+        description="Elements the definition names by key (`dataSourceKey`, `actionKey`, "
+        "`dataLinkTable`) that do not exist yet: saved anyway, since they may be created "
+        "later, but a run fails at its start until they are. Not computed in lists.",
+    )
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from fastapi import APIRouter, Query, Response
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
@@ -13,6 +16,7 @@ from api.models.integrations import IntegrationCreate, IntegrationPublic, Integr
 from api.pagination import Page, paginate
 from api.params import DEFAULT_LIMIT, Cursor, Limit
 from api.services import Services
+from connectors.spec import ConnectorSpec
 from core.elements.models import Element
 from core.errors import OsmoError, conflict, validation_error
 from core.models import Connection, ConnectSession, Integration, OAuthState, utcnow
@@ -30,7 +34,31 @@ def _public(services: Services, integration: Integration, secrets: bool) -> Inte
     return public
 
 
-def _check(services: Services, connector_key: str, auth_options: list[str]) -> None:
+_PARAMETER = re.compile(r"\{\{\s*integration\.parameters\.([A-Za-z0-9_\-]+)\s*\}\}")
+
+
+def required_parameters(connector: ConnectorSpec, auth_options: list[str]) -> list[str]:
+    """The `integration.parameters` a connection of this integration cannot work without.
+
+    Those the connector's templates read, except in its webhooks (not delivered yet) and in
+    auth options the integration does not enable: a template whose value is missing fails
+    every request (`template_value_missing`), so a missing `baseUrl` would only surface when a
+    customer first connects.
+    """
+    enabled = [o for o in connector.auth if not auth_options or o.key in auth_options]
+    text = connector.model_dump_json(by_alias=True, exclude={"auth", "webhooks"})
+    text += "".join(option.model_dump_json(by_alias=True) for option in enabled)
+    return sorted(set(_PARAMETER.findall(text)))
+
+
+def _check(
+    services: Services,
+    connector_key: str,
+    auth_options: list[str],
+    parameters: dict[str, Any] | None = None,
+) -> None:
+    """Checks the connector, the auth options and, given `parameters`, that every parameter
+    the connector requires has a value (422 with the path of each problem)."""
     connector = services.registry.get(connector_key)
     if connector is None:
         raise validation_error(
@@ -42,8 +70,18 @@ def _check(services: Services, connector_key: str, auth_options: list[str]) -> N
         for i, key in enumerate(auth_options)
         if key not in known
     ]
+    if parameters is not None and not problems:
+        problems += [
+            {"path": f"parameters.{name}", "message": f"connector {connector_key} requires it"}
+            for name in required_parameters(connector, auth_options)
+            if parameters.get(name) in (None, "")
+        ]
     if problems:
         raise validation_error(problems)
+
+
+def _unless_none(value: Any, current: Any) -> Any:
+    return current if value is None else value
 
 
 @router.get("", response_model=Page[IntegrationPublic], responses=errors(400))
@@ -64,7 +102,7 @@ def list_integrations(
 def create_integration(
     _: AdminDep, services: ServicesDep, session: SessionDep, body: IntegrationCreate
 ) -> IntegrationPublic:
-    _check(services, body.connector_key, body.auth_options)
+    _check(services, body.connector_key, body.auth_options, body.parameters)
     connector = services.registry.get(body.connector_key)
     assert connector is not None
     integration = Integration(
@@ -109,8 +147,14 @@ def update_integration(
     body: IntegrationUpdate,
 ) -> IntegrationPublic:
     changes = body.model_dump(exclude_unset=True)
-    if "auth_options" in changes:
-        _check(services, integration.connector_key, changes["auth_options"] or [])
+    if "auth_options" in changes or "parameters" in changes:
+        # Checked as they will be: a field left out (or null) keeps its value.
+        _check(
+            services,
+            integration.connector_key,
+            _unless_none(changes.get("auth_options"), integration.auth_options),
+            _unless_none(changes.get("parameters"), integration.parameters),
+        )
     if "client_secret" in changes:
         secret = changes.pop("client_secret")
         integration.client_secret_encrypted = services.encryptor.encrypt(secret) if secret else None

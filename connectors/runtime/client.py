@@ -208,7 +208,11 @@ class ConnectorRuntime:
             response = await self._send(ctx, self.build_request(ctx, method, path, **kwargs))
             error = self._classify(ctx, response)
         if raise_for_status and error is not None:
-            error.message = f"{method} {path}: {error.message}"
+            # The app's own words may echo what it was sent (a token, an API key).
+            redactor = ctx.redactor()
+            error.message = redactor.text(f"{method} {path}: {error.message}")
+            if isinstance(error.data.get("appMessage"), str):
+                error.data["appMessage"] = redactor.text(error.data["appMessage"])
             raise error
         return response
 

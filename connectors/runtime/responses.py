@@ -7,7 +7,12 @@ from typing import Any
 
 import httpx
 
-from connectors.runtime.errors import ConnectorError, error_for_status, parse_retry_after
+from connectors.runtime.errors import (
+    ConnectorError,
+    app_message,
+    error_for_status,
+    parse_retry_after,
+)
 from connectors.runtime.mapping import locate
 from connectors.spec import ApiClientSpec, RateLimitSpec, ResponseHandler
 
@@ -16,6 +21,14 @@ def _json(response: httpx.Response) -> Any:
     try:
         return response.json()
     except ValueError:
+        return None
+
+
+def _body_text(response: httpx.Response) -> str | None:
+    """The body as text, for an app that explains an error in plain text."""
+    try:
+        return response.content.decode()
+    except UnicodeDecodeError:
         return None
 
 
@@ -63,11 +76,13 @@ def classify(response: httpx.Response, api: ApiClientSpec) -> ConnectorError | N
             )
             if handler.error == "rate_limit_exceeded" and delay is None:
                 delay = api.rate_limit.default_retry_after
+            said = app_message(message) if message is not None else None
             return ConnectorError(
                 handler.error,
-                str(message or f"The app answered HTTP {response.status_code}"),
+                said or f"The app answered HTTP {response.status_code}",
                 upstream_status=response.status_code,
                 retry_after=delay,
+                data={"appMessage": said} if said else None,
             )
     limits = api.rate_limit
     exhausted = (
@@ -87,5 +102,6 @@ def classify(response: httpx.Response, api: ApiClientSpec) -> ConnectorError | N
             response.status_code,
             f"The app answered HTTP {response.status_code}",
             retry_after(response, limits),
+            app_message(body, _body_text(response), response.headers.get("content-type", "")),
         )
     return None

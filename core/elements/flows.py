@@ -8,6 +8,7 @@ from jsonschema import Draft202012Validator, ValidationError
 from pydantic import Field
 
 from core.elements.definition import Definition, Problem
+from core.elements.flow_variables import variable_problems
 from core.elements.node_schemas import NODE_SCHEMAS
 from core.formulas import validate_formula
 
@@ -148,10 +149,10 @@ def flow_problems(definition: dict[str, Any]) -> list[Problem]:
     nodes = definition.get("nodes")
     if not isinstance(nodes, dict):
         return parameter_problems
-    return parameter_problems + _graph_problems(nodes)
+    return parameter_problems + _graph_problems(nodes, definition.get("parametersSchema"))
 
 
-def _graph_problems(nodes: dict[str, Any]) -> list[Problem]:
+def _graph_problems(nodes: dict[str, Any], parameters_schema: Any = None) -> list[Problem]:
     keys = set(nodes)
     problems: list[Problem] = []
     for key, node in nodes.items():
@@ -178,4 +179,4 @@ def _graph_problems(nodes: dict[str, Any]) -> list[Problem]:
     cycle = _cycle(nodes)
     if cycle:
         problems.append({"path": "nodes", "message": f"cycle: {' → '.join(cycle)}"})
-    return problems
+    return problems + variable_problems(nodes, parameters_schema)

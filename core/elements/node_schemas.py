@@ -27,6 +27,22 @@ class NodeSchema:
 
 HTTP_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
+# Config values are formulas over the node's variables (`{}` below: any formula or constant),
+# except those described as fixed: keys of elements and connector parts, which the API resolves
+# when it snapshots a run (so they cannot depend on the run), and settings the node reads
+# before anything is evaluated.
+_FIXED = " Fixed: written as it is, not a formula."
+
+
+def _key(what: str) -> dict[str, Any]:
+    """A config value naming another element or connector part: a plain string."""
+    return {"type": "string", "minLength": 1, "description": f"The {what}'s key.{_FIXED}"}
+
+
+def _method(methods: list[str]) -> dict[str, Any]:
+    return {"enum": methods, "description": f"HTTP method, default GET.{_FIXED}"}
+
+
 TRIGGER_TYPES = (
     "api-trigger",
     "schedule-trigger",
@@ -52,8 +68,8 @@ _DATA_RECORD = {
     # A data source (resolved into `collectionKey` when the run is snapshotted) or a collection.
     "anyOf": [{"required": ["collectionKey"]}, {"required": ["dataSourceKey"]}],
     "properties": {
-        "collectionKey": {"type": "string"},
-        "dataSourceKey": {"type": "string"},
+        "collectionKey": _key("connector's data collection"),
+        "dataSourceKey": _key("data source"),
         "parameters": {},
         "id": {},
         "fields": {},
@@ -79,7 +95,7 @@ def _data_link(*required: str, **extra: Any) -> dict[str, Any]:
         "type": "object",
         "required": ["dataLinkTable", *required],
         "properties": {
-            "dataLinkTable": {"type": "string", "minLength": 1},
+            "dataLinkTable": _key("data link table"),
             "appRecordId": {},
             "externalRecordId": {},
             **extra,
@@ -97,36 +113,67 @@ _SCHEMAS: dict[str, NodeSchema] = {
     "transform-data": NodeSchema(_required("value")),
     "filter": NodeSchema(_required("filter")),
     "for-each": NodeSchema(_required("items")),
-    "delay": NodeSchema(_required("seconds", seconds={"type": "number", "minimum": 0})),
+    "delay": NodeSchema(
+        _required(
+            "seconds",
+            seconds={
+                # Numeric keywords apply to numbers only: a formula object passes, and the node
+                # checks what it evaluates to.
+                "type": ["number", "object"],
+                "minimum": 0,
+                "description": "Seconds to wait (≥ 0): a number, or a formula over the node's "
+                "variables evaluated when the node runs.",
+            },
+        )
+    ),
     "wait-for-event": NodeSchema(
         {
             "type": "object",
             "properties": {
                 "filter": {},
-                "timeoutSeconds": {"type": "number", "exclusiveMinimum": 0},
+                "timeoutSeconds": {
+                    "type": "number",
+                    "exclusiveMinimum": 0,
+                    "description": "Seconds to wait for a matching event; without it, as long "
+                    f"as the run lives.{_FIXED}",
+                },
             },
         }
     ),
     "api-request-to-external-app": NodeSchema(
-        _required("path", method={"enum": ["GET", "POST", "PUT", "PATCH", "DELETE"]}, **_REQUEST)
+        _required("path", method=_method(["GET", "POST", "PUT", "PATCH", "DELETE"]), **_REQUEST)
     ),
     "api-request-to-your-app": NodeSchema(
-        _required("path", method={"enum": HTTP_METHODS}, **_REQUEST)
+        _required("path", method=_method(HTTP_METHODS), **_REQUEST)
     ),
-    "custom-http-request": NodeSchema(_required("url", method={"enum": HTTP_METHODS}, **_REQUEST)),
+    "custom-http-request": NodeSchema(_required("url", method=_method(HTTP_METHODS), **_REQUEST)),
     **{name: NodeSchema(_DATA_RECORD) for name in DATA_RECORD_TYPES},
     "create-data-link": NodeSchema(
         _data_link(
-            "appRecordId", "externalRecordId", direction={"enum": ["import", "export", "both"]}
+            "appRecordId",
+            "externalRecordId",
+            direction={
+                "enum": ["import", "export", "both"],
+                "description": f"Which way the link is used, default both.{_FIXED}",
+            },
         )
     ),
     "find-data-link": NodeSchema({**_data_link(), "anyOf": _ONE_SIDE}),
     "delete-data-link": NodeSchema({**_data_link(), "anyOf": _ONE_SIDE}),
     "run-operation": NodeSchema(
-        _required("operationKey", operationKey={"type": "string"}, input={})
+        _required("operationKey", operationKey=_key("connector operation"), input={})
     ),
     "run-action": NodeSchema(
-        _required("actionKey", actionKey={"type": "string"}, input={}, action={"type": "object"})
+        _required(
+            "actionKey",
+            actionKey=_key("action"),
+            input={},
+            action={
+                "type": "object",
+                "description": "Set by the API when it snapshots a run (the resolved action); "
+                "not written by hand.",
+            },
+        )
     ),
 }
 

@@ -64,11 +64,51 @@ def resolve_action(
     )
 
 
+def _resolve_node(
+    session: Session,
+    store: ElementStore,
+    connection: Connection,
+    key: str,
+    node: dict[str, Any],
+    config: dict[str, Any],
+) -> dict[str, Any]:
+    """A node's config with the elements it names resolved for the connection.
+
+    Raises:
+        OsmoError: 404 `data_source_not_found`, `action_not_found` or
+            `data_link_table_not_found` naming the node (`data.nodeKey`) and the config field
+            (`data.path`), before the run starts rather than when it reaches the node.
+    """
+    field = "dataSourceKey"
+    try:
+        config = with_collection(store, connection, config)
+        if node.get("type") == "run-action":  # the run gets the action, not a key to it
+            field = "actionKey"
+            action = resolve_action(session, store, connection, config["actionKey"])
+            config["action"] = asdict(action)
+        if isinstance(config.get("dataLinkTable"), str):
+            field = "dataLinkTable"
+            store.instance("data-link-tables", config["dataLinkTable"], connection)
+    except OsmoError as exc:
+        if exc.status != 404:
+            raise
+        path = f"nodes.{key}.config.{field}"
+        raise OsmoError(
+            exc.type,
+            exc.key,
+            f"{path}: {exc.message}",
+            {**exc.data, "nodeKey": key, "path": path},
+            status=exc.status,
+        ) from exc
+    return config
+
+
 def resolve_flow_instance(session: Session, store: ElementStore, instance: Element) -> FlowSnapshot:
     """Resolves the flow instance (its data sources and actions) into an immutable snapshot.
 
     Raises:
-        OsmoError: `flow_disabled` when the instance is disabled.
+        OsmoError: `flow_disabled` when the instance is disabled; a 404 naming the node when
+            an element a node names does not exist for the connection.
     """
     definition = store.resolve(instance)
     if not definition.get("enabled", True):
@@ -82,10 +122,7 @@ def resolve_flow_instance(session: Session, store: ElementStore, instance: Eleme
     for key, node in (definition.get("nodes") or {}).items():
         config = dict(node.get("config") or {})
         if connection is not None:
-            config = with_collection(store, connection, config)
-            if node.get("type") == "run-action":  # the run gets the action, not a key to it
-                action = resolve_action(session, store, connection, config["actionKey"])
-                config["action"] = asdict(action)
+            config = _resolve_node(session, store, connection, key, node, config)
         nodes[key] = {**node, "config": config}
     return FlowSnapshot(
         flow_key=instance.key,

@@ -152,15 +152,18 @@ async def test_data_link_is_created_found_refused_twice_and_deleted(
         assert (await osmo.call("GET", links, tenant="acme")).json()["items"] == []
 
 
-async def test_data_link_table_must_exist(
-    osmo_sqlite: Osmo, connected: str, env: WorkflowEnvironment
-) -> None:
+async def test_data_link_table_must_exist(osmo_sqlite: Osmo, connected: str) -> None:
     await define(osmo_sqlite, UNLINK_FLOW)  # no data link table `contacts` is defined
-    async with flow_worker(osmo_sqlite, env):
-        run_id = await run_flow(osmo_sqlite, connected, "unlink-contact", {"appId": "a1"})
-        run = await finished(osmo_sqlite, run_id)
-    assert run["state"] == "failed" and run["failedNodeKey"] == "unlink"
-    assert node(run, "unlink")["error"]["key"] == "data_link_table_not_found"
+    # Refused when the run starts, naming the first node that needs it (nothing runs).
+    started = await osmo_sqlite.call(
+        "POST",
+        f"/connections/{connected}/flows/unlink-contact/run",
+        tenant="acme",
+        json={"input": {"appId": "a1"}},
+    )
+    assert started.status_code == 404, started.text
+    assert started.json()["key"] == "data_link_table_not_found"
+    assert started.json()["data"]["path"] == "nodes.unlink.config.dataLinkTable"
 
 
 # -- custom-http-request ---------------------------------------------------------------------
