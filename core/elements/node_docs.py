@@ -260,7 +260,7 @@ _DATA_LINKS: dict[str, NodeDoc] = {
         "the other way fails the node with `data_link_exists`.",
         {
             "appRecordId": {"$var": "input.start.id"},
-            "externalRecordId": {"$var": "input.create.record.id"},
+            "externalRecordId": {"$var": "input.start.externalId"},
         },
         both=True,
     ),
