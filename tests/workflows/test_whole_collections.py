@@ -115,7 +115,7 @@ async def test_a_flow_writes_each_of_2500_records_across_25_pages_exactly_once(
 ) -> None:
     fake, _ = crm_2500
     async with flow_worker(osmo_sqlite, env):
-        await define(osmo_sqlite, sync_flow("sync-2500", concurrency=20))
+        await define(osmo_sqlite, sync_flow("sync-2500", concurrency=50))
         began = time.monotonic()
         run = await settled(osmo_sqlite, await run_flow(osmo_sqlite, connected, "sync-2500"))
         took = time.monotonic() - began
@@ -163,9 +163,9 @@ async def test_a_run_continues_as_new_mid_collection_without_losing_or_repeating
     osmo_sqlite: Osmo, crm_250: tuple[FakeCRM, str], connected: str, env: WorkflowEnvironment
 ) -> None:
     fake, _ = crm_250
-    async with flow_worker(osmo_sqlite, env, flow_history_limit=80):
-        osmo_sqlite.services.settings.flow_history_limit = 80
-        await define(osmo_sqlite, sync_flow("sync-250", concurrency=5))
+    async with flow_worker(osmo_sqlite, env, flow_history_limit=200):
+        osmo_sqlite.services.settings.flow_history_limit = 200
+        await define(osmo_sqlite, sync_flow("sync-250", concurrency=10))
         run_id = await run_flow(osmo_sqlite, connected, "sync-250")
         run = await settled(osmo_sqlite, run_id)
     assert run["state"] == "completed", run.get("error")
