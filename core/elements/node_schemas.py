@@ -47,7 +47,7 @@ def _required(*names: str, **properties: Any) -> dict[str, Any]:
     }
 
 
-_DATA_RECORD = {
+_DATA_RECORD: dict[str, Any] = {
     "type": "object",
     # A data source (resolved into `collectionKey` when the run is snapshotted) or a collection.
     "anyOf": [{"required": ["collectionKey"]}, {"required": ["dataSourceKey"]}],
