@@ -21,7 +21,7 @@ from dev import DEMO_FLOW
 from tests.conftest import CRM_CLIENT, Osmo
 from tests.fakes import FakeCRM, serve
 from tests.workflows.flow_fixtures import crm_connection, define, finished, flow_worker, run_flow
-from workflows.flow_state import FlowRunInput
+from workflows.flow_state import FlowRunInput, FlowRunResult
 
 
 def sync_flow(key: str, concurrency: int, **list_config: Any) -> dict[str, Any]:
@@ -87,17 +87,18 @@ def traffic(fake: FakeCRM) -> tuple[list[dict[str, Any]], Counter[str]]:
     return lists, patches
 
 
-async def settled(osmo: Osmo, run_id: str) -> dict[str, Any]:
-    """The run once it has ended, as the API shows it.
+async def settled(osmo: Osmo, run_id: str) -> tuple[dict[str, Any], FlowRunResult | None]:
+    """The run once it has ended, as the API shows it and as the workflow returned it.
 
     Waits on Temporal rather than polling the API: every poll of a long run's state is a query
     carrying thousands of node runs.
     """
     client = osmo.services.temporal_client
     assert client is not None
+    result = None
     with contextlib.suppress(WorkflowFailureError):
-        await client.get_workflow_handle(run_id).result()
-    return await finished(osmo, run_id)
+        result = await client.get_workflow_handle(run_id, result_type=FlowRunResult).result()
+    return await finished(osmo, run_id), result
 
 
 def pages_of(run: dict[str, Any]) -> list[list[str]]:
@@ -117,7 +118,9 @@ async def test_a_flow_writes_each_of_2500_records_across_25_pages_exactly_once(
     async with flow_worker(osmo_sqlite, env):
         await define(osmo_sqlite, sync_flow("sync-2500", concurrency=50))
         began = time.monotonic()
-        run = await settled(osmo_sqlite, await run_flow(osmo_sqlite, connected, "sync-2500"))
+        run, result = await settled(
+            osmo_sqlite, await run_flow(osmo_sqlite, connected, "sync-2500")
+        )
         took = time.monotonic() - began
     assert run["state"] == "completed", run.get("error")
     print(f"2,500 records in 25 pages: {took:.1f} s")
@@ -136,9 +139,19 @@ async def test_a_flow_writes_each_of_2500_records_across_25_pages_exactly_once(
         cut = order.index(next_list)
         written = {r["path"].rsplit("/", 1)[1] for r in order[:cut] if r["method"] == "PATCH"}
         assert set(page) <= written
-    # The page's records are referenced by the item runs, not copied into them.
     marks = [r for r in run["nodeRuns"] if r["nodeKey"] == "mark"]
     assert len(marks) == 2500 and all(m["state"] == "completed" for m in marks)
+    # In the run itself node runs reference the page they came from rather than copy it: every
+    # page's run reads the trigger's output, every item's run points at its page's run.
+    assert result is not None
+    kept = result.node_runs
+    for node_run in kept:
+        assert node_run.input is None and node_run.input_refs is not None
+        if node_run.node_key == "contacts":
+            assert node_run.input_refs == {"trigger": [0, 0]}
+        if node_run.node_key == "mark":
+            page_run, _ = node_run.input_refs["contacts"]
+            assert kept[page_run].node_key == "contacts"
 
 
 async def continued_inputs(client: Client, workflow_id: str) -> list[FlowRunInput]:
@@ -167,7 +180,7 @@ async def test_a_run_continues_as_new_mid_collection_without_losing_or_repeating
         osmo_sqlite.services.settings.flow_history_limit = 200
         await define(osmo_sqlite, sync_flow("sync-250", concurrency=10))
         run_id = await run_flow(osmo_sqlite, connected, "sync-250")
-        run = await settled(osmo_sqlite, run_id)
+        run, _ = await settled(osmo_sqlite, run_id)
     assert run["state"] == "completed", run.get("error")
     client = osmo_sqlite.services.temporal_client
     assert client is not None
