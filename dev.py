@@ -398,7 +398,7 @@ DEMO_FLOW: dict[str, object] = {
         "start": {"type": "api-trigger", "links": [{"key": "contacts"}]},
         "contacts": {
             "type": "list-data-records",
-            "config": {"collectionKey": "contacts"},
+            "config": {"collectionKey": "contacts", "pages": "all"},  # every page, in turn
             "links": [{"key": "each"}],
         },
         "each": {

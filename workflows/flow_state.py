@@ -29,6 +29,9 @@ class Job:
     path: dict[str, list[int]] = field(default_factory=dict)
     upstream: str | None = None
     """The key in `path` of the output this job runs for (None: the run's input)."""
+    carried: Any = None
+    """What the node's previous run for the same input asked to be run again with (a
+    whole-collection list's next page: `{cursor, seen}`); None for a node's first run."""
 
 
 @dataclass

@@ -7,7 +7,9 @@ keeping that module small keeps starting runs cheap.
 The graph is walked depth first from the start node. A node runs once per upstream output;
 each of its outputs follows every outgoing link whose filter matches. A node's `concurrency`
 (for-each's items, say) runs the sub-graphs of its outputs that many at a time; by default
-they run one after another. Pure nodes evaluate in workflow code; nodes with I/O run
+they run one after another. A node may ask to run again for the same upstream output (a
+whole-collection list, for its next page): that run is pending work below the sub-graphs of its
+outputs, so they finish first. Pure nodes evaluate in workflow code; nodes with I/O run
 activities. Node runs are kept in workflow state (queryable while running) and returned in
 the result.
 
@@ -122,6 +124,8 @@ class Interpreter:
         self.events: list[Any] = []
         self.draining = False
         self.history_limit = 0
+        self.again: dict[str, Any] = {}
+        """What node runs that just completed asked to run again with, by node run id."""
 
     async def run(self, input: FlowRunInput) -> FlowRunResult:
         self.input, self.seed = input, dict(input.start_outputs)
@@ -201,10 +205,14 @@ class Interpreter:
             node = self.input.snapshot.nodes[job.node_key]
             index = len(self.node_runs)  # the job's node run is appended before any await
             try:
-                outputs = await self._run_job(job, node)
+                outputs, again = await self._run_job(job, node)
             except BaseException:  # failed, or cancelled by a failure elsewhere: not done
                 lane.jobs.append(job)
                 raise
+            if again is not None:
+                # Under this run's sub-graphs: they finish before the node runs again (a
+                # page's records are processed before the next page is fetched).
+                lane.jobs.append(replace(job, carried=again))
             branches: list[list[Job]] = []
             for position in range(len(outputs)):
                 ref = [index, position]
@@ -260,7 +268,8 @@ class Interpreter:
     def _inputs(self, path: dict[str, list[int]]) -> dict[str, Any]:
         return {key: self._value(key, ref) for key, ref in path.items()}
 
-    async def _run_job(self, job: Job, node: dict[str, Any]) -> list[Any]:
+    async def _run_job(self, job: Job, node: dict[str, Any]) -> tuple[list[Any], Any]:
+        """Runs the job's node; returns its outputs and what it asked to run again with."""
         node_run = NodeRun(
             id=f"{job.node_key}:{len(self.node_runs)}",
             node_key=job.node_key,
@@ -274,9 +283,15 @@ class Interpreter:
             if job.upstream is None
             else self._value(job.upstream, job.path[job.upstream])
         )
-        return await self.execute(
-            node_run, node, self._inputs(job.path), upstream, name_activities=True
+        outputs = await self.execute(
+            node_run,
+            node,
+            self._inputs(job.path),
+            upstream,
+            name_activities=True,
+            carried=job.carried,
         )
+        return outputs, self.again.pop(node_run.id, None)
 
     async def execute(
         self,
@@ -286,11 +301,14 @@ class Interpreter:
         upstream: Any,
         *,
         name_activities: bool = False,
+        carried: Any = None,
     ) -> list[Any]:
         """Runs one node, recording it; raises `NodeFailed` when it fails and must stop.
 
         `name_activities` gives its activities ids after the node run (`<id>/<n>`), which
-        breadth-first runs, recorded before, did not.
+        breadth-first runs, recorded before, did not. `carried` is what the node's previous
+        run for the same input asked to run again with; what this run asks is left in
+        `self.again` under the node run's id.
         """
         self.node_runs.append(node_run)
         ctx = NodeContext(
@@ -304,6 +322,7 @@ class Interpreter:
             upstream_output=upstream,
             item_index=len(self.node_runs),
             node_run_id=node_run.id if name_activities else None,
+            carried=carried,
         )
         started = workflow.time()
         run: Awaitable[list[Any]] = NODE_TYPES[node["type"]].run(ctx)
@@ -328,6 +347,8 @@ class Interpreter:
                 return []
             raise NodeFailed(node_run.node_key, node_run) from exc
         node_run.state, node_run.outputs = "completed", outputs
+        if ctx.again is not None:
+            self.again[node_run.id] = ctx.again
         node_run.finished_at = workflow.now().isoformat()
         node_run.duration_ms = round((workflow.time() - started) * 1000, 3)
         return outputs

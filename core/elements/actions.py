@@ -87,6 +87,8 @@ def action_problems(definition: dict[str, Any]) -> list[Problem]:
     if isinstance(config, dict):
         if definition.get("type") in ACTION_TYPES:
             problems += _config_problems(definition["type"], config)
+        if config.get("pages") == "all":  # one synchronous answer: never a whole collection
+            problems.append({"path": "config.pages", "message": "an action answers one page"})
         variables = _variables({"input": input_variable, **_RUN_VARIABLES})
         problems += _under("config", validate_formula(config, variables))
     output_mapping = definition.get("outputMapping")

@@ -13,7 +13,7 @@ import the node implementations (workflows/nodes/), which core may not import.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 Value = Literal["formula", "literal", "conditions", "set-by-osmo"]
@@ -163,18 +163,46 @@ def _data_record(summary: str, used: tuple[str, ...], output: str, **config: Any
     )
 
 
-_DATA_RECORDS: dict[str, NodeDoc] = {
-    "list-data-records": _data_record(
-        "Lists one page of a data collection's records.",
-        ("cursor",),
-        f"`{{records: [record], cursor}}`, each record {RECORD}; `cursor` is null on the "
-        "last page, otherwise pass it back as `cursor` for the next page.",
+_PAGES = {
+    "pages": FieldDoc(
+        "`one`: one page per run of the node. `all`: every page, one node run and one output "
+        "per page in the same shape; each page's sub-graph finishes before the next page is "
+        "fetched, so a run holds one page at a time and may continue as new between pages.",
+        "literal",
+        "`one`",
     ),
-    "search-data-records": _data_record(
-        "Searches a data collection: one page of the records matching `query`.",
-        ("query", "cursor"),
-        f"`{{records: [record], cursor}}`, each record {RECORD}, as `list-data-records`.",
-        query={"email": {"$var": "input.start.email"}},
+    "limit": FieldDoc(
+        "With `pages: all`, the most records to output in all; the page that reaches it is cut "
+        "short, and its `cursor` is then null.",
+        "literal",
+        "every record",
+    ),
+}
+
+
+def _paged(doc: NodeDoc) -> NodeDoc:
+    """List and search also read every page (`pages: all`), up to a `limit`."""
+    return replace(doc, fields={**doc.fields, **_PAGES})
+
+
+_DATA_RECORDS: dict[str, NodeDoc] = {
+    "list-data-records": _paged(
+        _data_record(
+            "Lists one page of a data collection's records, or every page in turn.",
+            ("cursor",),
+            f"`{{records: [record], cursor}}`, each record {RECORD}; `cursor` is null on the "
+            "last page, otherwise pass it back as `cursor` for the next page. With "
+            "`pages: all`, one such output per page.",
+        )
+    ),
+    "search-data-records": _paged(
+        _data_record(
+            "Searches a data collection: one page of the records matching `query`, or every "
+            "page in turn.",
+            ("query", "cursor"),
+            f"`{{records: [record], cursor}}`, each record {RECORD}, as `list-data-records`.",
+            query={"email": {"$var": "input.start.email"}},
+        )
     ),
     "lookup-data-record": _data_record(
         "Finds the first record matching `query` (the collection's `match` method).",

@@ -63,7 +63,7 @@ def _required(*names: str, **properties: Any) -> dict[str, Any]:
     }
 
 
-_DATA_RECORD = {
+_DATA_RECORD: dict[str, Any] = {
     "type": "object",
     # A data source (resolved into `collectionKey` when the run is snapshotted) or a collection.
     "anyOf": [{"required": ["collectionKey"]}, {"required": ["dataSourceKey"]}],
@@ -77,6 +77,37 @@ _DATA_RECORD = {
         "cursor": {},
     },
 }
+_PAGED: dict[str, Any] = {
+    **_DATA_RECORD,
+    "properties": {
+        **_DATA_RECORD["properties"],
+        "cursor": {
+            "description": "Where to start: the `cursor` of an earlier page's output (a formula;"
+            " empty or absent: the first page)."
+        },
+        "pages": {
+            "enum": ["one", "all"],
+            "default": "one",
+            "description": "`one`: the node outputs one page, `{records, cursor}`; pass `cursor`"
+            " back to get the next. `all`: every page, one output per page in the same shape;"
+            " each page's sub-graph finishes before the next page is fetched, so a run holds one"
+            " page at a time and can continue as new between pages. Flows only: an action"
+            " answers one page.",
+        },
+        "limit": {
+            "type": "integer",
+            "minimum": 1,
+            "description": "With `pages: all`, the most records to output in all (the page that"
+            " reaches it is cut short and its `cursor` is null when records were left out).",
+        },
+    },
+    # `limit` counts records across pages: with one page it would cut a page under its cursor.
+    "dependentSchemas": {
+        "limit": {"required": ["pages"], "properties": {"pages": {"const": "all"}}}
+    },
+}
+"""List and search: one page or every page (`pages`), a `limit`, a starting `cursor`."""
+
 DataRecordType = Literal[
     "list-data-records",
     "search-data-records",
@@ -148,6 +179,8 @@ _SCHEMAS: dict[str, NodeSchema] = {
     ),
     "custom-http-request": NodeSchema(_required("url", method=_method(HTTP_METHODS), **_REQUEST)),
     **{name: NodeSchema(_DATA_RECORD) for name in DATA_RECORD_TYPES},
+    "list-data-records": NodeSchema(_PAGED),
+    "search-data-records": NodeSchema(_PAGED),
     "create-data-link": NodeSchema(
         _data_link(
             "appRecordId",

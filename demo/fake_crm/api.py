@@ -140,7 +140,7 @@ def install(app: FastAPI, crm: FakeCRM) -> None:
         raw_limit = request.query_params.get("limit", str(_DEFAULT_LIMIT))
         if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= _MAX_LIMIT:
             return api_error(400, "VALIDATION_ERROR", f"limit must be 1..{_MAX_LIMIT}.")
-        limit = int(raw_limit)
+        limit = crm.page_size or int(raw_limit)
         after = request.query_params.get("after")
         start = 0
         if after is not None:

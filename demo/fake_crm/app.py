@@ -60,6 +60,7 @@ class FakeCRM:
         token_latency: float = 0.0,
         code_ttl: int = 60,
         seed_contacts: int = 25,
+        page_size: int | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         """Create the fake.
@@ -74,6 +75,8 @@ class FakeCRM:
                 doing anything, so concurrent refreshes race observably.
             code_ttl: Authorization code lifetime in seconds.
             seed_contacts: Number of deterministic contacts to create.
+            page_size: Contacts per list page whatever ``limit`` asks (some APIs fix their
+                page size); ``None`` honours ``limit``.
             clock: Time source (seconds since the epoch); inject to control expiry.
         """
         self.access_token_ttl = access_token_ttl
@@ -81,6 +84,7 @@ class FakeCRM:
         self.omit_refresh_token_on_refresh = omit_refresh_token_on_refresh
         self.token_latency = token_latency
         self.code_ttl = code_ttl
+        self.page_size = page_size
         self.clock = clock
         self.lock = threading.RLock()
 

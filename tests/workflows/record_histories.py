@@ -44,6 +44,10 @@ async def collection_method(input: CollectionMethodInput) -> dict[str, Any]:
         raise ApplicationError("conflict", {"key": "conflict"}, type="conflict", non_retryable=True)
     if input.fields and input.fields.get("slow"):
         await asyncio.sleep(0.5)  # in flight when a sibling fails
+    if input.method == "list" and input.collection == "paged":  # 4 pages of 2, cursors p1..p3
+        page = int((input.cursor or "p0")[1:])
+        records = [{"id": str(2 * page + n), "fields": {}} for n in (1, 2)]
+        return {"records": records, "cursor": f"p{page + 1}" if page < 3 else None}
     if input.method == "list":
         return {"records": [{"id": "1", "fields": {}}, {"id": "2", "fields": {}}], "cursor": None}
     if input.method == "match":
@@ -251,6 +255,22 @@ CASES: dict[str, dict[str, dict[str, Any]]] = {
         "custom": node("custom-http-request", ["app"], config={"url": "https://example.com/h"}),
         "app": node("api-request-to-your-app", config={"method": "POST", "path": "/events"}),
     },
+    "whole-collection": {
+        "t": node("api-trigger", ["list"]),
+        "list": node(
+            "list-data-records", ["each"], config={"collectionKey": "paged", "pages": "all"}
+        ),
+        "each": node(
+            "for-each",
+            ["update"],
+            config={"items": {"$var": "input.list.records"}},
+            concurrency=2,
+        ),
+        "update": node(
+            "update-data-record",
+            config={"collectionKey": "contacts", "id": {"$var": "input.each.id"}, "fields": {}},
+        ),
+    },
 }
 
 _RERUN_WRITE = {"collectionKey": "contacts", "fields": {"n": {"$var": "input.each"}}}
@@ -280,7 +300,7 @@ the work it left (every item, and the branch after the loop), resumed on its nod
 FAILING = {"fan-out-fails-while-writing", *FIXED}
 """Cases whose run fails (by design)."""
 
-HISTORY_LIMITS = {"lanes-and-continue-as-new": 60}
+HISTORY_LIMITS = {"lanes-and-continue-as-new": 60, "whole-collection": 40}
 """Cases recorded with a small history limit, to record a continue-as-new."""
 
 

@@ -75,6 +75,12 @@ class NodeContext:
     activities were named (their histories must replay unchanged)."""
     activities: int = 0
     """Activities this node run has started (numbers their ids)."""
+    carried: Any = None
+    """What this node's previous run for the same input left in `again` (None: first run)."""
+    again: Any = None
+    """Set by a node that must run once more for the same input, after the sub-graphs of
+    its outputs, with this as `carried` (the next page of a whole collection). A small,
+    JSON-able value: it is carried in pending work, through continue-as-new."""
 
     @property
     def config(self) -> dict[str, Any]:

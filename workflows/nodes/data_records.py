@@ -1,7 +1,8 @@
 """Data record nodes: one collection method each, run by the `collection_method` activity.
 
 Config: `collectionKey` (the API resolves a `dataSourceKey` into it when it snapshots the flow),
-`parameters`, and per method `id`, `fields`, `query` — all formulas over the node's variables.
+`parameters`, and per method `id`, `fields`, `query`, `cursor` — all formulas over the node's
+variables. List and search also take `pages` (`one` or `all`) and `limit`, plain values.
 """
 
 from __future__ import annotations
@@ -46,12 +47,41 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-class ListDataRecords(DataRecordNode):
+class PagedDataRecords(DataRecordNode):
+    """A list or search: one page (`{records, cursor}`), or with `pages: all` every page.
+
+    Every page is one node run with one output, so a page's records flow on as one value and
+    the whole collection is never one payload. After a page's sub-graphs are done the node
+    asks the interpreter to run it again (`ctx.again`) with the next page's cursor and how
+    many records it has given so far, until the app has no next page or `limit` is reached.
+    """
+
+    async def run(self, ctx: NodeContext) -> list[Any]:
+        config = ctx.config
+        if config.get("pages", "one") != "all":
+            return await super().run(ctx)
+        carried = ctx.carried or {}
+        request = self.request(ctx)
+        if carried:
+            request = replace(request, cursor=carried["cursor"])
+        page = await self.call(ctx, request)
+        records, cursor = list(page.get("records") or []), page.get("cursor")
+        seen = int(carried.get("seen", 0)) + len(records)
+        limit = config.get("limit")
+        if limit is not None and seen >= limit:
+            if seen > limit:  # the rest of this page has no cursor of its own
+                records, cursor = records[: len(records) - (seen - limit)], None
+        elif cursor:
+            ctx.again = {"cursor": cursor, "seen": seen}
+        return [{"records": records, "cursor": cursor}]
+
+
+class ListDataRecords(PagedDataRecords):
     type = "list-data-records"
     method = "list"
 
 
-class SearchDataRecords(DataRecordNode):
+class SearchDataRecords(PagedDataRecords):
     type = "search-data-records"
     method = "search"
 
