@@ -14,6 +14,8 @@ from connectors.runtime import ConnectorRuntime, DatabaseApiLogSink
 from core.blobs import connect
 from core.crypto import Encryptor
 from core.db import create_db_engine, migrate
+from core.elements.snapshot_cache import SnapshotCache
+from core.elements.snapshots import ActionSnapshot, FlowSnapshot
 from core.errors import OsmoError
 from core.settings import Settings
 from core.stores.connections import ConnectionStore
@@ -29,6 +31,8 @@ class Services:
     runtime: ConnectorRuntime
     temporal_client: Client | None = None
     known_customers: KnownCustomers = field(default_factory=KnownCustomers)
+    action_snapshots: SnapshotCache[ActionSnapshot] = field(default_factory=SnapshotCache)
+    flow_snapshots: SnapshotCache[FlowSnapshot] = field(default_factory=SnapshotCache)
 
     async def temporal(self) -> Client:
         """The Temporal client, connected on first use (the API starts without Temporal)."""

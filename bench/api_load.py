@@ -81,7 +81,23 @@ async def _wait_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
     raise RuntimeError("the API did not answer /health")
 
 
-async def main(seconds: float, concurrency: int) -> None:
+def _profile(
+    directory: str | None, name: str, pid: int, seconds: float
+) -> subprocess.Popen[bytes] | None:
+    """py-spy on the API while `name` is loaded: collapsed stacks in `directory/api-<name>.txt`
+    (needs `pip install py-spy`)."""
+    if directory is None:
+        return None
+    Path(directory).mkdir(parents=True, exist_ok=True)
+    return subprocess.Popen(
+        [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pid),
+         "--duration", str(int(seconds)), "--format", "raw", "--rate", "200", "--nonblocking",
+         "--output", str(Path(directory) / f"api-{name}.txt")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+async def main(seconds: float, concurrency: int, profile: str | None) -> None:
     temporal = await dev_server()
     crm = FakeCRM()
     crm.register_client(*CRM_CLIENT)
@@ -121,9 +137,12 @@ async def main(seconds: float, concurrency: int) -> None:
                 for route in routes:
                     await run_load(url, route, headers, concurrency=10, seconds=1.0)  # warm-up
                     cpu_before = _cpu_seconds(api.pid)
+                    spy = _profile(profile, route.name, api.pid, seconds)
                     result = await run_load(
                         url, route, headers, concurrency=concurrency, seconds=seconds
                     )
+                    if spy is not None:
+                        spy.wait(timeout=60)
                     summary = result.summary()
                     answered = result.ok + result.declared_busy
                     summary["api_cpu_ms_per_request"] = round(
@@ -169,5 +188,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--concurrency", type=int, default=100)
+    parser.add_argument("--profile", help="a folder for py-spy profiles of the API per route")
     args = parser.parse_args()
-    asyncio.run(main(args.seconds, args.concurrency))
+    asyncio.run(main(args.seconds, args.concurrency, args.profile))

@@ -9,11 +9,13 @@ success, declared back-pressure (429 or 503 with `Retry-After` and an error body
 from __future__ import annotations
 
 import asyncio
+import json
 import statistics
+import sys
 import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -36,6 +38,9 @@ LOAD_FLOW: dict[str, Any] = {
     },
 }
 """A flow whose runs need only the worker (no external app), so the start route is measured."""
+
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)
@@ -142,13 +147,13 @@ async def run_load(
     *,
     concurrency: int,
     seconds: float,
-    health_every: float = 0.02,
     timeout: float = 60.0,
 ) -> LoadResult:
     """`concurrency` callers hit `route` for `seconds` while `/health` is probed."""
     result = LoadResult(route.name, concurrency, seconds)
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    deadline = time.monotonic() + seconds
+    started_at = time.monotonic()
+    deadline = started_at + seconds
 
     async def caller(client: httpx.AsyncClient) -> None:
         while time.monotonic() < deadline:
@@ -169,27 +174,20 @@ async def run_load(
             else:
                 result.errors.append(f"{response.status_code}: {response.text[:300]}")
 
-    async def prober(done: Callable[[], bool]) -> None:
-        async with httpx.AsyncClient(base_url=url, timeout=timeout) as client:
-            while not done():
-                started = time.perf_counter()
-                try:
-                    response = await client.get("/health")
-                    ok = response.status_code == 200
-                except httpx.HTTPError:
-                    ok = False
-                if ok:
-                    result.health_ms.append((time.perf_counter() - started) * 1000)
-                else:
-                    result.health_errors += 1
-                await asyncio.sleep(health_every)
-
+    # /health is probed from a process of its own (see tests/api/health_probe.py).
+    probe = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tests.api.health_probe",
+        url,
+        str(seconds),
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+    )
     async with httpx.AsyncClient(base_url=url, timeout=timeout, limits=limits) as client:
-        finished = False
-        probe = asyncio.create_task(prober(lambda: finished))
-        try:
-            await asyncio.gather(*(caller(client) for _ in range(concurrency)))
-        finally:
-            finished = True
-            await probe
+        await asyncio.gather(*(caller(client) for _ in range(concurrency)))
+    result.seconds = time.monotonic() - started_at  # the last answers come after the deadline
+    out, _ = await probe.communicate()
+    probed = json.loads(out)
+    result.health_ms, result.health_errors = probed["ms"], probed["errors"]
     return result

@@ -1,0 +1,39 @@
+"""Probes `/health` from its own process: `python -m tests.api.health_probe URL SECONDS`.
+
+A probe in the load generator's process would measure that process's own event loop as much
+as the API; in a process of its own it measures what a load balancer's health check sees.
+Prints one JSON line: `{"ms": [latencies of answered probes], "errors": n}`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+import httpx
+
+INTERVAL = 0.02
+
+
+def probe(url: str, seconds: float) -> dict[str, object]:
+    latencies: list[float] = []
+    errors = 0
+    deadline = time.monotonic() + seconds
+    with httpx.Client(base_url=url, timeout=30) as client:
+        while time.monotonic() < deadline:
+            started = time.perf_counter()
+            try:
+                ok = client.get("/health").status_code == 200
+            except httpx.HTTPError:
+                ok = False
+            if ok:
+                latencies.append(round((time.perf_counter() - started) * 1000, 2))
+            else:
+                errors += 1
+            time.sleep(INTERVAL)
+    return {"ms": latencies, "errors": errors}
+
+
+if __name__ == "__main__":
+    print(json.dumps(probe(sys.argv[1], float(sys.argv[2]))))
