@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -34,66 +35,79 @@ def _declared_busy(response: Any, key: str) -> None:
     assert body["data"]["retryAfter"] == 1 and body["message"]
 
 
-async def test_starts_over_the_limit_get_api_busy_while_other_routes_answer(
-    sqlite_url: str, crm, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+async def osmo_two_starts(sqlite_url: str) -> AsyncIterator[Osmo]:
+    """Osmo working on at most two starts at once, each over the limit waiting 0.3 s."""
     settings = make_settings(sqlite_url, max_inflight_starts=2, start_queue_seconds=0.3)
-    async for osmo in start_osmo(settings):
-        connection_id = await crm_connection(osmo, crm[1])
-        await define(osmo, FLOW)
-        release, entered = threading.Event(), []
-
-        async def start_flow_run(services: Any, run_input: Any) -> Any:
-            # Stands in for a slow Temporal; the server's loop runs in another thread.
-            entered.append(run_input)
-            while not release.is_set():
-                await asyncio.sleep(0.01)
-            raise OsmoError("unavailable", "temporal_unavailable", "not started", status=503)
-
-        monkeypatch.setattr(flow_runs, "start_flow_run", start_flow_run)
-        path = f"/connections/{connection_id}/flows/held/run"
-        held = [
-            asyncio.create_task(osmo.call("POST", path, tenant="acme", json={})) for _ in range(2)
-        ]
-        while len(entered) < 2:
-            await asyncio.sleep(0.01)
-
-        started = time.monotonic()
-        refused = await osmo.call("POST", path, tenant="acme", json={})
-        waited = time.monotonic() - started
-        _declared_busy(refused, "api_busy")
-        assert refused.json()["data"]["limit"] == 2
-        assert 0.3 <= waited < 5, waited  # it waited for a slot, briefly
-        # Routes that start nothing are not queued behind the starts.
-        assert (await osmo.call("GET", "/health")).status_code == 200
-        assert (await osmo.call("GET", "/connections", tenant="acme")).status_code == 200
-        assert len(entered) == 2
-
-        release.set()
-        for answer in await asyncio.gather(*held):
-            assert answer.json()["key"] == "temporal_unavailable"
-        # The slots came back: a new start gets in.
-        again = await osmo.call("POST", path, tenant="acme", json={})
-        assert again.json()["key"] == "temporal_unavailable" and len(entered) == 3
+    async for running in start_osmo(settings):
+        yield running
 
 
-async def test_an_exhausted_database_pool_is_database_busy_not_a_stall(database_url: str) -> None:
+@pytest.fixture
+async def osmo_one_connection(database_url: str) -> AsyncIterator[Osmo]:
+    """Osmo with one pooled database connection, waited for at most 0.3 s."""
     settings = make_settings(
         database_url, db_pool_size=1, db_max_overflow=0, db_pool_timeout_seconds=0.3
     )
-    async for osmo in start_osmo(settings):
-        assert (await osmo.call("GET", "/connections", tenant="acme")).status_code == 200
-        engine = osmo.services.engine
-        held = engine.connect()  # the pool's only connection
-        held.exec_driver_sql("SELECT 1")
-        try:
-            started = time.monotonic()
-            busy = await osmo.call("GET", "/connections", tenant="acme")
-            assert time.monotonic() - started < 10
-            _declared_busy(busy, "database_busy")
-        finally:
-            held.close()
-        assert (await osmo.call("GET", "/connections", tenant="acme")).status_code == 200
+    async for running in start_osmo(settings):
+        yield running
+
+
+async def test_starts_over_the_limit_get_api_busy_while_other_routes_answer(
+    osmo_two_starts: Osmo, crm, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    osmo = osmo_two_starts
+    connection_id = await crm_connection(osmo, crm[1])
+    await define(osmo, FLOW)
+    release, entered = threading.Event(), []
+
+    async def start_flow_run(services: Any, run_input: Any) -> Any:
+        # Stands in for a slow Temporal; the server's loop runs in another thread.
+        entered.append(run_input)
+        while not release.is_set():
+            await asyncio.sleep(0.01)
+        raise OsmoError("unavailable", "temporal_unavailable", "not started", status=503)
+
+    monkeypatch.setattr(flow_runs, "start_flow_run", start_flow_run)
+    path = f"/connections/{connection_id}/flows/held/run"
+    held = [asyncio.create_task(osmo.call("POST", path, tenant="acme", json={})) for _ in range(2)]
+    while len(entered) < 2:
+        await asyncio.sleep(0.01)
+
+    started = time.monotonic()
+    refused = await osmo.call("POST", path, tenant="acme", json={})
+    waited = time.monotonic() - started
+    _declared_busy(refused, "api_busy")
+    assert refused.json()["data"]["limit"] == 2
+    assert 0.3 <= waited < 5, waited  # it waited for a slot, briefly
+    # Routes that start nothing are not queued behind the starts.
+    assert (await osmo.call("GET", "/health")).status_code == 200
+    assert (await osmo.call("GET", "/connections", tenant="acme")).status_code == 200
+    assert len(entered) == 2
+
+    release.set()
+    for answer in await asyncio.gather(*held):
+        assert answer.json()["key"] == "temporal_unavailable"
+    # The slots came back: a new start gets in.
+    again = await osmo.call("POST", path, tenant="acme", json={})
+    assert again.json()["key"] == "temporal_unavailable" and len(entered) == 3
+
+
+async def test_an_exhausted_database_pool_is_database_busy_not_a_stall(
+    osmo_one_connection: Osmo,
+) -> None:
+    osmo = osmo_one_connection
+    assert (await osmo.call("GET", "/connections", tenant="acme")).status_code == 200
+    held = osmo.services.engine.connect()  # the pool's only connection
+    held.exec_driver_sql("SELECT 1")
+    try:
+        started = time.monotonic()
+        busy = await osmo.call("GET", "/connections", tenant="acme")
+        assert time.monotonic() - started < 10
+        _declared_busy(busy, "database_busy")
+    finally:
+        held.close()
+    assert (await osmo.call("GET", "/connections", tenant="acme")).status_code == 200
 
 
 async def test_known_customers_cost_no_query_and_changes_are_seen(osmo: Osmo) -> None:

@@ -22,8 +22,11 @@ from tests.conftest import Osmo, make_settings, start_osmo
 from tests.workflows.flow_fixtures import flow_worker
 
 CONCURRENCY = 100
-SECONDS = 3.0
-HEALTH_P99_MS = 100000.0  # loose for a shared CI machine; the bench reports the strict figure
+SECONDS = 1.5
+# Loose for a shared, loaded CI machine (the API, worker, fake CRM and load generator share this
+# process); bench/api_load.py reports the strict figure with each in its own process. A stalled
+# API (a pool checkout blocking the loop) shows here as seconds.
+HEALTH_P99_MS = 2500.0
 
 
 @pytest.fixture
@@ -49,7 +52,6 @@ async def test_start_routes_under_load_answer_or_declare_back_pressure(
                 seconds=SECONDS,
             )
             summary = result.summary()
-            print(summary)
             assert not result.errors, (summary, result.errors[:5])
             assert result.ok > 0, summary
             assert result.health_errors == 0, summary
