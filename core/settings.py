@@ -172,7 +172,7 @@ class Settings(BaseSettings):
         ),
     )
     max_inflight_starts: int = Field(
-        64,
+        256,
         ge=0,
         description=(
             "Start requests (flow runs, action runs, proxy calls) each API process works on "

@@ -3,7 +3,8 @@ standard input closes.
 
 A probe in the load generator's process would measure that process's own event loop as much
 as the API; in a process of its own it measures what a load balancer's health check sees.
-Prints one JSON line: `{"ms": [latencies of answered probes], "errors": n}`.
+Prints `ready` once connected, then at the end one JSON line:
+`{"ms": [latencies of answered probes], "errors": n}`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ def probe(url: str, done: threading.Event) -> dict[str, object]:
     latencies: list[float] = []
     errors = 0
     with httpx.Client(base_url=url, timeout=30) as client:
+        client.get("/health")  # connected: the load may start
+        print("ready", flush=True)
         while not done.is_set():
             started = time.perf_counter()
             try:

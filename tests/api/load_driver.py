@@ -112,6 +112,7 @@ class LoadResult:
             "p99_ms": round(_percentile(self.latencies_ms, 99), 1),
             "busy": self.declared_busy,
             "errors": len(self.errors),
+            "error_samples": self.errors[:3],
             "statuses": dict(self.statuses),
             "health_probes": len(self.health_ms),
             "health_p50_ms": round(_percentile(self.health_ms, 50), 1),
@@ -152,8 +153,6 @@ async def run_load(
     """`concurrency` callers hit `route` for `seconds` while `/health` is probed."""
     result = LoadResult(route.name, concurrency, seconds)
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    started_at = time.monotonic()
-    deadline = started_at + seconds
 
     async def caller(client: httpx.AsyncClient) -> None:
         # Each caller sends at least once, so all C requests reach the API even when a busy
@@ -189,6 +188,10 @@ async def run_load(
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
     )
+    assert probe.stdout is not None
+    assert (await probe.stdout.readline()).strip() == b"ready"
+    started_at = time.monotonic()
+    deadline = started_at + seconds
     async with httpx.AsyncClient(base_url=url, timeout=timeout, limits=limits) as client:
         await asyncio.gather(*(caller(client) for _ in range(concurrency)))
     result.seconds = time.monotonic() - started_at  # the last answers come after the deadline
