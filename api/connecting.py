@@ -6,8 +6,10 @@ Shared by the connect page, the OAuth callback and `POST /connections`.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Any
 
+from fastapi.concurrency import run_in_threadpool
 from jsonschema import Draft202012Validator
 from sqlmodel import Session, select
 
@@ -153,15 +155,36 @@ async def establish(
             {"cause": exc.key, **exc.data},
             status=400,
         )
-        record_attempt(
-            session,
-            customer_id=ctx.customer_id,
-            integration_key=integration.key,
-            auth_option_key=ctx.auth.key,
-            connection_id=connection_id,
-            error=error,
+        await run_in_threadpool(
+            partial(
+                record_attempt,
+                session,
+                customer_id=ctx.customer_id,
+                integration_key=integration.key,
+                auth_option_key=ctx.auth.key,
+                connection_id=connection_id,
+                error=error,
+            )
         )
         raise error from exc
+    # The database work runs in a worker thread: the event loop keeps serving other requests.
+    return await run_in_threadpool(
+        _store, services, session, ctx, integration, connection_id, name, reuse_existing
+    )
+
+
+def _store(
+    services: Services,
+    session: Session,
+    ctx: ConnectionContext,
+    integration: Integration,
+    connection_id: str | None,
+    name: str | None,
+    reuse_existing: bool,
+) -> Connection:
+    """Creates or reconnects the connection with `ctx`'s tested credentials, and records the
+    attempt."""
+    assert ctx.customer_id is not None
     connection = session.get(Connection, connection_id) if connection_id else None
     if connection is None and reuse_existing:
         connection = session.exec(

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session, select
 
+from api.known_customers import claims_key
 from api.services import Services
 from connectors.runtime import ConnectionContext
 from core.errors import OsmoError, not_found
@@ -18,7 +20,8 @@ from core.stores.customers import upsert_customer
 from core.tokens import TokenClaims, verify_token
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
+    # `async def` for a plain lookup: a sync dependency would cost a threadpool hop per request.
     services: Services = request.app.state.services
     return services
 
@@ -26,9 +29,19 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def get_session(services: ServicesDep) -> Iterator[Session]:
-    with Session(services.engine, expire_on_commit=False) as session:
+async def get_session(services: ServicesDep) -> AsyncIterator[Session]:
+    """The request's session. Opening one touches no database (a connection is checked out by
+    the first query, in a worker thread); closing one that still holds a connection gives it
+    back in a worker thread too, so neither blocks the event loop nor costs a hop otherwise."""
+    session = Session(services.engine, expire_on_commit=False)
+    try:
         yield session
+    finally:
+        if session.in_transaction():
+            with anyio.CancelScope(shield=True):  # a client gone away still frees the connection
+                await run_in_threadpool(session.close)
+        else:
+            session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
@@ -62,16 +75,36 @@ def authenticate(token: str, services: Services, session: Session) -> Caller:
     return Caller(claims, customer)
 
 
-def get_caller(request: Request, services: ServicesDep, session: SessionDep) -> Caller:
+def _upserted(services: Services, claims: TokenClaims) -> Customer:
+    """The token's customer, created or updated from its claims (in a worker thread)."""
+    assert claims.tenant_key is not None
+    with Session(services.engine, expire_on_commit=False) as session:
+        customer = upsert_customer(session, claims.tenant_key, claims.name, claims.fields)
+        session.commit()  # ends the read transaction: the connection goes back to the pool
+    services.known_customers.put(
+        claims_key(claims.tenant_key, claims.name, claims.fields), customer
+    )
+    return customer
+
+
+async def get_caller(request: Request, services: ServicesDep) -> Caller:
+    """The caller of the request's bearer token. A customer the process has seen with the
+    same claims lately comes from memory (`KnownCustomers`); others are upserted off the loop."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise OsmoError(
             "auth", "not_authenticated", "Send `Authorization: Bearer <token>`", status=401
         )
-    caller = authenticate(token.strip(), services, session)
-    # End the read transaction so no pooled connection is held while the route awaits I/O.
-    session.commit()
+    settings = services.settings
+    claims = verify_token(token.strip(), settings.workspace_secret, settings.workspace_key)
+    customer = None
+    if claims.tenant_key:
+        known = claims_key(claims.tenant_key, claims.name, claims.fields)
+        customer = services.known_customers.get(known) or await run_in_threadpool(
+            _upserted, services, claims
+        )
+    caller = Caller(claims, customer)
     if not caller.is_admin and caller.customer is None:
         raise OsmoError(
             "auth",
@@ -85,7 +118,7 @@ def get_caller(request: Request, services: ServicesDep, session: SessionDep) -> 
 CallerDep = Annotated[Caller, Depends(get_caller)]
 
 
-def require_admin(caller: CallerDep) -> Caller:
+async def require_admin(caller: CallerDep) -> Caller:
     if not caller.is_admin:
         raise OsmoError("auth", "forbidden", "This route needs an admin token", status=403)
     return caller
@@ -135,6 +168,21 @@ async def connection_context(services: Services, connection_id: str) -> Connecti
     """The runtime context (connector, credentials) of a connection, loaded off the event loop."""
     stored = await run_in_threadpool(services.connections.load, connection_id)
     return services.runtime.context_for(stored)
+
+
+def _caller_context(
+    services: Services, session: Session, caller: Caller, connection_id: str
+) -> ConnectionContext:
+    connection = get_connection(session, caller, connection_id)
+    return services.runtime.context_for(services.connections.load(connection.id))
+
+
+async def caller_connection_context(
+    services: Services, session: Session, caller: Caller, connection_id: str
+) -> ConnectionContext:
+    """The runtime context of a connection the caller may use (404 otherwise): the check and
+    the load in one worker-thread hop, the pooled connection given back before it returns."""
+    return await run_in_threadpool(_caller_context, services, session, caller, connection_id)
 
 
 async def path_connection_context(

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.middleware.body_limit import RequestTooLarge, too_large_body
@@ -51,7 +52,21 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
 
+async def _pool_timeout(_: Request, exc: Exception) -> JSONResponse:
+    """No pooled database connection came free within `OSMO_DB_POOL_TIMEOUT_SECONDS`: the
+    process is saturated, so the caller is told to come back instead of waiting longer."""
+    assert isinstance(exc, PoolTimeout)
+    body = {
+        "type": "unavailable",
+        "key": "database_busy",
+        "message": "Every database connection of this API process is in use; retry in 1 s",
+        "data": {"retryAfter": 1},
+    }
+    return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(OsmoError, _osmo_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(PoolTimeout, _pool_timeout)

@@ -3,9 +3,10 @@ through the connector (`match` / `create` of the referenced collection)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session
 
 from api.services import Services
@@ -63,11 +64,28 @@ class ConnectionLookups:
     async def find_external_ids(
         self, table: str, app_record_ids: Sequence[str]
     ) -> Sequence[str | None]:
-        found = data_links.external_ids(self.session, self.connection_id, table, app_record_ids)
+        found = await run_in_threadpool(
+            self._released, data_links.external_ids, table, app_record_ids
+        )
         return [found.get(i) for i in app_record_ids]
 
     async def find_app_ids(
         self, table: str, external_record_ids: Sequence[str]
     ) -> Sequence[str | None]:
-        found = data_links.app_ids(self.session, self.connection_id, table, external_record_ids)
+        found = await run_in_threadpool(
+            self._released, data_links.app_ids, table, external_record_ids
+        )
         return [found.get(i) for i in external_record_ids]
+
+    def _released(
+        self,
+        read: Callable[[Session, str, str, Sequence[str]], dict[str, str]],
+        table: str,
+        ids: Sequence[str],
+    ) -> dict[str, str]:
+        """`read` in a worker thread (never on the event loop), its transaction ended after so
+        no pooled connection is held while the mapping awaits the connector."""
+        try:
+            return read(self.session, self.connection_id, table, ids)
+        finally:
+            self.session.commit()

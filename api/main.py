@@ -112,7 +112,9 @@ def create_app(
     install_error_responses(app)  # wraps the OpenAPI install_openapi builds
 
     @app.get("/health", tags=["health"])
-    def health() -> Health:
+    async def health() -> Health:
+        # On the event loop, not in the threadpool: it answers while every worker thread is
+        # busy with database work.
         return Health(status="ok")
 
     return app

@@ -111,9 +111,10 @@ Limit = Annotated[
 MAX_PATH_PARAM_LENGTH = 4096
 
 
-def check_path_params(request: Request) -> None:
+async def check_path_params(request: Request) -> None:
     """App-wide dependency: path parameters (ids, keys, proxy paths) carry no control
-    characters and stay bounded, on every route, new ones included.
+    characters and stay bounded, on every route, new ones included (`async`: pure checks, no
+    threadpool hop).
 
     Raises:
         OsmoError: 422 `validation_error` naming each bad parameter.

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
 
+from api.known_customers import KnownCustomers
 from connectors.registry import ConnectorRegistry
 from connectors.runtime import ConnectorRuntime, DatabaseApiLogSink
 from core.blobs import connect
 from core.crypto import Encryptor
 from core.db import create_db_engine, migrate
+from core.elements.snapshot_cache import SnapshotCache
+from core.elements.snapshots import ActionSnapshot, FlowSnapshot
 from core.errors import OsmoError
 from core.settings import Settings
 from core.stores.connections import ConnectionStore
@@ -27,6 +30,9 @@ class Services:
     connections: ConnectionStore
     runtime: ConnectorRuntime
     temporal_client: Client | None = None
+    known_customers: KnownCustomers = field(default_factory=KnownCustomers)
+    action_snapshots: SnapshotCache[ActionSnapshot] = field(default_factory=SnapshotCache)
+    flow_snapshots: SnapshotCache[FlowSnapshot] = field(default_factory=SnapshotCache)
 
     async def temporal(self) -> Client:
         """The Temporal client, connected on first use (the API starts without Temporal)."""
@@ -50,7 +56,12 @@ class Services:
         transport: httpx.AsyncBaseTransport | None = None,
         engine: Engine | None = None,
     ) -> Services:
-        engine = engine or create_db_engine(settings.database_url)
+        engine = engine or create_db_engine(
+            settings.database_url,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            pool_timeout=settings.db_pool_timeout_seconds,
+        )
         migrate(engine)
         encryptor = Encryptor.from_setting(settings.encryption_keys)
         registry = ConnectorRegistry(settings.extra_connector_paths)

@@ -14,13 +14,26 @@ from sqlmodel import create_engine
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
-def create_db_engine(url: str) -> Engine:
-    """Creates an engine; SQLite gets WAL and a busy timeout so processes can share the file."""
+def create_db_engine(
+    url: str, *, pool_size: int = 10, max_overflow: int = 30, pool_timeout: float = 30.0
+) -> Engine:
+    """Creates an engine; SQLite gets WAL and a busy timeout so processes can share the file.
+
+    The pool is bounded on both backends (`pool_size` + `max_overflow` connections); a checkout
+    waits at most `pool_timeout` seconds, then raises `sqlalchemy.exc.TimeoutError`, which the
+    API answers as 503 `database_busy` rather than letting requests pile up.
+    """
+    pool = {"pool_size": pool_size, "max_overflow": max_overflow, "pool_timeout": pool_timeout}
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
+        memory = not path or path == ":memory:" or "mode=memory" in url
+        if not memory:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            **({} if memory else pool),  # in-memory databases live in one connection
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -33,7 +46,7 @@ def create_db_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, pool_pre_ping=True, **pool)
 
 
 def alembic_config(url: str) -> Config:

@@ -152,6 +152,40 @@ class Settings(BaseSettings):
         100, ge=1, description="Requests a caller may make at once before the rate applies."
     )
 
+    db_pool_size: int = Field(
+        10, ge=1, description="Database connections each process keeps open in its pool."
+    )
+    db_max_overflow: int = Field(
+        30,
+        ge=0,
+        description=(
+            "Connections a process may open beyond the pool under load (closed when returned); "
+            "pool + overflow at least the API's 40 worker threads keeps threads from queueing."
+        ),
+    )
+    db_pool_timeout_seconds: float = Field(
+        5.0,
+        gt=0,
+        description=(
+            "How long a request waits for a pooled connection before the API answers 503 "
+            "`database_busy` with `Retry-After` (instead of stalling)."
+        ),
+    )
+    max_inflight_starts: int = Field(
+        256,
+        ge=0,
+        description=(
+            "Start requests (flow runs, action runs, proxy calls) each API process works on "
+            "at once; more wait up to `OSMO_START_QUEUE_SECONDS`, then get 503 `api_busy` "
+            "with `Retry-After` (0: no limit)."
+        ),
+    )
+    start_queue_seconds: float = Field(
+        1.0,
+        ge=0,
+        description="How long a start request over `OSMO_MAX_INFLIGHT_STARTS` waits for a slot.",
+    )
+
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:
         if self.env == "dev":

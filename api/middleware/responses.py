@@ -2,7 +2,7 @@
 
 Routes may declare their own error responses precisely; this adds only what a route does not
 declare itself: the statuses the API's shared layers produce (authentication, limits, lookups,
-validation) and, for routes that need Temporal, 503 `temporal_unavailable`.
+validation, back-pressure) and, for routes that need Temporal, 503 `temporal_unavailable`.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from api.middleware.inflight import is_start
 from api.models.errors import ErrorBody
 
 _SHARED = {
@@ -22,6 +23,7 @@ _SHARED = {
     "409": "Conflict with the current state",
     "422": "Invalid input; `data.errors` lists `{path, message}`",
     "429": "Rate limit exceeded; see `Retry-After`",
+    "503": "This API process is saturated (`database_busy`); see `Retry-After`",
 }
 _PUBLIC = {"/health", "/oauth/callback", "/openapi.json"}
 # Pages answer browsers: errors are HTML pages, success may be a redirect to the provider.
@@ -68,7 +70,14 @@ def declare_errors(schema: dict[str, Any]) -> dict[str, Any]:
             if "requestBody" in operation:
                 statuses["413"] = "Request body too large"
             if _needs_temporal(path):
-                statuses["503"] = "Temporal is not reachable"
+                statuses["503"] = (
+                    "Temporal is not reachable (`temporal_unavailable`), or this API process is "
+                    "saturated (`api_busy`, `database_busy`; see `Retry-After`)"
+                )
+            elif is_start("GET", path):  # the proxy and passthrough routes, any method
+                statuses["503"] = (
+                    "This API process is saturated (`api_busy`, `database_busy`); see `Retry-After`"
+                )
             for status, description in statuses.items():
                 declared = responses.get(status)
                 # FastAPI's own 422 describes its `detail` list; Osmo answers with its model.

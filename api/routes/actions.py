@@ -11,6 +11,7 @@ way Membrane's SDK sends it (see `api.compat_selectors.action_request`).
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
@@ -46,11 +47,23 @@ async def run_action(
     """Runs an action for a connection named by `connectionId` (body or query) or by
     `integrationKey` (the caller's only connection to it); answers `{output, actionRunId}`."""
     request = action_request(body, connection_id, instance_key)
-    connection = select_connection(
-        session, caller, request.connection_id, integration_key, connection_key
-    )
     run_body = ActionRunBody(input=request.input, instance_key=request.instance_key)
-    return await run_for_connection(services, session, caller, selector, connection.id, run_body)
+    return await run_for_connection(
+        services,
+        session,
+        caller,
+        selector,
+        # Selected in the worker thread that resolves the action, not on the event loop.
+        partial(
+            select_connection,
+            session,
+            caller,
+            request.connection_id,
+            integration_key,
+            connection_key,
+        ),
+        run_body,
+    )
 
 
 @router.post("/connections/{connection_id}/actions/{selector}/run", responses=RESPONSES)

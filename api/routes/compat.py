@@ -27,7 +27,14 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import Field
 
-from api.deps import CallerDep, ServicesDep, SessionDep, connection_context, get_connection
+from api.deps import (
+    CallerDep,
+    ServicesDep,
+    SessionDep,
+    caller_connection_context,
+    connection_context,
+    get_connection,
+)
 from api.models import PublicModel
 from api.models.errors import errors
 from api.models.operations import CollectionCall, CollectionResult, MethodName
@@ -84,8 +91,7 @@ async def request_through_connection(
 ) -> Response:
     """`connection.request(path, data)`: POSTs `data` to `path` of the app's API, as the
     proxy does (same auth, refresh, redaction and logging)."""
-    connection = get_connection(session, caller, connection_id)
-    ctx = await connection_context(services, connection.id)
+    ctx = await caller_connection_context(services, session, caller, connection_id)
     return await proxy_request(services, ctx, path, request)
 
 

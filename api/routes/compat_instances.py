@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session, select
 
 from api.actions import ActionRunBody, run_for_connection
@@ -231,7 +232,7 @@ async def run_action_instance(
     body: Annotated[Any, Body(description="The raw input, or Osmo's `{input}`.")] = None,
 ) -> ActionRunResult:
     """Runs the selected action instance; the body is the raw input (or Osmo's `{input}`)."""
-    instance = selected_instance(request, session, caller, "action")
+    instance = await run_in_threadpool(selected_instance, request, session, caller, "action")
     assert instance.connection_id is not None and instance.parent_id is not None
     run = action_request(body, instance.connection_id)
     run_body = ActionRunBody(input=run.input, instance_key=instance.instance_key)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
@@ -54,12 +56,29 @@ def _needs_form(option: AuthOption) -> bool:
     return has_fields or not isinstance(option, OAuth2Option | OAuth1Option)
 
 
+async def _visit(
+    request: Request,
+    services: Services,
+    session: Session,
+    params: dict[str, str],
+    need_option: bool,
+) -> ConnectVisit:
+    """The visit, checked in a worker thread (it reads the database), its transaction ended
+    so no pooled connection is held while the page awaits the provider."""
+
+    def checked() -> ConnectVisit:
+        try:
+            return ConnectVisit(request, services, session, params, need_option=need_option)
+        finally:
+            session.commit()
+
+    return await run_in_threadpool(checked)
+
+
 @router.get("/connect", include_in_schema=True, summary="Hosted connect page")
 async def connect_page(request: Request, services: ServicesDep, session: SessionDep) -> Response:
     try:
-        visit = ConnectVisit(
-            request, services, session, dict(request.query_params), need_option=True
-        )
+        visit = await _visit(request, services, session, dict(request.query_params), True)
         options = enabled_auth_options(visit.connector, visit.integration)
         if not visit.option_chosen and len(options) > 1:
             choices = [
@@ -84,7 +103,7 @@ async def connect_page(request: Request, services: ServicesDep, session: Session
 async def submit_connect(request: Request, services: ServicesDep, session: SessionDep) -> Response:
     form = {k: str(v) for k, v in (await request.form()).items()}
     try:
-        visit = ConnectVisit(request, services, session, form, need_option=False)
+        visit = await _visit(request, services, session, form, False)
     except OsmoError as exc:
         return error_page(request, exc.message, exc.key, exc.status)
     inputs = coerce_inputs(visit.option, form)
@@ -100,7 +119,7 @@ async def submit_connect(request: Request, services: ServicesDep, session: Sessi
     # Claimed before connecting so two submissions cannot both use one session; given back
     # when the app refuses the credentials, since the customer may correct them.
     claimed = visit.connect_session
-    if claimed is not None and not consume_session(session, claimed.id):
+    if claimed is not None and not await run_in_threadpool(consume_session, session, claimed.id):
         return error_page(
             request, "This connect link was already used.", "connect_session_used", 410
         )
@@ -119,7 +138,7 @@ async def submit_connect(request: Request, services: ServicesDep, session: Sessi
         )
     except (OAuthGrantError, OsmoError) as exc:
         if claimed is not None:
-            release_session(session, claimed.id)
+            await run_in_threadpool(release_session, session, claimed.id)
         return _form(request, visit, inputs, error=_refusal(exc), status_code=400)
     return result(
         request,
@@ -143,19 +162,22 @@ async def _start_redirect(
     settings = services.settings
     callback = f"{settings.public_url.rstrip('/')}/oauth/callback"
     verifier = new_code_verifier()
-    state_id, state = issue_state(
-        session,
-        services.encryptor,
-        settings.workspace_secret,
-        ttl_seconds=settings.state_ttl_seconds,
-        secret={"verifier": verifier, "inputs": inputs, "multiple": visit.allow_multiple},
-        customer_id=visit.customer_id,
-        integration_id=visit.integration.id,
-        connection_id=visit.connection_id,
-        auth_option_key=visit.option.key,
-        redirect_uri=visit.redirect_uri,
-        browser_hash=visit.browser,
-        connect_session_id=visit.connect_session.id if visit.connect_session else None,
+    state_id, state = await run_in_threadpool(
+        partial(
+            issue_state,
+            session,
+            services.encryptor,
+            settings.workspace_secret,
+            ttl_seconds=settings.state_ttl_seconds,
+            secret={"verifier": verifier, "inputs": inputs, "multiple": visit.allow_multiple},
+            customer_id=visit.customer_id,
+            integration_id=visit.integration.id,
+            connection_id=visit.connection_id,
+            auth_option_key=visit.option.key,
+            redirect_uri=visit.redirect_uri,
+            browser_hash=visit.browser,
+            connect_session_id=visit.connect_session.id if visit.connect_session else None,
+        )
     )
     ctx = visit.context(services, inputs)
     if isinstance(visit.option, OAuth1Option):
@@ -163,7 +185,8 @@ async def _start_redirect(
         token, secret = await flow.request_token(
             ctx, visit.option, f"{callback}?{urlencode({'state': state})}"
         )
-        update_state_secret(
+        await run_in_threadpool(
+            update_state_secret,
             session,
             services.encryptor,
             state_id,

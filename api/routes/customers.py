@@ -7,7 +7,7 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from api.deps import AdminDep, SessionDep
+from api.deps import AdminDep, ServicesDep, SessionDep
 from api.models.customers import CustomerCreate, CustomerPublic, CustomerUpdate
 from api.models.errors import errors
 from api.pagination import Page, paginate
@@ -64,19 +64,23 @@ def get_customer(_: AdminDep, session: SessionDep, customer_id: str) -> Customer
 
 @router.patch("/{customer_id}", response_model=CustomerPublic, responses=errors(404))
 def update_customer(
-    _: AdminDep, session: SessionDep, customer_id: str, body: CustomerUpdate
+    _: AdminDep, session: SessionDep, services: ServicesDep, customer_id: str, body: CustomerUpdate
 ) -> Customer:
     customer = _get(session, customer_id)
+    tenant_key = customer.tenant_key
     for field, value in body.model_dump(exclude_unset=True).items():
         setattr(customer, field, value)
     customer.updated_at = utcnow()
     session.add(customer)
     session.commit()
+    services.known_customers.forget(tenant_key)  # its tokens resolve to the new values
     return customer
 
 
 @router.delete("/{customer_id}", status_code=204, responses=errors(404))
-def delete_customer(_: AdminDep, session: SessionDep, customer_id: str) -> Response:
+def delete_customer(
+    _: AdminDep, session: SessionDep, services: ServicesDep, customer_id: str
+) -> Response:
     """Deletes the customer with their connections, connect sessions and pending attempts."""
     customer = _get(session, customer_id)
     for connection in session.exec(
@@ -87,4 +91,5 @@ def delete_customer(_: AdminDep, session: SessionDep, customer_id: str) -> Respo
     session.execute(delete(ConnectSession).where(ConnectSession.customer_id == customer.id))  # type: ignore[arg-type]
     session.delete(customer)
     session.commit()
+    services.known_customers.forget(customer.tenant_key)
     return Response(status_code=204)

@@ -27,6 +27,7 @@ from api.runs import start_flow_run
 from api.services import Services
 from core.elements.models import Element
 from core.elements.resolve import resolve_flow_instance
+from core.elements.snapshot_cache import RecordingStore
 from core.elements.snapshots import FlowSnapshot
 from core.elements.store import ElementStore
 from core.errors import OsmoError, not_found, validation_error
@@ -37,24 +38,35 @@ router = APIRouter(tags=["flow-runs"])
 
 
 def _snapshot_for(
+    services: Services,
     session: Session,
     caller: Caller,
     selector: str,
     connection_id: str | None,
     instance_key: str | None,
 ) -> FlowSnapshot:
-    store = ElementStore(session)
-    flow = store.find("flows", selector)
     if connection_id is None:
+        ElementStore(session).find("flows", selector)  # an unknown flow is a 404 first
         raise OsmoError(
             "bad_request",
             "connection_required",
             "Give connectionId to run a flow",
             {"path": "connectionId"},
         )
-    connection = get_connection(session, caller, connection_id)
-    instance = store.instance("flows", flow.key, connection, instance_key)
-    return _released(session, resolve_flow_instance(session, store, instance))
+    try:
+        connection = get_connection(session, caller, connection_id)
+    except OsmoError:
+        ElementStore(session).find("flows", selector)  # an unknown flow's 404 comes first
+        raise
+
+    def resolve(store: RecordingStore) -> FlowSnapshot:
+        flow = store.record(store.find("flows", selector))
+        instance = store.instance("flows", flow.key, connection, instance_key)
+        return resolve_flow_instance(session, store, instance)
+
+    # Reused while the flow's elements are unchanged (see `SnapshotCache`).
+    key = (connection.id, selector, instance_key)
+    return _released(session, services.flow_snapshots.get(session, key, resolve))
 
 
 def _released(session: Session, snapshot: FlowSnapshot) -> FlowSnapshot:
@@ -74,7 +86,7 @@ async def run_flow(
 ) -> FlowRunPublic:
     """Starts a run of the connection's instance of the flow; answers the run."""
     snapshot = await run_in_threadpool(
-        _snapshot_for, session, caller, selector, body.connection_id, body.instance_key
+        _snapshot_for, services, session, caller, selector, body.connection_id, body.instance_key
     )
     return await start_flow_run(services, FlowRunInput(snapshot, body.input))
 
@@ -94,7 +106,7 @@ async def run_connection_flow(
 ) -> FlowRunPublic:
     """Starts a run of the connection's instance of the flow; answers the run."""
     snapshot = await run_in_threadpool(
-        _snapshot_for, session, caller, selector, connection_id, body.instance_key
+        _snapshot_for, services, session, caller, selector, connection_id, body.instance_key
     )
     return await start_flow_run(services, FlowRunInput(snapshot, body.input))
 

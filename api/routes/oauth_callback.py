@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from api.connect_pages import error_page, result
@@ -15,7 +18,7 @@ from connectors.spec import OAuth1Option, OAuth2Option
 from core.errors import OsmoError
 from core.models import Integration
 from core.stores.connect_sessions import consume_session
-from core.stores.oauth_states import StateError, consume_state
+from core.stores.oauth_states import PendingAuth, StateError, consume_state
 
 router = APIRouter(tags=["connect"], route_class=PageRoute)
 
@@ -24,7 +27,9 @@ router = APIRouter(tags=["connect"], route_class=PageRoute)
 async def oauth_callback(request: Request, services: ServicesDep, session: SessionDep) -> Response:
     params = request.query_params
     settings = services.settings
-    try:
+
+    def pending_and_integration() -> tuple[PendingAuth, Integration | None]:
+        # In a worker thread: the state is consumed (a write) and the integration read.
         pending = consume_state(
             session,
             services.encryptor,
@@ -32,21 +37,29 @@ async def oauth_callback(request: Request, services: ServicesDep, session: Sessi
             params.get("state", ""),
             existing_browser_hash(request),
         )
+        integration = session.get(Integration, pending.state.integration_id)
+        session.commit()  # no pooled connection held while the provider is called
+        return pending, integration
+
+    try:
+        pending, integration = await run_in_threadpool(pending_and_integration)
     except StateError as exc:
         return error_page(request, str(exc), exc.key)
     state = pending.state
-    integration = session.get(Integration, state.integration_id)
     if integration is None:
         return error_page(request, "The integration no longer exists.", "integration_not_found")
 
-    def fail(key: str, message: str) -> Response:
-        record_attempt(
-            session,
-            customer_id=state.customer_id,
-            integration_key=integration.key,
-            auth_option_key=state.auth_option_key,
-            connection_id=state.connection_id,
-            error=OsmoError("connection", key, message),
+    async def fail(key: str, message: str) -> Response:
+        await run_in_threadpool(
+            partial(
+                record_attempt,
+                session,
+                customer_id=state.customer_id,
+                integration_key=integration.key,
+                auth_option_key=state.auth_option_key,
+                connection_id=state.connection_id,
+                error=OsmoError("connection", key, message),
+            )
         )
         return result(
             request,
@@ -59,8 +72,10 @@ async def oauth_callback(request: Request, services: ServicesDep, session: Sessi
 
     # The provider's answer ends the attempt either way, so the connect session is used up
     # here; of two flows started from one session only the first to return may finish.
-    if state.connect_session_id and not consume_session(session, state.connect_session_id):
-        return fail("connect_session_used", "This connect link was already used.")
+    if state.connect_session_id and not await run_in_threadpool(
+        consume_session, session, state.connect_session_id
+    ):
+        return await fail("connect_session_used", "This connect link was already used.")
     connector, option = resolve(services, integration, state.auth_option_key)
     inputs = pending.secret.get("inputs", {})
     ctx = new_context(services, integration, connector, option, state.customer_id, inputs)
@@ -70,10 +85,10 @@ async def oauth_callback(request: Request, services: ServicesDep, session: Sessi
         try:
             check_issuer(ctx, option, params.get("iss"))
         except OsmoError as exc:
-            return fail(exc.key, exc.message)
+            return await fail(exc.key, exc.message)
     if params.get("error"):
         description = params.get("error_description") or "The app did not grant access."
-        return fail(params["error"], f"{params['error']}: {description}")
+        return await fail(params["error"], f"{params['error']}: {description}")
     try:
         if isinstance(option, OAuth1Option):
             ctx.credentials = await services.runtime.oauth1.access_token(
@@ -86,7 +101,7 @@ async def oauth_callback(request: Request, services: ServicesDep, session: Sessi
         else:
             assert isinstance(option, OAuth2Option)
             if not params.get("code"):
-                return fail("missing_code", "The app returned no authorization code.")
+                return await fail("missing_code", "The app returned no authorization code.")
             token = await services.runtime.grants.exchange_code(
                 ctx,
                 option,
@@ -96,9 +111,9 @@ async def oauth_callback(request: Request, services: ServicesDep, session: Sessi
             )
             ctx.credentials, ctx.token_expires_at = token.credentials, token.expires_at
     except OAuthGrantError as exc:
-        return fail("token_exchange_failed", f"The app refused the authorization: {exc}")
+        return await fail("token_exchange_failed", f"The app refused the authorization: {exc}")
     except ConnectorError as exc:
-        return fail(exc.key, exc.message)
+        return await fail(exc.key, exc.message)
 
     try:
         connection = await establish(

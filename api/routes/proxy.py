@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from api.deps import CallerDep, ServicesDep, SessionDep, connection_context, get_connection
+from api.deps import CallerDep, ServicesDep, SessionDep, caller_connection_context
 from api.proxying import proxy_request
 
 router = APIRouter(tags=["proxy"])
@@ -21,8 +21,7 @@ async def proxy(
 ) -> Response:
     """Sends the request to the app's base URL with the connection's auth (refreshing on 401)
     and returns the upstream status, headers (minus hop-by-hop) and body as they came."""
-    connection = get_connection(session, caller, connection_id)
-    ctx = await connection_context(services, connection.id)
+    ctx = await caller_connection_context(services, session, caller, connection_id)
     return await proxy_request(services, ctx, path, request)
 
 
