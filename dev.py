@@ -141,6 +141,8 @@ def commands(settings: Settings, config: DevConfig) -> dict[str, list[str]]:
         "api": [
             sys.executable, "-m", "uvicorn", "api.main:app",
             "--host", "127.0.0.1", "--port", str(config.api_port),
+            # Named so that a missing one fails at start instead of falling back silently.
+            "--loop", "uvloop", "--http", "httptools",
         ],
     }  # fmt: skip
 

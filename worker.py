@@ -66,7 +66,12 @@ class Activities:
 
 
 def build_activities(settings: Settings) -> Activities:
-    engine = create_db_engine(settings.database_url)
+    engine = create_db_engine(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout_seconds,
+    )
     migrate(engine)
     connections = ConnectionStore(engine, Encryptor.from_setting(settings.encryption_keys))
     runtime = ConnectorRuntime(
