@@ -128,7 +128,8 @@ async def _history(
     async for event in described.handle.fetch_history_events():
         if event.HasField("workflow_execution_started_event_attributes"):
             payloads = event.workflow_execution_started_event_attributes.input.payloads
-            run_input = (await client.data_converter.decode(payloads, [FlowRunInput]))[0]
+            if payloads:  # a FlowRun started without input (by hand) has none to read
+                run_input = (await client.data_converter.decode(payloads, [FlowRunInput]))[0]
         elif event.HasField("activity_task_scheduled_event_attributes"):
             scheduled[event.event_id] = event.activity_task_scheduled_event_attributes.activity_id
         elif event.HasField("activity_task_started_event_attributes"):
