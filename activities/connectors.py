@@ -13,6 +13,7 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.heartbeat import heartbeating
 from connectors.runtime import ConnectorError, ConnectorRuntime
 from connectors.runtime.collections import run_method
 from connectors.runtime.context import ConnectionContext
@@ -109,6 +110,7 @@ class ConnectorActivities:
         self.connections = connections
 
     @activity.defn(name="api_request")
+    @heartbeating
     async def api_request(self, input: ApiRequestInput) -> ApiRequestOutput:
         """A raw request to the connection's API (the `api-request-to-external-app` node).
 
@@ -138,6 +140,7 @@ class ConnectorActivities:
         return ApiRequestOutput(response.status_code, headers, output_redactor(ctx).value(body))
 
     @activity.defn(name="run_operation")
+    @heartbeating
     async def run_operation(self, input: RunOperationInput) -> Any:
         """Runs a connector operation for the connection."""
         stored = await asyncio.to_thread(self.connections.load, input.connection_id)
@@ -151,6 +154,7 @@ class ConnectorActivities:
         return output_redactor(ctx).value(output)  # into history: no echoed credential
 
     @activity.defn(name="collection_method")
+    @heartbeating
     async def collection_method(self, input: CollectionMethodInput) -> dict[str, Any]:
         """Runs one data collection method (list a page, find, create, update, delete...)."""
         stored = await asyncio.to_thread(self.connections.load, input.connection_id)
@@ -167,6 +171,8 @@ class ConnectorActivities:
                 query=input.query,
                 cursor=input.cursor,
                 idempotency_key=input.idempotency_key,
+                # An attempt before this one may have created the record and died unanswered.
+                retried=activity.info().attempt > 1,
             )
         except OsmoError as exc:
             raise to_application_error(exc) from exc
@@ -174,6 +180,7 @@ class ConnectorActivities:
         return redacted
 
     @activity.defn(name="test_connection")
+    @heartbeating
     async def test_connection(self, connection_id: str) -> bool:
         """Runs the connector's test request for the connection."""
         stored = await asyncio.to_thread(self.connections.load, connection_id)
