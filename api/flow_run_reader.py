@@ -188,6 +188,8 @@ async def replay_state(client: Client, history: WorkflowHistory) -> list[Any]:
         workflows=[FlowRunWorkflow],
         data_converter=client.data_converter,
         interceptors=[_Capture(instances)],
+        # Named, so the SDK does not hash every loaded module for a default (a second, once).
+        build_id="osmo-api-replay",
     )
     await replayer.replay_workflow(history)
     if not instances:
