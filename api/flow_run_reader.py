@@ -163,10 +163,12 @@ async def running_node_runs(
     Raises:
         OsmoError: 503 `flow_run_state_unavailable` when even the replay fails.
     """
+    query = described.handle.query(FlowRunWorkflow.state, rpc_timeout=QUERY_TIMEOUT)
     try:
-        answer = await described.handle.query(FlowRunWorkflow.state, rpc_timeout=QUERY_TIMEOUT)
+        # The RPC deadline alone is not kept (the client retries under it): bound it here too.
+        answer = await asyncio.wait_for(query, QUERY_TIMEOUT.total_seconds())
         return [n if isinstance(n, dict) else asdict(n) for n in answer]
-    except (RPCError, WorkflowQueryFailedError, WorkflowQueryRejectedError):
+    except (TimeoutError, RPCError, WorkflowQueryFailedError, WorkflowQueryRejectedError):
         pass  # no worker answered in time (or it could not): read the history instead
     try:
         history = WorkflowHistory(described.handle.id, events)
