@@ -8,6 +8,7 @@ import contextlib
 import signal
 import time
 import uuid
+from typing import Any
 
 import httpx
 
@@ -38,7 +39,7 @@ async def test_api_killed_mid_proxy_write_leaves_the_request_pending_in_the_log(
                         json={"properties": {"email": email}},
                     )
                 )
-                pending = []
+                pending: list[dict[str, Any]] = []
                 deadline = time.monotonic() + 20
                 while not pending and time.monotonic() < deadline:
                     listed = await osmo.call(
