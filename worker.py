@@ -28,6 +28,7 @@ from core.settings import Settings, get_settings
 from core.stores.connections import ConnectionStore
 from workflows.action_run import ActionRunWorkflow
 from workflows.flow_run import FlowRunWorkflow
+from workflows.nodes.base import use_http_timeout
 
 WORKFLOWS = [FlowRunWorkflow, ActionRunWorkflow]
 
@@ -100,6 +101,7 @@ waiting poll. Half the polls wait on the shared queue instead (issue 12)."""
 
 
 def build_worker(client: Client, settings: Settings, activities: Activities) -> Worker:
+    use_http_timeout(settings.http_timeout_seconds)  # activity timeouts follow it
     return Worker(
         client,
         task_queue=settings.task_queue,

@@ -13,6 +13,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from activities.connection_cache import ConnectionCache
+from activities.heartbeat import heartbeating
 from connectors.runtime import ConnectorError, ConnectorRuntime
 from connectors.runtime.bodies import response_body
 from connectors.runtime.collections import run_method
@@ -121,6 +122,7 @@ class ConnectorActivities:
         self.cache = ConnectionCache(connections)
 
     @activity.defn(name="api_request")
+    @heartbeating
     async def api_request(self, input: ApiRequestInput) -> ApiRequestOutput:
         """A raw request to the connection's API (the `api-request-to-external-app` node).
 
@@ -148,6 +150,7 @@ class ConnectorActivities:
         return ApiRequestOutput(response.status_code, headers, output_redactor(ctx).value(body))
 
     @activity.defn(name="run_operation")
+    @heartbeating
     async def run_operation(self, input: RunOperationInput) -> Any:
         """Runs a connector operation for the connection."""
         stored = await self.cache.load(input.connection_id)
@@ -161,6 +164,7 @@ class ConnectorActivities:
         return output_redactor(ctx).value(output)  # into history: no echoed credential
 
     @activity.defn(name="collection_method")
+    @heartbeating
     async def collection_method(self, input: CollectionMethodInput) -> dict[str, Any]:
         """Runs one data collection method (list a page, find, create, update, delete...)."""
         stored = await self.cache.load(input.connection_id)
@@ -177,6 +181,8 @@ class ConnectorActivities:
                 query=input.query,
                 cursor=input.cursor,
                 idempotency_key=input.idempotency_key,
+                # An attempt before this one may have created the record and died unanswered.
+                retried=activity.info().attempt > 1,
             )
         except OsmoError as exc:
             raise to_application_error(exc) from exc
@@ -184,6 +190,7 @@ class ConnectorActivities:
         return redacted
 
     @activity.defn(name="test_connection")
+    @heartbeating
     async def test_connection(self, connection_id: str) -> bool:
         """Runs the connector's test request for the connection."""
         stored = await self.cache.load(connection_id)

@@ -25,18 +25,19 @@ import httpx
 from temporalio import activity
 
 from activities.connectors import ApiRequestOutput, to_application_error
+from activities.heartbeat import heartbeating
 from connectors.runtime.addresses import PublicOnlyTransport
 from connectors.runtime.bodies import response_body
-from connectors.runtime.context import ApiLogSink
+from connectors.runtime.context import ApiCall, ApiLogSink
 from connectors.runtime.errors import (
     ConnectorError,
     app_message,
     error_for_status,
     parse_retry_after,
 )
-from connectors.runtime.http_log import describe
+from connectors.runtime.http_log import describe_request, ended, logs_pending
 from connectors.runtime.redaction import Redactor, is_secret_name, secret_values
-from connectors.runtime.sinks import record
+from connectors.runtime.sinks import record, update_record
 from core.errors import OsmoError, bad_request
 from core.settings import Settings
 from core.tokens import mint_token
@@ -117,6 +118,7 @@ class HttpActivities:
                 await client.aclose()
 
     @activity.defn(name="custom_http_request")
+    @heartbeating
     async def custom_http_request(self, input: HttpRequestInput) -> ApiRequestOutput:
         """Any HTTP request to an absolute http(s) URL.
 
@@ -133,6 +135,7 @@ class HttpActivities:
         )
 
     @activity.defn(name="app_api_request")
+    @heartbeating
     async def app_api_request(self, input: AppRequestInput) -> ApiRequestOutput:
         """A request to `OSMO_APP_API_URL` + `path` as the run's customer.
 
@@ -177,18 +180,26 @@ class HttpActivities:
         request = client.build_request(
             method, url.copy_merge_params(query), headers=headers, json=json
         )
+        call = describe_request(owner, request, self.settings.log_body_limit)
+        pending = logs_pending(request)
+        if pending:
+            await record(self.sink, call)  # before the write leaves: it may reach the app
         started = time.perf_counter()
         try:
             response = await client.send(request)
         except (OsmoError, httpx.TransportError) as exc:
             error = _transport_error(exc, shown)
-            await self._log(owner, request, None, started, error)
+            await self._log(owner, call, pending, None, started, error)
             raise to_application_error(error) from exc
-        await self._log(owner, request, response, started, None)
+        await self._log(owner, call, pending, response, started, None)
         redactor = owner.redactor()
         if response.status_code >= 400:
+            try:
+                parsed: Any = response_body(response)
+            except OsmoError:  # an error page that claims JSON: its text may still say why
+                parsed = None
             said = app_message(
-                body if isinstance(body, dict | list) else None,
+                parsed if isinstance(parsed, dict | list) else None,
                 response.text,
                 response.headers.get("content-type", ""),
             )
@@ -219,22 +230,24 @@ class HttpActivities:
     async def _log(
         self,
         owner: RequestOwner,
-        request: httpx.Request,
+        call: ApiCall,
+        pending: bool,
         response: httpx.Response | None,
         started: float,
         error: OsmoError | None,
     ) -> None:
-        """Writes one attempt to the external API logs, as the connector runtime does."""
-        call = describe(
+        """Writes how one attempt ended to the external API logs, as the connector runtime
+        does (updating its pending entry, for a write)."""
+        done = ended(
             owner,
-            request,
+            call,
             response,
             self.settings.log_body_limit,
             duration_ms=(time.perf_counter() - started) * 1000,
             error_key=error.key if error else None,
             error_message=error.message if error else None,
         )
-        await record(self.sink, call)
+        await (update_record if pending else record)(self.sink, done)
 
 
 def _request_secrets(headers: dict[str, str], query: dict[str, str]) -> frozenset[str]:

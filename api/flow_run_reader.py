@@ -3,25 +3,38 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from temporalio import workflow
+from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import (
     Client,
     WorkflowExecutionDescription,
     WorkflowExecutionStatus,
     WorkflowFailureError,
     WorkflowHandle,
+    WorkflowHistory,
+    WorkflowQueryFailedError,
+    WorkflowQueryRejectedError,
 )
 from temporalio.common import TypedSearchAttributes
 from temporalio.service import RPCError, RPCStatusCode
+from temporalio.worker import (
+    ExecuteWorkflowInput,
+    Interceptor,
+    Replayer,
+    WorkflowInboundInterceptor,
+    WorkflowInterceptorClassInput,
+)
 
 from api.models.flow_runs import FlowRunList, FlowRunPublic, FlowRunSummary, NodeRunPublic
 from api.pagination import open_page_token, seal_page_token
 from api.params import invalid_cursor
-from core.errors import not_found
+from core.errors import OsmoError, not_found
 from workflows import search_attributes as sa
 from workflows.flow_run import FlowRunWorkflow
 from workflows.flow_state import FlowRunInput, FlowRunResult, node_run_inputs
@@ -34,6 +47,12 @@ STATES = {
     WorkflowExecutionStatus.TERMINATED: "stopped",
     WorkflowExecutionStatus.TIMED_OUT: "failed",
 }
+
+QUERY_TIMEOUT = timedelta(seconds=2)
+"""How long the `state` query may wait for a worker: with none running (all died, or a
+deploy) Temporal would hold it for its own deadline, and the API with it."""
+REPLAY_TIMEOUT = 5.0
+"""Seconds the fallback, replaying the run's history here, may take."""
 
 VISIBILITY_STATUSES = {
     "running": ["Running"],
@@ -120,12 +139,15 @@ LOCAL_ACTIVITY_MARKER = "core_local_activity"
 
 async def _history(
     client: Client, described: DescribedRun
-) -> tuple[FlowRunInput | None, dict[str, int]]:
-    """The execution's input and the attempts of each activity (by activity id) so far."""
+) -> tuple[FlowRunInput | None, dict[str, int], list[HistoryEvent]]:
+    """The execution's input, the attempts of each activity (by activity id) so far, and the
+    events themselves."""
     run_input: FlowRunInput | None = None
     scheduled: dict[int, str] = {}  # event id → activity id
     attempts: dict[str, int] = {}
+    events: list[HistoryEvent] = []
     async for event in described.handle.fetch_history_events():
+        events.append(event)
         if event.HasField("workflow_execution_started_event_attributes"):
             payloads = event.workflow_execution_started_event_attributes.input.payloads
             if payloads:  # a FlowRun started without input (by hand) has none to read
@@ -142,7 +164,72 @@ async def _history(
             attempts[str(marker.get("activity_id", ""))] = int(marker.get("attempt", 1))
     for pending in described.description.raw_description.pending_activities:
         attempts[pending.activity_id] = pending.attempt
-    return run_input, attempts
+    return run_input, attempts, events
+
+
+async def running_node_runs(
+    client: Client, described: DescribedRun, events: list[HistoryEvent]
+) -> list[dict[str, Any]]:
+    """A running run's node runs: its `state` query, answered by a worker; when none answers
+    in `QUERY_TIMEOUT`, the same state rebuilt here by replaying the history (what the workers
+    had done up to their last workflow task).
+
+    Raises:
+        OsmoError: 503 `flow_run_state_unavailable` when even the replay fails.
+    """
+    query = described.handle.query(FlowRunWorkflow.state, rpc_timeout=QUERY_TIMEOUT)
+    try:
+        # The RPC deadline alone is not kept (the client retries under it): bound it here too.
+        answer = await asyncio.wait_for(query, QUERY_TIMEOUT.total_seconds())
+        return [n if isinstance(n, dict) else asdict(n) for n in answer]
+    except (TimeoutError, RPCError, WorkflowQueryFailedError, WorkflowQueryRejectedError):
+        pass  # no worker answered in time (or it could not): read the history instead
+    try:
+        history = WorkflowHistory(described.handle.id, events)
+        replayed = await asyncio.wait_for(replay_state(client, history), REPLAY_TIMEOUT)
+    except Exception as exc:
+        raise OsmoError(
+            "unavailable",
+            "flow_run_state_unavailable",
+            "No worker answered for the run and its history could not be read; retry later",
+            status=503,
+        ) from exc
+    return [asdict(n) for n in replayed]
+
+
+async def replay_state(client: Client, history: WorkflowHistory) -> list[Any]:
+    """The node runs a `FlowRun` holds after replaying `history` in this process."""
+    instances: list[FlowRunWorkflow] = []
+    replayer = Replayer(
+        workflows=[FlowRunWorkflow],
+        data_converter=client.data_converter,
+        interceptors=[_Capture(instances)],
+        # Named, so the SDK does not hash every loaded module for a default (a second, once).
+        build_id="osmo-api-replay",
+    )
+    await replayer.replay_workflow(history)
+    if not instances:
+        raise RuntimeError("the history started no FlowRun")
+    return list(instances[0].state())
+
+
+class _Capture(Interceptor):
+    """Hands out the workflow object a replay builds, so its state can be read afterwards."""
+
+    def __init__(self, instances: list[FlowRunWorkflow]) -> None:
+        self.instances = instances
+
+    def workflow_interceptor_class(
+        self, input: WorkflowInterceptorClassInput
+    ) -> type[WorkflowInboundInterceptor]:
+        instances = self.instances
+
+        class Inbound(WorkflowInboundInterceptor):
+            async def execute_workflow(self, input: ExecuteWorkflowInput) -> Any:
+                instances.append(workflow.instance())
+                return await super().execute_workflow(input)
+
+        return Inbound
 
 
 def with_attempts(
@@ -163,14 +250,11 @@ def with_attempts(
 async def read(client: Client, described: DescribedRun) -> FlowRunRead:
     """The run as `GET /flow-runs/{id}` shows it: while running (a query) and after (its
     result, or the node runs its failure carries)."""
-    history_input, attempts = await _history(client, described)
+    history_input, attempts, events = await _history(client, described)
     handle = described.handle
     failed_node_key, error, pending = None, None, None
     if described.summary.state == "running":
-        node_runs = [
-            n if isinstance(n, dict) else asdict(n)
-            for n in await handle.query(FlowRunWorkflow.state)
-        ]
+        node_runs = await running_node_runs(client, described, events)
     else:
         try:
             node_runs = [asdict(n) for n in (await handle.result()).node_runs]

@@ -145,6 +145,15 @@ class RequestBudget(SQLModel, table=True):
     count: int = Field(default=0)
 
 
+class ApiCallState(StrEnum):
+    """Where an external call stands: `pending` while sent (forever, if the process died
+    before the answer), `completed` with the app's answer, `failed` with none (network)."""
+
+    pending = "pending"
+    completed = "completed"
+    failed = "failed"
+
+
 class ExternalApiLog(SQLModel, table=True):
     """One request Osmo made to an external app (redacted and truncated)."""
 
@@ -170,6 +179,12 @@ class ExternalApiLog(SQLModel, table=True):
     response_body: str | None = Field(default=None, sa_column=Column(Text))
     error_key: str | None = Field(default=None, max_length=100)
     error_message: str | None = Field(default=None, sa_column=Column(Text))
+    # A string, not a database enum: a new state needs no type migration.
+    state: str = Field(
+        default=ApiCallState.completed.value,
+        max_length=20,
+        sa_column_kwargs={"server_default": ApiCallState.completed.value},
+    )
 
 
 class ConnectionAttempt(SQLModel, table=True):

@@ -3,7 +3,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from pydantic import Field
+
 from api.models import PublicModel
+from core.models import ApiCallState
 
 
 class ExternalApiLogPublic(PublicModel):
@@ -24,6 +27,10 @@ class ExternalApiLogPublic(PublicModel):
     response_body: str | None
     error_key: str | None
     error_message: str | None
+    state: ApiCallState = Field(
+        description="`pending`: sent, no answer yet (or the process died before it, so the "
+        "request may have reached the app); `completed`: the app answered; `failed`: no answer."
+    )
 
 
 class ConnectionAttemptPublic(PublicModel):

@@ -145,14 +145,14 @@ async def create_flow_run(
     return await start_flow_run(services, FlowRunInput(snapshot, body.input, _start_node_key(body)))
 
 
-@router.get("/flow-runs/{run_id}", responses=errors(404))
+@router.get("/flow-runs/{run_id}", responses=errors(404, 503))
 async def read_flow_run(run_id: str, caller: CallerDep, services: ServicesDep) -> FlowRunPublic:
     """Works while running (query) and after completion (result or failure, from history)."""
     client = await services.temporal()
     return (await reader.read(client, await _described(services, caller, run_id))).run
 
 
-@router.get("/flow-runs/{run_id}/output", responses=errors(404))
+@router.get("/flow-runs/{run_id}/output", responses=errors(404, 503))
 async def read_flow_run_output(
     run_id: str, caller: CallerDep, services: ServicesDep
 ) -> FlowRunOutput:
@@ -284,7 +284,7 @@ def _pending_rerun(read: reader.FlowRunRead, snapshot: FlowSnapshot) -> FlowRunI
     )
 
 
-@router.post("/flow-runs/{run_id}/rerun", status_code=201, responses=errors(400, 404))
+@router.post("/flow-runs/{run_id}/rerun", status_code=201, responses=errors(400, 404, 422, 503))
 async def rerun_flow_run(
     run_id: str, body: FlowRunRerun, caller: CallerDep, services: ServicesDep, session: SessionDep
 ) -> FlowRunPublic:

@@ -13,7 +13,7 @@ from api.models.logs import ConnectionAttemptPublic, ExternalApiLogPublic
 from api.pagination import Page, paginate
 from api.params import DEFAULT_LIMIT, Cursor, HttpStatus, Key, Limit, UtcDatetime
 from core.errors import not_found
-from core.models import ConnectionAttempt, ExternalApiLog
+from core.models import ApiCallState, ConnectionAttempt, ExternalApiLog
 
 router = APIRouter(tags=["logs"])
 
@@ -26,6 +26,7 @@ def list_external_api_logs(
     customer_id: Annotated[Key | None, Query(alias="customerId")] = None,
     status: HttpStatus | None = None,
     success: bool | None = None,
+    state: ApiCallState | None = None,
     since: UtcDatetime | None = None,
     until: UtcDatetime | None = None,
     cursor: Cursor = None,
@@ -43,6 +44,8 @@ def list_external_api_logs(
         statement = statement.where(ExternalApiLog.status == status)
     if success is not None:
         statement = statement.where(ExternalApiLog.success == success)
+    if state is not None:
+        statement = statement.where(ExternalApiLog.state == state.value)
     if since:
         statement = statement.where(ExternalApiLog.created_at >= since)  # type: ignore[operator]
     if until:

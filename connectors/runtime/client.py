@@ -22,12 +22,12 @@ from connectors.runtime.components import load_components
 from connectors.runtime.context import ApiLogSink, ConnectionContext, CredentialStore
 from connectors.runtime.credentials import CredentialKeeper, ensure_connected
 from connectors.runtime.errors import ConnectorError
-from connectors.runtime.http_log import describe
+from connectors.runtime.http_log import describe_request, ended, logs_pending
 from connectors.runtime.oauth1 import OAuth1Flow
 from connectors.runtime.oauth2 import OAuth2Grants
 from connectors.runtime.responses import classify
 from connectors.runtime.signing import credentials_mapping, sign
-from connectors.runtime.sinks import record
+from connectors.runtime.sinks import record, update_record
 from connectors.runtime.templates import render, render_value
 from connectors.runtime.urls import customer_derived, parse_base_url, render_url, resolve_url
 from connectors.spec import OAuth2Option, RequestSpec
@@ -221,8 +221,12 @@ class ConnectorRuntime:
         return hooks.check_response(response) or classify(response, ctx.connector.api)
 
     async def _send(self, ctx: ConnectionContext, request: httpx.Request) -> httpx.Response:
+        call = describe_request(ctx, request, self.body_limit)
+        pending = logs_pending(request)
         await take_budget(self.store, ctx)
         client = self.public_http if self.guarded(ctx) else self.http
+        if pending:
+            await record(self.sink, call)  # before the write leaves: it may reach the app
         started = time.perf_counter()
         error: ConnectorError | None = None
         response: httpx.Response | None = None
@@ -238,16 +242,16 @@ class ConnectorRuntime:
         except httpx.TransportError as exc:
             error = ConnectorError("network_error", f"{request.method} failed: {exc}")
         duration = (time.perf_counter() - started) * 1000
-        call = describe(
+        call = ended(
             ctx,
-            request,
+            call,
             response,
             self.body_limit,
             duration_ms=duration,
             error_key=error.key if error else None,
             error_message=error.message if error else None,
         )
-        await record(self.sink, call)
+        await (update_record if pending else record)(self.sink, call)
         if error is not None:
             raise error
         assert response is not None

@@ -111,11 +111,80 @@ async def run_method(
     query: dict[str, Any] | None = None,
     cursor: str | None = None,
     idempotency_key: str | None = None,
+    retried: bool = False,
 ) -> dict[str, Any]:
     """Runs one collection method and returns Osmo's normalized result.
 
     `match` answers `{"record": None}` when the app finds nothing (an empty list or a 404).
+    A `retried` create the app refuses with a conflict resolves to the record it conflicts
+    with where the collection can tell which (`resolve_conflict`).
     """
+    try:
+        return await _run_method(
+            runtime,
+            ctx,
+            collection_key,
+            method_name,
+            parameters=parameters,
+            id=id,
+            fields=fields,
+            query=query,
+            cursor=cursor,
+            idempotency_key=idempotency_key,
+        )
+    except ConnectorError as exc:
+        if not (retried and method_name == "create" and exc.key == "conflict"):
+            raise
+        found = await resolve_conflict(runtime, ctx, collection_key, parameters, fields)
+        if found is None:
+            raise
+        return found
+
+
+async def resolve_conflict(
+    runtime: ConnectorRuntime,
+    ctx: ConnectionContext,
+    collection_key: str,
+    parameters: dict[str, Any] | None,
+    fields: dict[str, Any] | None,
+) -> dict[str, Any] | None:
+    """The record a refused create conflicts with, matched on the collection's unique fields
+    (`{record, created: false, matched: true}`), or None where it cannot be told.
+
+    Only for a retried create: the attempt before may have created the record and died before
+    the answer (the worker was killed), so the conflict is with our own write. A first attempt's
+    conflict is a record that was there before, and stays an error.
+    """
+    collection = find_collection(ctx, collection_key)
+    unique = [name for name in collection.unique_fields if (fields or {}).get(name) is not None]
+    if not unique or collection.match is None:
+        return None
+    found = await _run_method(
+        runtime,
+        ctx,
+        collection_key,
+        "match",
+        parameters=parameters,
+        query={name: (fields or {})[name] for name in unique},
+    )
+    if not found.get("record"):
+        return None
+    return {"record": found["record"], "created": False, "matched": True}
+
+
+async def _run_method(
+    runtime: ConnectorRuntime,
+    ctx: ConnectionContext,
+    collection_key: str,
+    method_name: str,
+    *,
+    parameters: dict[str, Any] | None = None,
+    id: str | None = None,
+    fields: dict[str, Any] | None = None,
+    query: dict[str, Any] | None = None,
+    cursor: str | None = None,
+    idempotency_key: str | None = None,
+) -> dict[str, Any]:
     collection = find_collection(ctx, collection_key)
     method = _method(collection, method_name)
     parameters = parameters or {}

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 from connectors.runtime.redaction import Redactor, secret_values
 from connectors.spec import AuthOption, ConnectorSpec
+from core.models import ApiCallState, new_id
 from core.stores.connections import CredentialsSnapshot, StoredConnection
 
 
@@ -81,7 +82,12 @@ class ConnectionContext:
 
 @dataclass
 class ApiCall:
-    """One request to an external app, already redacted, ready to be logged."""
+    """One request to an external app, already redacted, ready to be logged.
+
+    A request that may change something is logged `pending` before it is sent and updated
+    when it ends (same `id`), so one that reached the app is in the log even if the process
+    died before the answer.
+    """
 
     method: str
     url: str
@@ -98,12 +104,18 @@ class ApiCall:
     integration_key: str | None = None
     error_key: str | None = None
     error_message: str | None = None
+    state: ApiCallState = ApiCallState.completed
+    id: str = field(default_factory=new_id)
 
 
 class ApiLogSink(Protocol):
     """Where the runtime reports each external call."""
 
-    def record(self, call: ApiCall) -> None: ...
+    def record(self, call: ApiCall) -> None:
+        """Adds `call` to the log (a pending one, or one that has ended)."""
+
+    def update(self, call: ApiCall) -> None:
+        """Replaces the entry recorded with `call.id` by `call` (the call has ended)."""
 
 
 class CredentialStore(Protocol):

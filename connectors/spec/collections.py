@@ -126,6 +126,12 @@ class DataCollection(SpecModel):
         default_factory=CollectionEvents, description="Event sources (declared, not delivered yet)."
     )
     udm: UdmMapping | None = Field(None, description="Mapping to a unified data model.")
+    unique_fields: builtins.list[str] = Field(
+        default_factory=builtins.list,
+        description="Fields whose value the app keeps unique (it answers a create that repeats "
+        "one with 409): a retried create the app refuses so resolves, through `match` on them, "
+        "to the record an earlier attempt created.",
+    )
 
     def method(self, name: str) -> CollectionMethod | None:
         return getattr(self, name) if name in COLLECTION_METHODS else None

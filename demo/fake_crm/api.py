@@ -183,6 +183,30 @@ def install(app: FastAPI, crm: FakeCRM) -> None:
             record = crm.new_contact(props)
         return JSONResponse(record, status_code=201)
 
+    @app.post("/api/v1/contacts/search")
+    async def search_contacts(request: Request) -> Response:
+        """HubSpot's search, its `EQ` filters only: every filter of a group must hold."""
+        try:
+            payload = await request.json()
+            groups = payload.get("filterGroups") or []
+            filters = [
+                (f["propertyName"], str(f["value"]))
+                for group in groups
+                for f in group.get("filters") or []
+                if f.get("operator", "EQ") == "EQ"
+            ]
+        except (ValueError, AttributeError, KeyError, TypeError):
+            return api_error(400, "VALIDATION_ERROR", "Body must be {'filterGroups': [...]}.")
+        with crm.lock:
+            found = [
+                c
+                for c in crm.contacts.values()
+                if all(c["properties"].get(name) == value for name, value in filters)
+            ]
+        found.sort(key=lambda c: int(c["id"]))
+        limit = payload.get("limit") or _DEFAULT_LIMIT
+        return JSONResponse({"total": len(found), "results": found[:limit]})
+
     @app.get("/api/v1/contacts/{contact_id}")
     async def get_contact(contact_id: str) -> Response:
         record = crm.contacts.get(contact_id)

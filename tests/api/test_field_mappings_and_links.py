@@ -167,12 +167,12 @@ async def test_lookup_finds_records_through_the_connector(osmo: Osmo, crm) -> No
         json={
             "connectionId": connection_id,
             "direction": "export",
-            "input": {"ownerEmail": "x@y.z"},
+            "input": {"ownerEmail": "ada.lovelace1@example.com"},
         },
     )
-    # the fake CRM connector has no `match` method: the error says so instead of guessing
-    assert response.status_code == 400
-    assert response.json()["key"] == "method_not_supported"
+    # the fake CRM's contacts `match` finds its first seeded contact by email
+    assert response.status_code == 200, response.text
+    assert response.json()["output"] == {"contactId": "1001"}
     wrong_direction = await osmo.call(
         "POST",
         "/field-mappings/owner/run",

@@ -80,7 +80,7 @@ async def test_collection_methods(osmo: Osmo, crm) -> None:
     collections = (await osmo.call("GET", base, tenant="acme")).json()["items"]
     assert collections[0]["key"] == "contacts" and collections[0]["udm"] == "contacts"
     assert collections[0]["methods"] == [
-        "list", "find-by-id", "create", "update", "delete"
+        "list", "find-by-id", "match", "create", "update", "delete"
     ]  # fmt: skip
     seen, cursor = [], None
     while True:

@@ -21,12 +21,72 @@ with workflow.unsafe.imports_passed_through():
     from core.formulas import UNDEFINED, evaluate, matches_filter
 
 DEFAULT_TIMEOUT = timedelta(minutes=2)
+"""Start-to-close of an activity that makes no external call (a database write)."""
+
+HTTP_TIMEOUT_SECONDS = 30.0
+"""The worker's HTTP timeout (`OSMO_HTTP_TIMEOUT_SECONDS`); `worker.py` sets it at start.
+
+Activity options are not part of what replay compares, so a deployment changing it never
+breaks a recorded history."""
+HTTP_CALLS_PER_ATTEMPT = 4
+"""What one attempt may send: a token refresh, the request, a refresh after a 401, the
+request again."""
+ATTEMPT_MARGIN = timedelta(seconds=30)
+"""Waiting for room in the connection's request budget (`BUDGET_MAX_WAIT`) and the database."""
+HEARTBEAT_TIMEOUT = timedelta(seconds=5)
+"""How soon a lost worker is noticed while one of its activities calls an app: the
+activities beat every second (`activities/heartbeat.py`)."""
+
+
+def use_http_timeout(seconds: float) -> None:
+    """Sets the HTTP timeout activity timeouts follow (the worker's setting)."""
+    global HTTP_TIMEOUT_SECONDS
+    HTTP_TIMEOUT_SECONDS = seconds
+
+
+@dataclass(frozen=True)
+class ActivityTimeouts:
+    start_to_close: timedelta
+    heartbeat: timedelta | None
+
+
+def activity_timeouts(
+    node: dict[str, Any],
+    http_timeout: float,
+    *,
+    heartbeats: bool,
+    default: timedelta | None = None,
+) -> ActivityTimeouts:
+    """The timeouts of one activity of `node`.
+
+    A worker that dies mid-call must be noticed in seconds, not after a start-to-close of
+    minutes (the write would be retried only then): activities that call apps heartbeat, and
+    their start-to-close follows from the HTTP timeout. A node's `timeoutSeconds` still wins,
+    then `default` (the caller's own bound).
+
+    Args:
+        node: The node's definition.
+        http_timeout: Seconds one HTTP call may take.
+        heartbeats: Whether the activity heartbeats (see `activities/heartbeat.py`).
+        default: The start-to-close when the node sets none.
+    """
+    seconds = node.get("timeoutSeconds")
+    if seconds:
+        start_to_close = timedelta(seconds=float(seconds))
+    elif default is not None:
+        start_to_close = default
+    elif heartbeats:
+        start_to_close = timedelta(seconds=http_timeout * HTTP_CALLS_PER_ATTEMPT) + ATTEMPT_MARGIN
+    else:
+        start_to_close = DEFAULT_TIMEOUT
+    return ActivityTimeouts(start_to_close, HEARTBEAT_TIMEOUT if heartbeats else None)
+
 
 LOCAL_ACTIVITIES_PATCH = "local-activities"
 """Runs recorded before short steps ran as local activities scheduled regular ones: they replay
 as recorded; runs started since record this patch and run those steps locally."""
 
-LOCAL_ACTIVITY_LIMIT = DEFAULT_TIMEOUT
+LOCAL_ACTIVITY_LIMIT = timedelta(minutes=5)
 """The longest start-to-close timeout a step may have and still run as a local activity. A local
 activity holds the run's workflow task open (the SDK extends it past the task timeout), cannot
 heartbeat and runs again in full if the worker dies before the task completes; a step allowed
@@ -124,21 +184,27 @@ class NodeContext:
         Returns:
             The activity's result, decoded as its return annotation says.
         """
-        seconds = self.node.get("timeoutSeconds")
+        timeouts = activity_timeouts(
+            self.node,
+            HTTP_TIMEOUT_SECONDS,
+            heartbeats=getattr(method, "heartbeats", False),
+            default=timeout,
+        )
         activity_id = None
         if self.node_run_id is not None:
             self.activities += 1
             activity_id = f"{self.node_run_id}/{self.activities}"
-        start_to_close = timedelta(seconds=seconds) if seconds else timeout or DEFAULT_TIMEOUT
         if (
             local
-            and start_to_close <= LOCAL_ACTIVITY_LIMIT
+            and timeouts.start_to_close <= LOCAL_ACTIVITY_LIMIT
             and workflow.patched(LOCAL_ACTIVITIES_PATCH)
         ):
+            # No heartbeat: a local activity runs inside the workflow task, and a worker lost
+            # mid-step is noticed when that task times out (seconds), then the step runs again.
             return await workflow.execute_local_activity_method(
                 method,
                 argument,
-                start_to_close_timeout=start_to_close,
+                start_to_close_timeout=timeouts.start_to_close,
                 retry_policy=retry_policy(self.node),
                 local_retry_threshold=LOCAL_RETRY_THRESHOLD,
                 summary=f"{self.node_key}: {self.summary or self.node.get('type')}",
@@ -147,7 +213,8 @@ class NodeContext:
         return await workflow.execute_activity_method(
             method,
             argument,
-            start_to_close_timeout=start_to_close,
+            start_to_close_timeout=timeouts.start_to_close,
+            heartbeat_timeout=timeouts.heartbeat,
             retry_policy=retry_policy(self.node),
             summary=f"{self.node_key}: {self.summary or self.node.get('type')}",
             activity_id=activity_id,
