@@ -5,6 +5,7 @@ Credentials never pass through workflow history: activities load them by connect
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -21,7 +22,7 @@ from connectors.runtime.context import ConnectionContext
 from connectors.runtime.operations import run_operation
 from connectors.runtime.redaction import Redactor, is_secret_name, secret_values
 from core.errors import OsmoError
-from core.stores.connections import ConnectionStore
+from core.stores.connections import ConnectionStore, StoredConnection
 
 
 @dataclass(frozen=True)
@@ -112,14 +113,30 @@ def output_redactor(ctx: ConnectionContext) -> Redactor:
     return Redactor(s for s in secrets if len(s) >= MIN_SECRET_LENGTH)
 
 
+class _Uncached:
+    """`ConnectionCache`'s interface, loading every time."""
+
+    def __init__(self, connections: ConnectionStore) -> None:
+        self.connections = connections
+
+    async def load(self, connection_id: str) -> StoredConnection:
+        return await asyncio.to_thread(self.connections.load, connection_id)
+
+
 class ConnectorActivities:
     """Activities bound to one worker's connector runtime and connection store."""
 
-    def __init__(self, runtime: ConnectorRuntime, connections: ConnectionStore) -> None:
+    def __init__(
+        self, runtime: ConnectorRuntime, connections: ConnectionStore, *, cache: bool = True
+    ) -> None:
+        """`cache=False` loads every connection from `connections` on each call (a store
+        without a database behind it, in tests, has no rows for the cache to check)."""
         self.runtime = runtime
         self.connections = connections
         # Decrypts a connection again only when its rows changed (activities/connection_cache.py).
-        self.cache = ConnectionCache(connections)
+        self.cache: ConnectionCache | _Uncached = (
+            ConnectionCache(connections) if cache else _Uncached(connections)
+        )
 
     @activity.defn(name="api_request")
     @heartbeating

@@ -92,13 +92,14 @@ _PAGED: dict[str, Any] = {
             " back to get the next. `all`: every page, one output per page in the same shape;"
             " each page's sub-graph finishes before the next page is fetched, so a run holds one"
             " page at a time and can continue as new between pages. Flows only: an action"
-            " answers one page.",
+            " answers one page." + _FIXED,
         },
         "limit": {
             "type": "integer",
             "minimum": 1,
             "description": "With `pages: all`, the most records to output in all (the page that"
-            " reaches it is cut short and its `cursor` is null when records were left out).",
+            " reaches it is cut short and its `cursor` is null when records were left out)."
+            + _FIXED,
         },
     },
     # `limit` counts records across pages: with one page it would cut a page under its cursor.

@@ -34,7 +34,10 @@ LOAD_FLOW: dict[str, Any] = {
     "name": "Load flow",
     "nodes": {
         "trigger": {"type": "api-trigger", "links": [{"key": "map"}]},
-        "map": {"type": "transform-data", "config": {"value": {"email": {"$var": "input.email"}}}},
+        "map": {
+            "type": "transform-data",
+            "config": {"value": {"email": {"$var": "input.trigger.email"}}},
+        },
     },
 }
 """A flow whose runs need only the worker (no external app), so the start route is measured."""

@@ -66,7 +66,7 @@ async def test_a_retried_stripe_create_carries_the_same_idempotency_key(
         sink,
         transport=httpx.MockTransport(stripe),
     )
-    activities = ConnectorActivities(runtime, StripeConnections())  # type: ignore[arg-type]
+    activities = ConnectorActivities(runtime, StripeConnections(), cache=False)  # type: ignore[arg-type]
     nodes: dict[str, Any] = {
         "trigger": {"type": "api-trigger", "links": [{"key": "create"}]},
         "create": {

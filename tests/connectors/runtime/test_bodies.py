@@ -142,7 +142,7 @@ async def test_api_request_answers_every_content_type() -> None:
         .on("GET", "/repos/o/r", answer(b"{", "application/json"))
     )
     async with harness(replay, "github") as (runtime, _):
-        activities = ConnectorActivities(runtime, OneConnection())  # type: ignore[arg-type]
+        activities = ConnectorActivities(runtime, OneConnection(), cache=False)  # type: ignore[arg-type]
         environment = ActivityEnvironment()
 
         async def call(path: str) -> Any:
