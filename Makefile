@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# Test processes (pytest-xdist); `make test TEST_WORKERS=0` runs in this process.
+TEST_WORKERS ?= 2
 
 .PHONY: run test lint format token migrate connectors-table connector-schema nodes-doc clean
 
@@ -16,7 +18,7 @@ run: $(STAMP)
 	$(PY) cli.py dev
 
 test: $(STAMP)
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -77,18 +76,3 @@ def test_it_decodes_what_temporal_decodes_and_refuses_what_it_refuses() -> None:
 def test_osmos_data_converter_uses_it(tmp_path) -> None:
     converter = data_converter(make_settings("sqlite://", blob_store=str(tmp_path)))
     assert converter.payload_converter_class is OsmoPayloadConverter
-
-
-def test_a_run_of_thousands_of_node_runs_converts_several_times_faster() -> None:
-    """What took seconds in the workflow thread (past the deadlock detector) at 2,500 records."""
-    value = run_input(5000)
-    timings = {}
-    for name, converter in [
-        ("ours", OsmoPayloadConverter()),
-        ("default", DefaultPayloadConverter()),
-    ]:
-        began = time.perf_counter()
-        [payload] = converter.to_payloads([value])
-        converter.from_payloads([payload], [FlowRunInput])
-        timings[name] = time.perf_counter() - began
-    assert timings["ours"] * 2 < timings["default"], timings
