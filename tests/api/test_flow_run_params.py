@@ -52,7 +52,9 @@ async def test_control_characters_never_reach_temporal(osmo_temporal: Osmo) -> N
         response = await osmo_temporal.call("GET", "/flow-runs", params={name: "a\x01b\nc"})
         assert response.status_code == 422, (name, response.text)
         assert [e["path"] for e in response.json()["data"]["errors"]] == [f"query.{name}"]
-        assert time.monotonic() - started < 2  # refused at the door, not after retries
+        # Refused at the door: a call to Temporal would wait out its retries (10 s and more);
+        # the bound is loose enough for a loaded 2-core machine.
+        assert time.monotonic() - started < 5
 
 
 async def test_temporal_down_is_503(osmo_sqlite: Osmo) -> None:
