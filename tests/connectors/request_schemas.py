@@ -93,27 +93,12 @@ class RequestSchemas:
 
     def operation(self, method: str, path: str, base_path: str) -> VendorOperation | None:
         """The operation `method path` (a URL path under the connector's base path) matches."""
-        for relative in self._relative_paths(path, base_path):
+        for relative in relative_paths(path, base_path, self.server_paths):
             for template, item in self.paths:
                 operation = item.get(method.lower())
                 if operation is not None and _pattern(template).match(relative):
                     return self._operation(template, method, item, operation)
         return None
-
-    def _relative_paths(self, path: str, base_path: str) -> list[str]:
-        if base_path and path.startswith(base_path + "/"):
-            rest = path[len(base_path) :]
-            segments = base_path.strip("/").split("/")
-            bases = ["/" + "/".join(segments[i:]) for i in range(len(segments))] + [""]
-            candidates = [base.rstrip("/") + rest for base in bases]
-        else:
-            candidates = [path]
-        return [
-            candidate[len(server) :] or "/"
-            for candidate in candidates
-            for server in self.server_paths
-            if candidate == server or candidate.startswith(server + "/")
-        ]
 
     def _operation(
         self, template: str, method: str, item: dict[str, Any], operation: dict[str, Any]
@@ -236,3 +221,24 @@ def example_response(schemas: RequestSchemas, template: str, method: str = "get"
 def _parsed(example: Any) -> Any:
     """Some descriptions (Jira's) give examples as JSON text."""
     return json.loads(example) if isinstance(example, str) else copy.deepcopy(example)
+
+
+def relative_paths(path: str, base_path: str, server_paths: list[str]) -> list[str]:
+    """Where `path` may sit relative to a description's servers, best guess first.
+
+    The connector's base URL may carry a prefix the description does not know (a gateway
+    such as `/ex/jira/{cloudId}`), so its leading segments are dropped one at a time.
+    """
+    if base_path and path.startswith(base_path + "/"):
+        rest = path[len(base_path) :]
+        segments = base_path.strip("/").split("/")
+        bases = ["/" + "/".join(segments[i:]) for i in range(len(segments))] + [""]
+        candidates = [base.rstrip("/") + rest for base in bases]
+    else:
+        candidates = [path]
+    return [
+        candidate[len(server) :] or "/"
+        for candidate in candidates
+        for server in server_paths
+        if candidate == server or candidate.startswith(server + "/")
+    ]

@@ -24,6 +24,7 @@ from connectors.catalog import PlannedRequest, dry_run, sample_context
 from connectors.registry import BUILTIN, load_connector
 from connectors.runtime.templates import render
 from connectors.spec import ConnectorSpec
+from tests.connectors.request_schemas import relative_paths
 
 DESCRIPTIONS = Path(__file__).resolve().parent / "specs"
 VENDORS = {
@@ -124,24 +125,8 @@ class Description:
         return [item for item in self.paths if item.pattern.match(path)]
 
     def relative_paths(self, path: str, base_path: str) -> list[str]:
-        """Where `path` may sit relative to the description's servers, best guess first.
-
-        The connector's base URL may carry a prefix the description does not know (a gateway
-        such as `/ex/jira/{cloudId}`), so its leading segments are dropped one at a time.
-        """
-        if base_path and path.startswith(base_path + "/"):
-            rest = path[len(base_path) :]
-            segments = base_path.strip("/").split("/")
-            bases = ["/" + "/".join(segments[i:]) for i in range(len(segments))] + [""]
-            candidates = [base.rstrip("/") + rest for base in bases]
-        else:
-            candidates = [path]
-        return [
-            candidate[len(server) :] or "/"
-            for candidate in candidates
-            for server in self.server_paths
-            if candidate == server or candidate.startswith(server + "/")
-        ]
+        """Where `path` may sit relative to the description's servers, best guess first."""
+        return relative_paths(path, base_path, self.server_paths)
 
 
 @dataclass
