@@ -67,17 +67,8 @@ class RequestSchemas:
         self.name = name
         self.version = str(document.get("openapi") or document.get("swagger") or "")
         self.document = _nullable(document) if self.version.startswith(("3.0", "2")) else document
-        if "servers" in document:
-            urls = [server["url"] for server in document["servers"]]
-            self.server_paths = sorted({urlsplit(url).path.rstrip("/") for url in urls})
-        else:
-            self.server_paths = [document.get("basePath", "").rstrip("/")]
-        schemes = document.get("components", {}).get("securitySchemes") or document.get(
-            "securityDefinitions", {}
-        )
-        self.query_auth = frozenset(
-            s["name"] for s in schemes.values() if s.get("type") == "apiKey" and s["in"] == "query"
-        )
+        self.server_paths = server_paths(document)
+        self.query_auth = query_auth(document)
         self.paths = sorted(
             self.document["paths"].items(),
             key=lambda item: -sum("{" not in part for part in item[0].strip("/").split("/")),
@@ -242,3 +233,21 @@ def relative_paths(path: str, base_path: str, server_paths: list[str]) -> list[s
         for server in server_paths
         if candidate == server or candidate.startswith(server + "/")
     ]
+
+
+def server_paths(document: dict[str, Any]) -> list[str]:
+    """The URL paths of a description's servers (OpenAPI 3) or its `basePath` (Swagger 2)."""
+    if "servers" in document:
+        urls = [server["url"] for server in document["servers"]]
+        return sorted({urlsplit(url).path.rstrip("/") for url in urls})
+    return [document.get("basePath", "").rstrip("/")]
+
+
+def query_auth(document: dict[str, Any]) -> frozenset[str]:
+    """Query parameters that carry credentials (API keys `in: query`), not request data."""
+    schemes = document.get("components", {}).get("securitySchemes") or document.get(
+        "securityDefinitions", {}
+    )
+    return frozenset(
+        s["name"] for s in schemes.values() if s.get("type") == "apiKey" and s["in"] == "query"
+    )

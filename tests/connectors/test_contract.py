@@ -24,7 +24,7 @@ from connectors.catalog import PlannedRequest, dry_run, sample_context
 from connectors.registry import BUILTIN, load_connector
 from connectors.runtime.templates import render
 from connectors.spec import ConnectorSpec
-from tests.connectors.request_schemas import relative_paths
+from tests.connectors.request_schemas import query_auth, relative_paths, server_paths
 
 DESCRIPTIONS = Path(__file__).resolve().parent / "specs"
 VENDORS = {
@@ -72,17 +72,8 @@ class Description:
     def __init__(self, name: str, document: dict[str, Any]) -> None:
         self.name = name
         self.document = document
-        if "servers" in document:
-            urls = [server["url"] for server in document["servers"]]
-            self.server_paths = sorted({urlsplit(url).path.rstrip("/") for url in urls})
-        else:
-            self.server_paths = [document.get("basePath", "").rstrip("/")]
-        schemes = document.get("components", {}).get("securitySchemes") or document.get(
-            "securityDefinitions", {}
-        )
-        self.query_auth = frozenset(
-            s["name"] for s in schemes.values() if s.get("type") == "apiKey" and s["in"] == "query"
-        )
+        self.server_paths = server_paths(document)
+        self.query_auth = query_auth(document)
         items = [self._item(template, item) for template, item in document["paths"].items()]
         self.paths = sorted(items, key=lambda item: -item.literal_segments)
 
