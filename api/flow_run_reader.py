@@ -277,6 +277,8 @@ async def read(client: Client, described: DescribedRun) -> FlowRunRead:
             "node_runs": [NodeRunPublic.model_validate(n) for n in filled],
             "failed_node_key": failed_node_key,
             "error": error,
+            "launched_by": (history_input.launched_by if history_input else None)
+            or {"type": "api"},
         }
     )
     return FlowRunRead(run, history_input, node_runs, pending)

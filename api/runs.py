@@ -71,6 +71,7 @@ async def start_flow_run(services: Services, run_input: FlowRunInput) -> FlowRun
         start_time=started,
         start_node_key=run_input.start_node_key,
         input=run_input.input,
+        launched_by=run_input.launched_by or {"type": "api"},
     )
 
 

@@ -186,6 +186,42 @@ class Settings(BaseSettings):
         description="How long a start request over `OSMO_MAX_INFLIGHT_STARTS` waits for a slot.",
     )
 
+    # Events (docs/events.md).
+    webhook_public_url: str | None = Field(
+        None,
+        description=(
+            "Base URL external apps send webhooks to (`…/webhooks/subscriptions/{id}`); ingress "
+            "often runs on another host than the API. Default: `OSMO_PUBLIC_URL`."
+        ),
+    )
+    flow_runs_per_connection: int = Field(
+        10,
+        ge=1,
+        le=1000,
+        description=(
+            "Flow runs of one connection running at the same time (a flow's "
+            "`maxParallelRuns` can lower it); more wait in the connection's queue."
+        ),
+    )
+    connection_queue_limit: int = Field(
+        10_000,
+        ge=1,
+        description="Flow runs of one connection waiting for a slot; more are rejected.",
+    )
+    event_dedup_window: int = Field(
+        10_000,
+        ge=100,
+        description="Event ids an inbox remembers to drop redelivered events.",
+    )
+    min_poll_seconds: int = Field(
+        60, ge=1, description="Shortest interval between two polls of one subscription."
+    )
+    webhook_body_limit: int = Field(
+        1024 * 1024,
+        ge=1024,
+        description="Largest webhook body accepted (413 `request_too_large` above).",
+    )
+
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:
         if self.env == "dev":

@@ -71,6 +71,9 @@ class FlowRunInput:
     inherited: int = 0
     """How many of the first `node_runs` are the failed run's this run re-runs: kept so the
     references of `resume` resolve, but not this run's own (the API leaves them out)."""
+    launched_by: dict[str, Any] | None = None
+    """What started the run: `{type: api|external-event|app-event|schedule, subscriptionId,
+    eventId, appEventId, scheduleId}` (None: the API, or a run from before it was kept)."""
 
 
 @dataclass

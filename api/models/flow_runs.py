@@ -110,6 +110,11 @@ class FlowRunPublic(FlowRunSummary):
     node_runs: list[NodeRunPublic] = Field(default_factory=list)
     failed_node_key: str | None = None
     error: FlowRunError | None = None
+    launched_by: dict[str, Any] | None = Field(
+        None,
+        description="What started the run: `{type: api|external-event|app-event|schedule}` "
+        "with `subscriptionId` and `eventId` (external events), `appEventId`, or `scheduleId`.",
+    )
 
     @computed_field(description="Compatibility: the run's id, as start routes answered before.")  # type: ignore[prop-decorator]
     @property

@@ -89,27 +89,6 @@ HTTP_OUTPUT = (
     "body (JSON when it parses, else text)."
 )
 
-_EVENT_TRIGGERS = {
-    "schedule-trigger": "a schedule",
-    "app-event-trigger": "an event of your app",
-    "data-record-created-trigger": "a record created in the external app",
-    "data-record-updated-trigger": "a record updated in the external app",
-    "data-record-deleted-trigger": "a record deleted in the external app",
-    "connector-event-trigger": "an event the connector declares (a webhook)",
-}
-
-
-def _trigger(name: str, what: str) -> NodeDoc:
-    return NodeDoc(
-        summary=(
-            f"Starts a run on {what}. **Not delivered yet**: nothing starts runs from it "
-            "today (see the status table in README.md); a flow with it can still be started "
-            "through the API like an `api-trigger` flow."
-        ),
-        output="The run's input.",
-        example={"type": name},
-    )
-
 
 def _request_fields(target: str) -> dict[str, FieldDoc]:
     return {
@@ -311,6 +290,105 @@ for _type, _doc in _DATA_LINKS.items():
     _doc.example["type"] = _type
 
 
+_EVENT_FILTER_DOC = FieldDoc(
+    "Conditions over the event (`event`): only events they match start a run.",
+    "conditions",
+    "every event starts a run",
+)
+_RECORD_EVENT_OUTPUT = (
+    "The event: `{type, eventId, subscriptionId, recordId, record, payload}`: `record` is the "
+    "record in Osmo's shape when the app sent or Osmo read it, `payload` what the app sent "
+    "(a webhook's event), if anything."
+)
+
+
+def _record_trigger(name: str, what: str) -> NodeDoc:
+    return NodeDoc(
+        summary=(
+            f"Starts a run for each record {what} in the external app, on every enabled "
+            "instance of the flow. Enabling an instance subscribes its connection to the "
+            "collection's events: through the app's webhooks where the connector registers "
+            "them, else by polling changes (`pull-latest-records`) or by diffing full scans "
+            "(docs/events.md)."
+        ),
+        output=_RECORD_EVENT_OUTPUT,
+        example={"type": name, "config": {"collectionKey": "contacts"}},
+        fields={
+            "collectionKey": _COLLECTION["collectionKey"],
+            "dataSourceKey": _COLLECTION["dataSourceKey"],
+            "parameters": FieldDoc(
+                "The collection's parameters (its `parametersSchema`).",
+                "literal",
+                "the data source's, else `{}`",
+            ),
+            "filter": _EVENT_FILTER_DOC,
+            "pullIntervalSeconds": FieldDoc(
+                "Seconds between polls, when the events are polled.",
+                "literal",
+                "the data source's `pullIntervalSeconds`, else the connector's interval",
+            ),
+        },
+    )
+
+
+_TRIGGER_DOCS: dict[str, NodeDoc] = {
+    "schedule-trigger": NodeDoc(
+        summary=(
+            "Starts a run on a schedule: each enabled instance of the flow gets a Temporal "
+            "Schedule, paused when the instance is disabled and deleted with it."
+        ),
+        output="`{scheduledTime}`: when the run was due (ISO 8601).",
+        example={"type": "schedule-trigger", "config": {"cron": "0 9 * * 1-5"}},
+        fields={
+            "cron": FieldDoc("A cron expression (5 fields).", "literal"),
+            "intervalSeconds": FieldDoc("Instead of `cron`: seconds between runs.", "literal"),
+            "timezone": FieldDoc("IANA time zone of `cron`.", "literal", "UTC"),
+            "overlap": FieldDoc(
+                "A run due while the previous one still runs: `skip` it, `buffer-one` / "
+                "`buffer-all` (start after), `cancel-other`, or `allow-all`.",
+                "literal",
+                "`skip`",
+            ),
+            "catchupWindowSeconds": FieldDoc(
+                "Runs missed while Osmo was down start afterwards if due within this window.",
+                "literal",
+                "300",
+            ),
+        },
+    ),
+    "app-event-trigger": NodeDoc(
+        summary=(
+            "Starts a run when the product sends an app event of this type for the "
+            "connection's customer (`POST /app-events/{typeKey}`)."
+        ),
+        output="The event: `{type, appEventId, payload}`.",
+        example={"type": "app-event-trigger", "config": {"appEventType": "task-created"}},
+        fields={
+            "appEventType": FieldDoc("The app event type's key.", "literal"),
+            "filter": _EVENT_FILTER_DOC,
+        },
+    ),
+    "data-record-created-trigger": _record_trigger("data-record-created-trigger", "created"),
+    "data-record-updated-trigger": _record_trigger("data-record-updated-trigger", "updated"),
+    "data-record-deleted-trigger": _record_trigger("data-record-deleted-trigger", "deleted"),
+    "connector-event-trigger": NodeDoc(
+        summary=(
+            "Starts a run for each webhook event of a type the app sends (any event the "
+            "connector's webhooks deliver, not only record changes)."
+        ),
+        output="The event: `{type, eventId, subscriptionId, eventType, payload}`.",
+        example={"type": "connector-event-trigger", "config": {"eventType": "*"}},
+        fields={
+            "eventType": FieldDoc(
+                "The app's event type (the connector's `webhooks.eventTypePath`), or `*`.",
+                "literal",
+            ),
+            "filter": _EVENT_FILTER_DOC,
+        },
+    ),
+}
+
+
 NODE_DOCS: dict[str, NodeDoc] = {
     "api-trigger": NodeDoc(
         summary=(
@@ -320,7 +398,7 @@ NODE_DOCS: dict[str, NodeDoc] = {
         output="The run's input (the request's `input`).",
         example={"type": "api-trigger"},
     ),
-    **{name: _trigger(name, what) for name, what in _EVENT_TRIGGERS.items()},
+    **_TRIGGER_DOCS,
     "transform-data": NodeDoc(
         summary="Builds a value from formulas (pure: no I/O, evaluated in workflow code).",
         fields={"value": FieldDoc("The output: any JSON with formulas inside.")},

@@ -140,8 +140,96 @@ _ONE_SIDE = [{"required": ["appRecordId"]}, {"required": ["externalRecordId"]}]
 
 _REQUEST: dict[str, Any] = {"headers": {}, "query": {}, "body": {}}
 
+_EVENT_FILTER = {
+    "description": "Conditions over the event (the variable `event`, next to `trigger`): a "
+    "run starts only for events they match. Without it every event starts a run."
+}
+_RECORD_TRIGGERS = (
+    "data-record-created-trigger",
+    "data-record-updated-trigger",
+    "data-record-deleted-trigger",
+)
+_RECORD_EVENT: dict[str, Any] = {
+    "type": "object",
+    "anyOf": [{"required": ["collectionKey"]}, {"required": ["dataSourceKey"]}],
+    "properties": {
+        "collectionKey": _key("connector's data collection"),
+        "dataSourceKey": _key("data source"),
+        "parameters": {
+            "type": "object",
+            "description": "The collection's parameters (which list, board...); default: the "
+            f"data source's.{_FIXED}",
+        },
+        "filter": _EVENT_FILTER,
+        "pullIntervalSeconds": {
+            "type": "integer",
+            "minimum": 1,
+            "description": "Seconds between polls when the app's events are polled (default: "
+            "the data source's, else the connector's, else 300; never below "
+            f"`OSMO_MIN_POLL_SECONDS`).{_FIXED}",
+        },
+    },
+}
+_CONNECTOR_EVENT: dict[str, Any] = {
+    "type": "object",
+    "required": ["eventType"],
+    "properties": {
+        "eventType": {
+            "type": "string",
+            "minLength": 1,
+            "description": "The app's event type, as its webhooks name it (the connector's "
+            f"`webhooks.eventTypePath`, or `*` for every event).{_FIXED}",
+        },
+        "filter": _EVENT_FILTER,
+    },
+}
+_APP_EVENT: dict[str, Any] = {
+    "type": "object",
+    "required": ["appEventType"],
+    "properties": {
+        "appEventType": _key("app event type"),
+        "filter": _EVENT_FILTER,
+    },
+}
+_SCHEDULE: dict[str, Any] = {
+    "type": "object",
+    "anyOf": [{"required": ["cron"]}, {"required": ["intervalSeconds"]}],
+    "properties": {
+        "cron": {
+            "type": "string",
+            "minLength": 1,
+            "description": f"Cron expression (5 fields, e.g. `0 9 * * 1-5`).{_FIXED}",
+        },
+        "intervalSeconds": {
+            "type": "integer",
+            "minimum": 60,
+            "description": f"Instead of `cron`: seconds between runs (≥ 60).{_FIXED}",
+        },
+        "timezone": {
+            "type": "string",
+            "minLength": 1,
+            "description": f"IANA time zone of `cron`, default UTC.{_FIXED}",
+        },
+        "overlap": {
+            "enum": ["skip", "buffer-one", "buffer-all", "cancel-other", "allow-all"],
+            "description": "What happens when a run is due while the previous one still runs, "
+            f"default `skip`.{_FIXED}",
+        },
+        "catchupWindowSeconds": {
+            "type": "integer",
+            "minimum": 60,
+            "description": "Runs missed while Osmo was down are started afterwards if they "
+            f"fell within this window, default 300.{_FIXED}",
+        },
+    },
+}
+
 _SCHEMAS: dict[str, NodeSchema] = {
     **{name: NodeSchema(is_trigger=True) for name in TRIGGER_TYPES},
+    "schedule-trigger": NodeSchema(_SCHEDULE, is_trigger=True),
+    "app-event-trigger": NodeSchema(_APP_EVENT, is_trigger=True),
+    **{name: NodeSchema(_RECORD_EVENT, is_trigger=True) for name in _RECORD_TRIGGERS},
+    "connector-event-trigger": NodeSchema(_CONNECTOR_EVENT, is_trigger=True),
     "transform-data": NodeSchema(_required("value")),
     "filter": NodeSchema(_required("filter")),
     "for-each": NodeSchema(_required("items")),

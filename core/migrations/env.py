@@ -7,6 +7,7 @@ from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
 import core.elements.models
+import core.events.models
 import core.models  # noqa: F401
 
 config = context.config

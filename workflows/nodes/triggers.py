@@ -20,5 +20,6 @@ class Trigger(NodeType):
 def trigger_types() -> list[type[NodeType]]:
     """One node type per trigger kind (delivery is wired by the events machinery)."""
     return [
-        type(name.title().replace("-", ""), (Trigger,), {"type": name}) for name in TRIGGER_TYPES
+        type(name.title().replace("-", ""), (Trigger,), {"type": name, "__module__": __name__})
+        for name in TRIGGER_TYPES
     ]
