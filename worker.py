@@ -27,10 +27,12 @@ from core.logging import configure_logging
 from core.settings import Settings, get_settings
 from core.stores.connections import ConnectionStore
 from workflows.action_run import ActionRunWorkflow
+from workflows.event_inbox import EventInboxWorkflow
+from workflows.event_sync import EventSyncWorkflow
 from workflows.flow_run import FlowRunWorkflow
 from workflows.nodes.base import use_http_timeout
 
-WORKFLOWS = [FlowRunWorkflow, ActionRunWorkflow]
+WORKFLOWS = [FlowRunWorkflow, ActionRunWorkflow, EventInboxWorkflow, EventSyncWorkflow]
 
 
 def activity_methods(instance: object) -> list[Callable[..., Any]]:

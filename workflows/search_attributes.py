@@ -10,8 +10,19 @@ CONNECTION_ID = SearchAttributeKey.for_keyword("ConnectionId")
 FLOW_KEY = SearchAttributeKey.for_keyword("FlowKey")
 FLOW_INSTANCE_ID = SearchAttributeKey.for_keyword("FlowInstanceId")
 TRIGGER_TYPE = SearchAttributeKey.for_keyword("TriggerType")
+WAITS_FOR_APP_EVENTS = SearchAttributeKey.for_keyword("WaitsForAppEvents")
+"""`true` on flow runs with a `wait-for-event` node that takes app events: the runs
+`POST /app-events/{typeKey}` signals."""
 
-ALL = (CUSTOMER_ID, INTEGRATION_KEY, CONNECTION_ID, FLOW_KEY, FLOW_INSTANCE_ID, TRIGGER_TYPE)
+ALL = (
+    CUSTOMER_ID,
+    INTEGRATION_KEY,
+    CONNECTION_ID,
+    FLOW_KEY,
+    FLOW_INSTANCE_ID,
+    TRIGGER_TYPE,
+    WAITS_FOR_APP_EVENTS,
+)
 
 
 SQLITE_PRAGMAS = {"journal_mode": "wal", "synchronous": "normal"}

@@ -459,6 +459,12 @@ NODE_DOCS: dict[str, NodeDoc] = {
                 "conditions",
                 "any event",
             ),
+            "appEventType": FieldDoc(
+                "Wait for an app event of this type sent for the run's customer "
+                "(`POST /app-events/{typeKey}`); the node outputs `{type, appEventId, payload}`.",
+                "literal",
+                "events sent to the run itself",
+            ),
             "timeoutSeconds": FieldDoc(
                 "How long to wait; then the node fails with `timeout` (`onError: continue` "
                 "goes on without it).",

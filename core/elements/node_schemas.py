@@ -251,6 +251,12 @@ _SCHEMAS: dict[str, NodeSchema] = {
             "type": "object",
             "properties": {
                 "filter": {},
+                "appEventType": {
+                    **_key("app event type"),
+                    "description": "Take only app events of this type (sent with "
+                    "`POST /app-events/{typeKey}` for the run's customer); without it, events "
+                    f"sent to the run (`POST /flow-runs/{{id}}/events`).{_FIXED}",
+                },
                 "timeoutSeconds": {
                     "type": "number",
                     "exclusiveMinimum": 0,

@@ -81,6 +81,9 @@ class WebhookDelivery:
     body: Any
     received_at: str
     """ISO 8601, UTC."""
+    events: list[Any] | None = None
+    """App-level webhooks (`webhooks.scope: app`): the events of the request routed to this
+    inbox's connection (the ingress split and routed them); None: all of `body`."""
 
 
 @dataclass(frozen=True)
