@@ -132,3 +132,24 @@ class EventInboxInput:
     next_pull_at: str | None = None
     """ISO 8601 time of the next poll (polling subscriptions)."""
     stopping: bool = False
+
+
+@dataclass(frozen=True)
+class PullInput:
+    """Input of the `pull_events` activity (activities/event_pulls.py)."""
+
+    subscription_id: str
+    full_scan: bool = False
+    cursor: Any = None
+    """The inbox's cursor (None: first pull; a first `pull-latest-records` starts from now
+    and emits nothing, a first full scan records the snapshot and emits nothing)."""
+
+
+@dataclass(frozen=True)
+class PullOutput:
+    events: list[ExternalEvent]
+    cursor: Any
+    """The cursor to store once `events` are recorded."""
+    complete: bool
+    """Whether every page was read (a full scan emits deletes only then)."""
+    pull_id: str
