@@ -17,6 +17,7 @@ from temporalio.worker import PollerBehaviorSimpleMaximum, Worker
 
 from activities.connectors import ConnectorActivities
 from activities.data_links import DataLinkActivities
+from activities.events import EventActivities
 from activities.http import HttpActivities
 from connectors.registry import ConnectorRegistry
 from connectors.runtime import ConnectorRuntime, DatabaseApiLogSink
@@ -31,6 +32,7 @@ from workflows.event_inbox import EventInboxWorkflow
 from workflows.event_sync import EventSyncWorkflow
 from workflows.flow_run import FlowRunWorkflow
 from workflows.nodes.base import use_http_timeout
+from workflows.starts import start_event_flow_run
 
 WORKFLOWS = [FlowRunWorkflow, ActionRunWorkflow, EventInboxWorkflow, EventSyncWorkflow]
 
@@ -53,6 +55,7 @@ class Activities:
     connectors: ConnectorActivities
     data_links: DataLinkActivities
     http: HttpActivities
+    events: EventActivities
 
     def methods(self) -> list[Callable[..., Any]]:
         """Every activity of every class above: a method defined is a method registered."""
@@ -90,6 +93,7 @@ def build_activities(settings: Settings) -> Activities:
         ConnectorActivities(runtime, connections),
         DataLinkActivities(engine),
         HttpActivities(settings, DatabaseApiLogSink(engine)),
+        EventActivities(engine, settings, runtime.registry, start_event_flow_run),
     )
 
 
