@@ -222,7 +222,9 @@ class EventActivities:
 
     # -- parsing ----------------------------------------------------------------------
 
-    def _parse(self, subscription_id: str, deliveries: list[WebhookDelivery]) -> list[ExternalEvent]:
+    def _parse(
+        self, subscription_id: str, deliveries: list[WebhookDelivery]
+    ) -> list[ExternalEvent]:
         with Session(self.engine) as session:
             subscription = self._subscription(session, subscription_id)
             connector = (
@@ -438,7 +440,9 @@ class EventActivities:
         `launched` | `no-flows` | `rejected` (connection queue full) | `failed`."""
         subscription, targets = await asyncio.to_thread(self._targets, subscription_id)
         if subscription is None:
-            logger.warning("subscription %s is gone: %d events dropped", subscription_id, len(events))
+            logger.warning(
+                "subscription %s is gone: %d events dropped", subscription_id, len(events)
+            )
             return [_result(e.id, "failed", [], "subscription_not_found") for e in events]
         client = activity.client()
         queue: QueueState | None = None

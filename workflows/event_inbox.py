@@ -23,6 +23,7 @@ continue-as-new, which carries it over):
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
@@ -136,19 +137,15 @@ class EventInboxWorkflow:
         )
         self.source = info.get("source")
         self.interval = info.get("intervalSeconds")
-        self.dedup_window = (
-            input.dedup_window or info.get("dedupWindow") or DEFAULT_DEDUP_WINDOW
-        )
+        self.dedup_window = input.dedup_window or info.get("dedupWindow") or DEFAULT_DEDUP_WINDOW
         self.history_limit = input.history_limit or HISTORY_LIMIT
         self._trim_seen()
         if self._polled() and self.next_pull_at is None:
             # The first pull at once: it sets the cursor (a first pull emits nothing).
             self.next_pull_at = workflow.now().isoformat()
         while True:
-            try:
+            with contextlib.suppress(TimeoutError):  # the poll timer: a pull may be due
                 await workflow.wait_condition(self._has_work, timeout=self._until_pull())
-            except TimeoutError:  # the poll timer: a pull is due
-                pass
             if self.deliveries:
                 await self._parse()
             elif self.events:

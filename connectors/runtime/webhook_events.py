@@ -69,7 +69,9 @@ def _text(value: Any) -> str | None:
     return str(value)
 
 
-def _event_id(spec: ConnectorSpec, delivery: WebhookDelivery, event: Any, index: int, count: int) -> str:
+def _event_id(
+    spec: ConnectorSpec, delivery: WebhookDelivery, event: Any, index: int, count: int
+) -> str:
     webhooks = spec.webhooks
     if webhooks is not None and webhooks.event_id_path:
         found = _text(locate(event, webhooks.event_id_path))
@@ -126,8 +128,9 @@ def delivery_events(
     found: list[ExternalEvent] = []
     for index, event in enumerate(events):
         try:
-            parsed = _parse(spec, delivery, event, index, len(events), event_type, source,
-                            connector_event_key)
+            parsed = _parse(
+                spec, delivery, event, index, len(events), event_type, source, connector_event_key
+            )
         except Exception as exc:  # one unreadable event does not cost the others
             logger.warning(
                 "webhook %s: event %d left out: %s", delivery.incoming_webhook_id, index, exc
