@@ -51,9 +51,14 @@ DEFAULT_DEDUP_WINDOW = 10_000
 HISTORY_LIMIT = 10_000
 """Continue as new once the history has this many events (or when Temporal suggests it)."""
 POLLED_SOURCES = ("pull-latest-records", "full-scan")
+LAUNCH_HEARTBEAT = timedelta(seconds=10)
+"""`launch_events` heartbeats per event: a launch on a worker that died is retried after this
+(retries are harmless: the launch is idempotent per event)."""
 
-RETRY = RetryPolicy(maximum_interval=timedelta(seconds=60))
-"""Database and Temporal hiccups: retried until they pass (nothing taken in is dropped)."""
+RETRY = RetryPolicy(maximum_interval=timedelta(seconds=60), maximum_attempts=10)
+"""Database and Temporal hiccups. A step still failing after these keeps what it holds and is
+tried again `STEP_BACKOFF` later (nothing taken in is dropped)."""
+STEP_BACKOFF = timedelta(minutes=5)
 PULL_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=5), maximum_attempts=5)
 """A pull that keeps failing gives up until the next interval (its `Retry-After` waits are
 the activity's own `next_retry_delay`)."""
@@ -89,7 +94,8 @@ class EventInboxWorkflow:
         self.history_limit = HISTORY_LIMIT
         self.launched = 0
         self.dropped = 0
-        self.last_results: list[dict[str, Any]] = []
+        self.cursor_to_save: Any = None
+        self.retry_at: datetime | None = None
 
     # -- signals and query ------------------------------------------------------------
 
@@ -132,7 +138,7 @@ class EventInboxWorkflow:
             "subscription_info",
             self.subscription_id,
             result_type=dict,
-            start_to_close_timeout=timedelta(seconds=60),
+            start_to_close_timeout=timedelta(seconds=20),
             retry_policy=RETRY,
         )
         self.source = info.get("source")
@@ -144,15 +150,17 @@ class EventInboxWorkflow:
             # The first pull at once: it sets the cursor (a first pull emits nothing).
             self.next_pull_at = workflow.now().isoformat()
         while True:
-            with contextlib.suppress(TimeoutError):  # the poll timer: a pull may be due
-                await workflow.wait_condition(self._has_work, timeout=self._until_pull())
-            if self.deliveries:
+            with contextlib.suppress(TimeoutError):  # a timer: a pull or a retry may be due
+                await workflow.wait_condition(self._has_work, timeout=self._next_wake())
+            if self._ready() and self.deliveries:
                 await self._parse()
-            elif self.events:
+            elif self._ready() and self.events:
                 await self._launch_batch()
+            elif self._ready() and self.cursor_to_save is not None:
+                await self._save_cursor()
             elif self._pull_due():
                 await self._pull()
-            elif self.stopping:
+            elif self.stopping and not self._holds_work():
                 return
             if self._should_continue() and not self.stopping:
                 await workflow.wait_condition(workflow.all_handlers_finished)
@@ -175,6 +183,8 @@ class EventInboxWorkflow:
                 self.events.append(_event(item["event"]))
             elif "pull" in item:
                 self.pull_request = dict(item["pull"])
+            elif "cursor" in item:
+                self.cursor_to_save = item["cursor"]
         # Signals received before the first task are already in `self.deliveries`: after.
         self.deliveries[:0] = carried_deliveries
 
@@ -183,6 +193,8 @@ class EventInboxWorkflow:
         pending += [{"event": asdict(e)} for e in self.events]
         if self.pull_request is not None:
             pending.append({"pull": self.pull_request})
+        if self.cursor_to_save is not None:
+            pending.append({"cursor": self.cursor_to_save})
         return EventInboxInput(
             subscription_id=self.subscription_id,
             connection_id=input.connection_id,
@@ -198,26 +210,38 @@ class EventInboxWorkflow:
     def _polled(self) -> bool:
         return self.source in POLLED_SOURCES
 
+    def _holds_work(self) -> bool:
+        return bool(self.deliveries or self.events or self.cursor_to_save is not None)
+
+    def _ready(self) -> bool:
+        """False while a step that failed for good waits for its retry (`retry_at`)."""
+        return self.retry_at is None or workflow.now() >= self.retry_at
+
     def _pull_due(self) -> bool:
+        if self.cursor_to_save is not None:  # the last pull's events are not recorded yet
+            return False
         if self.pull_request is not None:
             return True
         if not self._polled() or self.next_pull_at is None or self.stopping:
             return False
         return workflow.now() >= datetime.fromisoformat(self.next_pull_at)
 
-    def _until_pull(self) -> timedelta | None:
-        if not self._polled() or self.next_pull_at is None:
+    def _next_wake(self) -> timedelta | None:
+        times = []
+        if self._polled() and self.next_pull_at is not None and not self.stopping:
+            times.append(datetime.fromisoformat(self.next_pull_at))
+        if self.retry_at is not None and self._holds_work():
+            times.append(self.retry_at)
+        if not times:
             return None
-        left = datetime.fromisoformat(self.next_pull_at) - workflow.now()
-        return max(left, timedelta(0))
+        return max(min(times) - workflow.now(), timedelta(0))
 
     def _has_work(self) -> bool:
-        return bool(
-            self.deliveries
-            or self.events
-            or self.pull_request is not None
-            or self.stopping
-            or self._should_continue()
+        return (
+            (self._ready() and self._holds_work())
+            or self._pull_due()
+            or (self.stopping and not self._holds_work())
+            or (self._should_continue() and not self.stopping)
         )
 
     def _should_continue(self) -> bool:
@@ -227,17 +251,33 @@ class EventInboxWorkflow:
             or info.get_current_history_length() > self.history_limit
         )
 
+    def _failed(self, step: str, exc: ActivityError) -> None:
+        """A step failed after its retries: what it holds is kept and tried again later."""
+        workflow.logger.warning(
+            "subscription %s: %s failed, retried in %s: %s",
+            self.subscription_id,
+            step,
+            STEP_BACKOFF,
+            exc.cause or exc,
+        )
+        self.retry_at = workflow.now() + STEP_BACKOFF
+
     # -- steps ------------------------------------------------------------------------
 
     async def _parse(self) -> None:
         batch = self.deliveries[:DELIVERY_BATCH]
-        events = await workflow.execute_activity(
-            "parse_deliveries",
-            args=[self.subscription_id, batch],
-            result_type=list[ExternalEvent],
-            start_to_close_timeout=timedelta(minutes=2),
-            retry_policy=RETRY,
-        )
+        try:
+            events = await workflow.execute_activity(
+                "parse_deliveries",
+                args=[self.subscription_id, batch],
+                result_type=list[ExternalEvent],
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=RETRY,
+            )
+        except ActivityError as exc:
+            self._failed("parse_deliveries", exc)
+            return
+        self.retry_at = None
         del self.deliveries[: len(batch)]
         self._take(events)
 
@@ -253,17 +293,21 @@ class EventInboxWorkflow:
 
     async def _launch_batch(self) -> None:
         batch = self.events[:EVENT_BATCH]
-        results = await workflow.execute_activity(
-            "launch_events",
-            args=[self.subscription_id, batch],
-            result_type=list[dict[str, Any]],
-            start_to_close_timeout=timedelta(minutes=10),
-            heartbeat_timeout=timedelta(seconds=60),
-            retry_policy=RETRY,
-        )
+        try:
+            results = await workflow.execute_activity(
+                "launch_events",
+                args=[self.subscription_id, batch],
+                result_type=list[dict[str, Any]],
+                start_to_close_timeout=timedelta(minutes=10),
+                heartbeat_timeout=LAUNCH_HEARTBEAT,
+                retry_policy=RETRY,
+            )
+        except ActivityError as exc:
+            self._failed("launch_events", exc)
+            return
+        self.retry_at = None
         del self.events[: len(batch)]
         self.launched += sum(1 for r in results if r.get("status") == "launched")
-        self.last_results = results[-10:]
         for event in batch:
             self.seen.append(event.id)
             self.seen_set.add(event.id)
@@ -275,6 +319,21 @@ class EventInboxWorkflow:
             for event_id in self.seen[:extra]:
                 self.seen_set.discard(event_id)
             del self.seen[:extra]
+
+    async def _save_cursor(self) -> None:
+        """Stores the last pull's cursor, once its events are recorded."""
+        try:
+            await workflow.execute_activity(
+                "save_cursor",
+                args=[self.subscription_id, self.cursor_to_save],
+                start_to_close_timeout=timedelta(seconds=20),
+                retry_policy=RETRY,
+            )
+        except ActivityError as exc:
+            self._failed("save_cursor", exc)
+            return
+        self.retry_at = None
+        self.cursor, self.cursor_to_save = self.cursor_to_save, None
 
     async def _pull(self) -> None:
         request, self.pull_request = self.pull_request, None
@@ -297,16 +356,9 @@ class EventInboxWorkflow:
             self._schedule_pull()
             return
         self._take(output.events)
-        while self.events:  # the cursor moves only once its events are recorded
-            await self._launch_batch()
         if output.cursor != self.cursor:
-            await workflow.execute_activity(
-                "save_cursor",
-                args=[self.subscription_id, output.cursor],
-                start_to_close_timeout=timedelta(seconds=60),
-                retry_policy=RETRY,
-            )
-            self.cursor = output.cursor
+            # Stored (and used by the next pull) only once these events are recorded.
+            self.cursor_to_save = output.cursor
         self._schedule_pull()
 
     def _schedule_pull(self) -> None:
