@@ -317,7 +317,7 @@ class EventActivities:
     def _record(self, subscription: Subscription, event: ExternalEvent, outcome: Outcome) -> None:
         """Writes the event's log row (one transaction; a row written by an earlier attempt
         is updated, never doubled)."""
-        values = {
+        values: dict[str, Any] = {
             "customer_id": subscription.customer_id,
             "connection_id": subscription.connection_id,
             "subscription_id": subscription.id,

@@ -233,8 +233,7 @@ async def test_a_worker_killed_while_the_inbox_holds_events_loses_and_repeats_no
     replacement = None
     try:
         for _ in range(600):  # until the inbox is part way through
-            rows = await logged_now(osmo, subscription)
-            if rows >= 1:
+            if await logged_now(osmo, subscription) >= 1:
                 break
             await asyncio.sleep(0.02)
         worker.send_signal(signal.SIGKILL)
