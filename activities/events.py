@@ -199,6 +199,8 @@ class EventActivities:
     def _info(self, subscription_id: str) -> dict[str, Any]:
         with Session(self.engine) as session:
             subscription = self._subscription(session, subscription_id)
+            row = session.get(EventSubscription, subscription_id)
+            cursor = row.cursor if row is not None else None
             if subscription is None:
                 return {"exists": False, "source": None, "intervalSeconds": None}
             interval = subscription.pull_interval_seconds
@@ -212,12 +214,14 @@ class EventActivities:
                 "source": subscription.source,
                 "intervalSeconds": interval,
                 "dedupWindow": self.settings.event_dedup_window,
+                "cursor": cursor,
             }
 
     @activity.defn(name="subscription_info")
     async def subscription_info(self, subscription_id: str) -> dict[str, Any]:
-        """`{exists, source, intervalSeconds, dedupWindow}`: how the inbox gets its events
-        (polled sources: every `intervalSeconds`, never below `OSMO_MIN_POLL_SECONDS`)."""
+        """`{exists, source, intervalSeconds, dedupWindow, cursor}`: how the inbox gets its
+        events (polled sources: every `intervalSeconds`, never below `OSMO_MIN_POLL_SECONDS`)
+        and the cursor stored in the row (an inbox started without one resumes from it)."""
         return await asyncio.to_thread(self._info, subscription_id)
 
     # -- parsing ----------------------------------------------------------------------

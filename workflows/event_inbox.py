@@ -124,7 +124,9 @@ class EventInboxWorkflow:
             "launched": self.launched,
             "duplicatesDropped": self.dropped,
             "cursor": self.cursor,
+            "cursorToSave": self.cursor_to_save,
             "nextPullAt": self.next_pull_at,
+            "retryAt": self.retry_at.isoformat() if self.retry_at else None,
             "pullRequested": self.pull_request,
             "stopping": self.stopping,
         }
@@ -145,6 +147,9 @@ class EventInboxWorkflow:
         self.interval = info.get("intervalSeconds")
         self.dedup_window = input.dedup_window or info.get("dedupWindow") or DEFAULT_DEDUP_WINDOW
         self.history_limit = input.history_limit or HISTORY_LIMIT
+        if self.cursor is None and self.cursor_to_save is None:
+            # Started without one (a delivery after a stop): resume from the row's.
+            self.cursor = info.get("cursor")
         self._trim_seen()
         if self._polled() and self.next_pull_at is None:
             # The first pull at once: it sets the cursor (a first pull emits nothing).

@@ -306,3 +306,5 @@ async def test_subscription_info_and_cursor(osmo: Osmo, crm) -> None:
     with Session(osmo.services.engine) as session:
         row = session.get(EventSubscription, polled)
         assert row is not None and row.cursor == {"since": "2026-01-01T00:00:00Z"}
+    again = await environment.run(activities.subscription_info, polled)
+    assert again["cursor"] == {"since": "2026-01-01T00:00:00Z"}

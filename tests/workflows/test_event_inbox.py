@@ -286,13 +286,22 @@ async def test_a_polled_subscription_pulls_on_its_timer_and_keeps_the_cursor_aft
     task_queue = f"osmo-{uuid.uuid4()}"
     settings = osmo.settings.model_copy(update={"task_queue": task_queue})
     activities = build_activities(settings)
-    methods = [m for m in activities.methods() if getattr(m, "__name__", "") != "pull_events"]
+    saved: list[tuple[Any, int]] = []
+
+    @activity.defn(name="save_cursor")
+    async def save_cursor(subscription_id: str, cursor: Any) -> None:
+        """The real one, noting how many events were recorded when the cursor was stored."""
+        saved.append((cursor, await logged_now(osmo, subscription)))
+        await activities.events.save_cursor(subscription_id, cursor)
+
+    replaced = ("pull_events", "save_cursor")
+    methods = [m for m in activities.methods() if getattr(m, "__name__", "") not in replaced]
     try:
         async with Worker(
             client,
             task_queue=task_queue,
             workflows=WORKFLOWS,
-            activities=[*methods, pull_events],
+            activities=[*methods, pull_events, save_cursor],
         ):
             handle = await client.start_workflow(
                 EventInboxWorkflow.run,
@@ -314,9 +323,26 @@ async def test_a_polled_subscription_pulls_on_its_timer_and_keeps_the_cursor_aft
             assert pulls[2].full_scan is True and pulls[2].cursor == {"page": 2}
             await handle.signal("stop")
             await handle.result()
+            # Started again without a cursor (a delivery after the stop): the row's is used.
+            handle = await client.start_workflow(
+                EventInboxWorkflow.run,
+                EventInboxInput(subscription, connection_id),
+                id=inbox_workflow_id(subscription),
+                task_queue=task_queue,
+            )
+            for _ in range(100):
+                if len(pulls) == 4:
+                    break
+                await asyncio.sleep(0.05)
+            assert pulls[3].cursor == {"page": 3}
+            await logged(osmo, subscription, 3)
+            await handle.signal("stop")
+            await handle.result()
     finally:
         await activities.aclose()
     with Session(osmo.services.engine) as session:
         row = session.get(EventSubscription, subscription)
-        assert row is not None and row.cursor == {"page": 3}
-    assert recorded_at_pull == [0, 0, 1]
+        assert row is not None and row.cursor == {"page": 4}
+    assert recorded_at_pull == [0, 0, 1, 2]
+    # Each cursor stored only once the events of its pull were recorded.
+    assert saved == [({"page": 1}, 0), ({"page": 2}, 1), ({"page": 3}, 2), ({"page": 4}, 3)]
