@@ -256,8 +256,8 @@ async def test_a_polled_subscription_pulls_on_its_timer_and_keeps_the_cursor_aft
     osmo: Osmo, crm, time_skipping_env: WorkflowEnvironment
 ) -> None:
     connection_id = await hooks_connection(osmo, crm[1])
-    await define(osmo, record_created_flow("on-contact"))
-    await flow_instance(osmo, connection_id, "on-contact")
+    # No flow takes these events (logged `no-flows`): the time-skipping server lacks Osmo's
+    # search attributes, so it could not start the runs; the other tests start them.
     subscription = add_subscription(
         osmo,
         connection_id,
