@@ -53,6 +53,8 @@ POLLED_SOURCES = ("pull-latest-records", "full-scan")
 DEFAULT_POLL_SECONDS = 300
 FINAL = ("launched", "no-flows", "rejected", "failed")
 LIMITER_QUERY_TIMEOUT = timedelta(seconds=5)
+LAUNCH_CONCURRENCY = 16
+"""Events of a batch launched at once (each: a few database statements and Temporal starts)."""
 
 
 class FlowStarter(Protocol):
@@ -299,17 +301,22 @@ class EventActivities:
                         break
             return subscription, targets
 
-    def _logged(self, subscription_id: str, event_id: str) -> dict[str, Any] | None:
+    def _logged(self, subscription_id: str, event_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The results of the events already handled (their log row is written), by id."""
         with Session(self.engine) as session:
-            row = session.exec(
+            rows = session.exec(
                 select(ExternalEventLogRecord).where(
                     ExternalEventLogRecord.subscription_id == subscription_id,
-                    ExternalEventLogRecord.event_id == event_id,
+                    ExternalEventLogRecord.event_id.in_(event_ids),  # type: ignore[attr-defined]
                 )
-            ).first()
-            if row is None or row.status not in FINAL:
-                return None
-            return _result(event_id, row.status, list(row.launched_flow_run_ids), row.error_key)
+            ).all()
+            return {
+                row.event_id: _result(
+                    row.event_id, row.status, list(row.launched_flow_run_ids), row.error_key
+                )
+                for row in rows
+                if row.status in FINAL
+            }
 
     def _payload(self, event: ExternalEvent) -> str | None:
         value = event.payload if event.payload is not None else event.record
@@ -449,22 +456,37 @@ class EventActivities:
             )
             return [_result(e.id, "failed", [], "subscription_not_found") for e in events]
         client = activity.client()
-        queue: QueueState | None = None
-        results = []
-        for index, event in enumerate(events):
-            activity.heartbeat(index)
-            done = await asyncio.to_thread(self._logged, subscription.id, event.id)
-            if done is not None:
-                results.append(done)
-                continue
-            if queue is None and targets:
-                queue = await self._queue_state(client, subscription.connection_id)
-            outcome = await self._launch(
-                client, subscription, targets, event, queue or QueueState()
-            )
-            await asyncio.to_thread(self._record, subscription, event, outcome)
-            results.append(_result(event.id, outcome.status, outcome.run_ids, outcome.error_key))
-        return results
+        done = await asyncio.to_thread(self._logged, subscription.id, [e.id for e in events])
+        queue = QueueState()
+        if targets and len(done) < len(events):
+            queue = await self._queue_state(client, subscription.connection_id)
+        gate = asyncio.Semaphore(LAUNCH_CONCURRENCY)
+        started = 0
+
+        async def launch(event: ExternalEvent) -> Outcome:
+            nonlocal started
+            async with gate:
+                outcome = await self._launch(client, subscription, targets, event, queue)
+            started += 1
+            activity.heartbeat(started)
+            return outcome
+
+        todo = [event for event in events if event.id not in done]
+        outcomes = await asyncio.gather(*(launch(event) for event in todo))
+        # Then the log rows, one transaction each, one after the other (concurrent writers
+        # only wait on each other's locks, on SQLite most of all).
+        await asyncio.to_thread(
+            self._record_all, subscription, list(zip(todo, outcomes, strict=True))
+        )
+        for event, outcome in zip(todo, outcomes, strict=True):
+            done[event.id] = _result(event.id, outcome.status, outcome.run_ids, outcome.error_key)
+        return [done[event.id] for event in events]
+
+    def _record_all(
+        self, subscription: Subscription, handled: list[tuple[ExternalEvent, Outcome]]
+    ) -> None:
+        for event, outcome in handled:
+            self._record(subscription, event, outcome)
 
     # -- cursor -----------------------------------------------------------------------
 
