@@ -308,3 +308,25 @@ async def test_subscription_info_and_cursor(osmo: Osmo, crm) -> None:
         assert row is not None and row.cursor == {"since": "2026-01-01T00:00:00Z"}
     again = await environment.run(activities.subscription_info, polled)
     assert again["cursor"] == {"since": "2026-01-01T00:00:00Z"}
+
+
+async def test_parse_delivery_reads_the_subscriptions_connector(osmo: Osmo, crm) -> None:
+    connection_id = await hooks_connection(osmo, crm[1])
+    created = add_subscription(
+        osmo, connection_id, "data-record-created", collection_key="contacts"
+    )
+    activities = activities_for(osmo)
+    environment = ActivityEnvironment()
+    body = {
+        "events": [
+            {"id": "c1", "type": "contact.created", "objectId": "7"},
+            {"id": "c2", "type": "contact.deleted", "objectId": "8"},
+        ]
+    }
+    single = await environment.run(activities.parse_delivery, created, delivery(body))
+    assert [(e.id, e.record_id) for e in single] == [("c1", "7")]
+    batch = await environment.run(
+        activities.parse_deliveries, created, [delivery(body), delivery({"events": []})]
+    )
+    assert batch == single
+    assert await environment.run(activities.parse_deliveries, "gone", [delivery(body)]) == []
