@@ -17,6 +17,7 @@ from temporalio.worker import PollerBehaviorSimpleMaximum, Worker
 
 from activities.connectors import ConnectorActivities
 from activities.data_links import DataLinkActivities
+from activities.event_sync import EventSyncActivities
 from activities.http import HttpActivities
 from connectors.registry import ConnectorRegistry
 from connectors.runtime import ConnectorRuntime, DatabaseApiLogSink
@@ -53,6 +54,7 @@ class Activities:
     connectors: ConnectorActivities
     data_links: DataLinkActivities
     http: HttpActivities
+    event_sync: EventSyncActivities
 
     def methods(self) -> list[Callable[..., Any]]:
         """Every activity of every class above: a method defined is a method registered."""
@@ -76,7 +78,8 @@ def build_activities(settings: Settings) -> Activities:
         pool_timeout=settings.db_pool_timeout_seconds,
     )
     migrate(engine)
-    connections = ConnectionStore(engine, Encryptor.from_setting(settings.encryption_keys))
+    encryptor = Encryptor.from_setting(settings.encryption_keys)
+    connections = ConnectionStore(engine, encryptor)
     runtime = ConnectorRuntime(
         ConnectorRegistry(settings.extra_connector_paths),
         connections,
@@ -90,6 +93,7 @@ def build_activities(settings: Settings) -> Activities:
         ConnectorActivities(runtime, connections),
         DataLinkActivities(engine),
         HttpActivities(settings, DatabaseApiLogSink(engine)),
+        EventSyncActivities(settings, engine, runtime, connections, encryptor),
     )
 
 
