@@ -134,7 +134,7 @@ class EventSyncActivities:
         ctx = await self._context(connection_id)
         now = datetime.now(UTC)
         wanted: set[str] = set()
-        for key, need in desired.needs.items():
+        for need in desired.needs.values():
             row = await self._wanted(ctx, need, now, result)
             if row is not None:
                 wanted.add(row.id)
@@ -230,9 +230,7 @@ class EventSyncActivities:
         refreshed when it expires soon."""
         parameters = dict(row.collection_parameters or {})
         if row.webhook and row.state != SubscriptionState.unsubscribed.value:
-            if spec.refresh is None or not store.expiring_within(
-                row, REFRESH_AHEAD_SECONDS, now
-            ):
+            if spec.refresh is None or not store.expiring_within(row, REFRESH_AHEAD_SECONDS, now):
                 if row.state == SubscriptionState.subscribed.value:
                     return row
                 return await self._db(  # an earlier error (e.g. a failed refresh) passed

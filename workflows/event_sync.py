@@ -18,6 +18,7 @@ wait early); without anything due it ends. Long-lived waits continue-as-new ever
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 from typing import Any
 
@@ -73,13 +74,11 @@ class EventSyncWorkflow:
                 return None
             if passes >= PASSES_PER_RUN:
                 workflow.continue_as_new(connection_id)
-            try:
-                # A refresh or a retry is due later; a `sync` request ends the wait early.
+            # A refresh or a retry is due later; a `sync` request ends the wait early.
+            with contextlib.suppress(TimeoutError):
                 await workflow.wait_condition(
                     lambda: self.requested > 0, timeout=timedelta(seconds=int(wait))
                 )
-            except TimeoutError:
-                pass
 
 
 async def request_sync(client: Client, task_queue: str, connection_id: str) -> None:

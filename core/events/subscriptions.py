@@ -72,9 +72,7 @@ class Desired:
         known = self.needs.get(key)
         if known is not None:
             # Two instances share the subscription; the shorter poll interval wins.
-            intervals = [
-                i for i in (known.pull_interval_seconds, need.pull_interval_seconds) if i
-            ]
+            intervals = [i for i in (known.pull_interval_seconds, need.pull_interval_seconds) if i]
             need = SubscriptionNeed(
                 need.event_type,
                 need.collection_key,

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from connectors.registry import ConnectorRegistry
-from connectors.runtime import ConnectionContext, ConnectorError, ConnectorRuntime
+from connectors.runtime import ConnectionContext, ConnectorError, ConnectorRuntime, MemoryApiLogSink
 from connectors.runtime.webhook_registration import (
     event_source,
     refresh,
@@ -36,7 +36,6 @@ from tests.fakes.webhook_vendors import (
     Vendor,
     VendorTransport,
 )
-from connectors.runtime import MemoryApiLogSink
 
 CLOUD_ID = "0b5c2a38-6b4e-4f8a-9a55-2a1f3c7e9d10"
 

@@ -45,7 +45,9 @@ def test_record_trigger_needs_its_collection_event_and_parameters() -> None:
         "data-record-updated", "issues", {"owner": "o", "repo": "r"}, None, 120
     )
     # The filter is the flow's business, not the subscription's: same hash without it.
-    assert need.spec_hash == spec_hash("data-record-updated", "issues", {"owner": "o", "repo": "r"}, None)
+    assert need.spec_hash == spec_hash(
+        "data-record-updated", "issues", {"owner": "o", "repo": "r"}, None
+    )
 
 
 def test_connector_event_and_other_triggers() -> None:
@@ -152,7 +154,10 @@ def test_upsert_finds_the_row_by_spec_hash_and_keeps_its_cursor(tmp_path: Path) 
         subs.update_subscription(session, row.id, state="subscribed", cursor={"snapshot": "b1"})
         subs.update_subscription(session, row.id, state="error", error_key="k", error_message="m")
         again = subs.upsert_subscription(
-            session, connection_id, subs.SubscriptionNeed(**{**need.__dict__, "pull_interval_seconds": 90}), "full-scan"
+            session,
+            connection_id,
+            subs.SubscriptionNeed(**{**need.__dict__, "pull_interval_seconds": 90}),
+            "full-scan",
         )
         assert again.id == row.id
         assert again.cursor == {"snapshot": "b1"} and again.pull_interval_seconds == 90

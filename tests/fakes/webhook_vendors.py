@@ -316,7 +316,9 @@ class Trello(Vendor):
                 check = None
             if check is None or check.status_code != 200:
                 return Response(
-                    "URL (" + callback + ") did not return 200 status code, got "
+                    "URL ("
+                    + callback
+                    + ") did not return 200 status code, got "
                     + (str(check.status_code) if check is not None else "no answer"),
                     400,
                 )
@@ -441,9 +443,7 @@ class Jira(Vendor):
             results: list[dict[str, Any]] = []
             for webhook in body.get("webhooks") or []:
                 events = list(webhook.get("events") or [])
-                if any(e.startswith("jira:issue") for e in events) and not webhook.get(
-                    "jqlFilter"
-                ):
+                if any(e.startswith("jira:issue") for e in events) and not webhook.get("jqlFilter"):
                     results.append({"errors": ["JQL filter is required for issue events"]})
                     continue
                 hook = Hook(str(next(_ids)), body.get("url", ""), None, events, dict(webhook))

@@ -227,9 +227,7 @@ async def test_registration_failure_is_an_error_with_its_reason_then_retried(
     github = world.fakes["github"]
     github.fail_next.append((403, {"message": "Resource not accessible by integration"}))
     connection_id = world.connect("github", "personal-access-token", {"token": "ghp_x"})
-    put_flow(
-        world.engine, connection_id, "f", trigger_flow("data-record-updated-trigger", ISSUES)
-    )
+    put_flow(world.engine, connection_id, "f", trigger_flow("data-record-updated-trigger", ISSUES))
     result = await world.sync.sync(connection_id)
     (row,) = rows(world.engine, connection_id)
     assert result.errors == {row.id: row.error_key} and result.subscribed == []
@@ -331,7 +329,11 @@ async def test_polling_and_app_level_sources_register_nothing(world: World) -> N
         "users-fast",
         trigger_flow(
             "data-record-deleted-trigger",
-            {"collectionKey": "users", "parameters": {"workspaceId": "w"}, "pullIntervalSeconds": 5},
+            {
+                "collectionKey": "users",
+                "parameters": {"workspaceId": "w"},
+                "pullIntervalSeconds": 5,
+            },
         ),
     )
     await world.sync.sync(asana_id)
@@ -407,9 +409,7 @@ async def test_expiring_registration_is_refreshed(world: World) -> None:
 
 async def test_request_sync_runs_a_pass_on_the_worker(world: World) -> None:
     connection_id = world.connect("github", "personal-access-token", {"token": "ghp_x"})
-    put_flow(
-        world.engine, connection_id, "f", trigger_flow("data-record-deleted-trigger", ISSUES)
-    )
+    put_flow(world.engine, connection_id, "f", trigger_flow("data-record-deleted-trigger", ISSUES))
     await request_sync(world.client, world.settings.task_queue, connection_id)
     handle = world.client.get_workflow_handle(event_sync_workflow_id(connection_id))
     await asyncio.wait_for(handle.result(), 20)
@@ -465,8 +465,8 @@ async def test_a_due_refresh_waits_on_a_durable_timer(
     time_skipping_env: WorkflowEnvironment,
 ) -> None:
     task_queue = f"sync-{uuid.uuid4()}"
-    answers = [{"next_pass_seconds": 20 * 86400}, {"next_pass_seconds": None}]
-    passes = []
+    answers: list[dict[str, Any]] = [{"next_pass_seconds": 20 * 86400}, {"next_pass_seconds": None}]
+    passes: list[str] = []
 
     @activity.defn(name="sync_connection_events")
     async def sync_connection_events(connection: str) -> dict[str, Any]:
@@ -475,7 +475,10 @@ async def test_a_due_refresh_waits_on_a_durable_timer(
 
     client = time_skipping_env.client
     async with Worker(
-        client, task_queue=task_queue, workflows=[EventSyncWorkflow], activities=[sync_connection_events]
+        client,
+        task_queue=task_queue,
+        workflows=[EventSyncWorkflow],
+        activities=[sync_connection_events],
     ):
         started = await client.start_workflow(
             EventSyncWorkflow.run,
