@@ -80,7 +80,11 @@ def vendors(
 
 @asynccontextmanager
 async def connected(
-    fakes: dict[str, Vendor], connector_key: str, auth_key: str, inputs: dict[str, Any]
+    fakes: dict[str, Vendor],
+    connector_key: str,
+    auth_key: str,
+    inputs: dict[str, Any],
+    credentials: dict[str, Any] | None = None,
 ) -> AsyncIterator[tuple[ConnectorRuntime, ConnectionContext]]:
     """The runtime (its requests for the vendors' hosts sent to the fakes) and a context."""
     registry: ConnectorRegistry = builtin_registry()
@@ -92,7 +96,10 @@ async def connected(
         {fake.host: fake.base_url for fake in fakes.values()}  # type: ignore[attr-defined]
     )
     runtime = ConnectorRuntime(
-        registry, MemoryCredentialStore({}, None), MemoryApiLogSink(), transport=transport
+        registry,
+        MemoryCredentialStore(dict(credentials or {}), None),
+        MemoryApiLogSink(),
+        transport=transport,
     )
     ctx = ConnectionContext(
         connector=connector,
@@ -104,7 +111,7 @@ async def connected(
         integration_parameters={},
         scopes=[],
         inputs=inputs,
-        credentials={},
+        credentials=dict(credentials or {}),
         credentials_version=1,
         token_expires_at=None,
         connection_id="connection-1",
@@ -267,8 +274,8 @@ async def test_stripe_endpoint_returns_the_signing_secret(vendors) -> None:
 async def test_jira_dynamic_webhook_expires_and_is_refreshed(vendors) -> None:
     fakes, _, ingress = vendors
     jira = fakes["jira"]
-    inputs = {"email": "a@b.co", "apiToken": "x" * 20, "cloudId": CLOUD_ID}
-    async with connected(fakes, "jira", "api-token", inputs) as (runtime, ctx):
+    token = {"access_token": "jira-token", "token_type": "Bearer"}
+    async with connected(fakes, "jira", "oauth2", {"cloudId": CLOUD_ID}, token) as (runtime, ctx):
         spec = webhook_spec(ctx, "issues", "data-record-created")
         url = f"{ingress}/webhooks/subscriptions/s6"
         registration = await register(runtime, ctx, spec, {"projectKey": "OSMO"}, url, "x")
@@ -289,6 +296,13 @@ async def test_jira_dynamic_webhook_expires_and_is_refreshed(vendors) -> None:
         )
         assert await unregister(runtime, ctx, spec, {}, registration.public()) is True
         assert jira.hooks == {} and jira.deleted == [hook.id]
+
+    # Dynamic webhooks are for OAuth 2.0 apps: an API token connection is refused.
+    basic = {"email": "a@b.co", "apiToken": "x" * 20, "cloudId": CLOUD_ID}
+    async with connected(fakes, "jira", "api-token", basic) as (runtime, ctx):
+        with pytest.raises(ConnectorError) as raised:
+            await register(runtime, ctx, spec, {"projectKey": "OSMO"}, ingress, "x")
+        assert raised.value.upstream_status == 403
 
 
 def test_event_sources_of_the_connectors() -> None:

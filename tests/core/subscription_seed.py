@@ -34,6 +34,7 @@ def seed_connection(
     client_id: str | None = None,
     client_secret: str | None = None,
     parameters: dict[str, Any] | None = None,
+    credentials: dict[str, Any] | None = None,
     tenant: str = "acme",
 ) -> str:
     """A connected connection of `tenant` to a new integration of `connector_key`; its id."""
@@ -59,7 +60,7 @@ def seed_connection(
             integration_id=integration.id,
             auth_option_key=auth_option_key,
             inputs_encrypted=encryptor.encrypt_json(inputs),
-            credentials_encrypted=encryptor.encrypt_json({}),
+            credentials_encrypted=encryptor.encrypt_json(credentials or {}),
         )
         session.add(connection)
         session.commit()

@@ -20,9 +20,10 @@ vendor's documentation (written here from those documents, not from Osmo's verif
 - Stripe: `POST /v1/webhook_endpoints` (form: `url`, `enabled_events[]`) answering the
   endpoint with its `secret` (`whsec_...`), `DELETE /v1/webhook_endpoints/{id}`; deliveries
   carry `Stripe-Signature: t=<ts>,v1=<hex HMAC-SHA256(secret, "<ts>.<body>")>`.
-- Jira Cloud: `POST /ex/jira/{cloudId}/rest/api/3/webhook` (dynamic webhooks),
-  `PUT .../webhook/refresh` (`expirationDate`, 30 days on), `DELETE .../webhook`
-  (`{webhookIds}`).
+- Jira Cloud: `POST /ex/jira/{cloudId}/rest/api/3/webhook` (dynamic webhooks, OAuth 2.0 and
+  Connect apps only: basic auth is refused with 403), `PUT .../webhook/refresh`
+  (`expirationDate`, 30 days on), `DELETE .../webhook` (`{webhookIds}`). No deliveries: Jira
+  authenticates dynamic webhook deliveries with a JWT, which Osmo does not verify yet.
 
 `VendorTransport` sends the connector runtime's requests for the vendors' real hosts to the
 fakes on loopback (real HTTP, real sockets).
@@ -434,9 +435,18 @@ class Jira(Vendor):
         app = self.app
         base = "/ex/jira/{cloud_id}/rest/api/3/webhook"
 
+        def refused(request: Request) -> Response | None:
+            # "Only Connect and OAuth 2.0 apps can use this operation" (not basic auth).
+            if not request.headers.get("Authorization", "").startswith("Bearer "):
+                return JSONResponse(
+                    {"errorMessages": ["Only Connect and OAuth 2.0 apps can use webhooks."]},
+                    403,
+                )
+            return None
+
         @app.post(base)
         async def create(cloud_id: str, request: Request) -> Response:
-            failed = self.failing()
+            failed = refused(request) or self.failing()
             if failed is not None:
                 return failed
             body = _json_body(await request.body()) or {}
@@ -454,6 +464,9 @@ class Jira(Vendor):
 
         @app.put(base + "/refresh")
         async def refresh(cloud_id: str, request: Request) -> Response:
+            failed = refused(request)
+            if failed is not None:
+                return failed
             ids = [str(i) for i in (_json_body(await request.body()) or {}).get("webhookIds", [])]
             expires = datetime.now(UTC) + self.LIFETIME
             for hook_id in ids:
@@ -464,6 +477,9 @@ class Jira(Vendor):
 
         @app.delete(base)
         async def delete(cloud_id: str, request: Request) -> Response:
+            failed = refused(request)
+            if failed is not None:
+                return failed
             ids = [str(i) for i in (_json_body(await request.body()) or {}).get("webhookIds", [])]
             for hook_id in ids:
                 if self.hooks.pop(hook_id, None) is not None:

@@ -67,8 +67,16 @@ class World:
     ingress: str
     sync: EventSyncActivities
 
-    def connect(self, connector: str, auth: str, inputs: dict[str, Any]) -> str:
-        return seed_connection(self.engine, self.encryptor, connector, auth, inputs)
+    def connect(
+        self,
+        connector: str,
+        auth: str,
+        inputs: dict[str, Any],
+        credentials: dict[str, Any] | None = None,
+    ) -> str:
+        return seed_connection(
+            self.engine, self.encryptor, connector, auth, inputs, credentials=credentials
+        )
 
     def row(self, subscription_id: str) -> EventSubscription:
         with Session(self.engine) as session:
@@ -368,8 +376,8 @@ async def test_polling_and_app_level_sources_register_nothing(world: World) -> N
 
 async def test_expiring_registration_is_refreshed(world: World) -> None:
     jira = world.fakes["jira"]
-    inputs = {"email": "a@b.co", "apiToken": "x" * 20, "cloudId": CLOUD_ID}
-    connection_id = world.connect("jira", "api-token", inputs)
+    token = {"access_token": "jira-token", "token_type": "Bearer"}
+    connection_id = world.connect("jira", "oauth2", {"cloudId": CLOUD_ID}, token)
     put_flow(
         world.engine,
         connection_id,
