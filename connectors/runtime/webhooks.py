@@ -278,9 +278,8 @@ def _verify_jwt(
         raise WebhookVerificationError("bearer token does not verify") from exc
     current = now if now is not None else time.time()
     expires = claims.get("exp")
-    if expires is not None:
-        if not isinstance(expires, int | float) or current > float(expires):
-            raise WebhookVerificationError("bearer token has expired")
+    if expires is not None and (not isinstance(expires, int | float) or current > expires):
+        raise WebhookVerificationError("bearer token has expired")
 
 
 def _verify_scheme(

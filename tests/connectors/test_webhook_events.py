@@ -48,7 +48,10 @@ def test_single_event_deliveries_are_one_event() -> None:
 
 
 def test_event_id_from_the_header_when_the_app_sends_one() -> None:
-    headers = {"x-github-delivery": "72d3162e-cc78-11e3-81ab-4c9367dc0958", "X-GitHub-Event": "issues"}
+    headers = {
+        "x-github-delivery": "72d3162e-cc78-11e3-81ab-4c9367dc0958",
+        "X-GitHub-Event": "issues",
+    }
     assert event_id(spec("github"), {"action": "opened"}, headers) == headers["x-github-delivery"]
     assert event_type(spec("github"), {"action": "opened"}, headers) == "issues"
     assert event_id(spec("jira"), {}, {"X-Atlassian-Webhook-Identifier": "1-2"}) == "1-2"
@@ -57,7 +60,10 @@ def test_event_id_from_the_header_when_the_app_sends_one() -> None:
 
 def test_event_id_from_the_event() -> None:
     assert event_id(spec("stripe"), {"id": "evt_1", "type": "charge.succeeded"}) == "evt_1"
-    assert event_type(spec("stripe"), {"id": "evt_1", "type": "charge.succeeded"}) == "charge.succeeded"
+    assert (
+        event_type(spec("stripe"), {"id": "evt_1", "type": "charge.succeeded"})
+        == "charge.succeeded"
+    )
     slack = {"event_id": "Ev08MFMKH6", "event": {"type": "message"}}
     assert event_id(spec("slack"), slack) == "Ev08MFMKH6"
     assert event_type(spec("slack"), slack) == "message"
@@ -120,12 +126,18 @@ def test_app_level_events_are_routed_by_the_connector_rule() -> None:
     [
         (WebhookSpec, {"eventsPath": "events", "eventIdHeader": "X-Id"}, "eventIdHeader"),
         (WebhookSpec, {"scope": "app"}, "routing"),
-        (WebhookSignature, {"algorithm": "basic-auth", "secret": "{{ webhook.secret }}"}, "username"),
+        (
+            WebhookSignature,
+            {"algorithm": "basic-auth", "secret": "{{ webhook.secret }}"},
+            "username",
+        ),
         (WebhookSignature, {"secret": "{{ webhook.secret }}"}, "needs `header`"),
         (HandshakeMatch, {}, "matches on"),
         (HandshakeMatch, {"bodyValue": "x", "method": "POST"}, "bodyPath"),
     ],
 )
-def test_inconsistent_webhook_specs_are_rejected(model: Any, data: dict[str, Any], message: str) -> None:
+def test_inconsistent_webhook_specs_are_rejected(
+    model: Any, data: dict[str, Any], message: str
+) -> None:
     with pytest.raises(ValidationError, match=message):
         model.model_validate(data)

@@ -70,9 +70,7 @@ def test_slack_url_verification_answers_the_challenge_once_verified() -> None:
 
     forged = {**headers, "X-Slack-Signature": "v0=" + hex_hmac("other", body)}
     with pytest.raises(WebhookVerificationError):
-        handshake(
-            spec("slack"), method="POST", headers=forged, body=body, context=context, now=NOW
-        )
+        handshake(spec("slack"), method="POST", headers=forged, body=body, context=context, now=NOW)
     # Without a context the caller verifies: the reply says so.
     unverified = handshake(spec("slack"), method="POST", headers=forged, body=body)
     assert unverified is not None and unverified.signed
@@ -91,7 +89,9 @@ def test_asana_hook_secret_is_echoed_and_kept_for_later_deliveries() -> None:
     event = b'{"events":[{"action":"added","resource":{"gid":"12"}}]}'
     signed = {"X-Hook-Signature": hex_hmac(reply.secret, event)}
     context = {"webhook": {"secret": reply.secret}}
-    verify_request(spec("asana"), method="POST", url=URL, headers=signed, body=event, context=context)
+    verify_request(
+        spec("asana"), method="POST", url=URL, headers=signed, body=event, context=context
+    )
     assert handshake(spec("asana"), method="POST", headers=signed, body=event) is None
 
 
