@@ -11,6 +11,7 @@ import copy
 import hashlib
 import hmac
 import json
+import math
 import re
 import time
 from collections.abc import Iterable, Mapping
@@ -105,6 +106,8 @@ def _seconds(timestamp: Any, unit: str) -> float:
                 return datetime.fromisoformat(text).timestamp()
             except ValueError as exc:
                 raise WebhookVerificationError("malformed signature timestamp") from exc
+    if not math.isfinite(number):
+        raise WebhookVerificationError("malformed signature timestamp")
     return number / 1000 if unit == "ms" else number
 
 
@@ -215,11 +218,12 @@ def _verify_hmac(
     else:
         expected = base64.b64encode(digest).decode()
         offered = [candidate.strip() for candidate in signatures]
-    if not any(hmac.compare_digest(expected, candidate) for candidate in offered):
+    if not any(hmac.compare_digest(expected.encode(), c.encode()) for c in offered):
         raise WebhookVerificationError("signature does not match")
     if spec.timestamp_path is not None:
         # The time is inside the (now verified) body: check it after the HMAC.
-        stamp = locate(_json(body), spec.timestamp_path)
+        data = _json(body)
+        stamp = locate(data, spec.timestamp_path) if isinstance(data, dict | list) else None
         if stamp is None:
             raise WebhookVerificationError("missing signature timestamp")
         _check_fresh(spec, stamp, now)

@@ -354,6 +354,36 @@ def test_stale_request_is_rejected(case: Case) -> None:
         check(case, headers, body, case.secret, NOW + case.window + 5)
 
 
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_garbage_in_the_signature_header_is_rejected_not_a_crash(case: Case) -> None:
+    body = case.body(NOW)
+    headers = case.sign(case.secret, body, NOW)
+    for value in ("é\u00ff", "", "Bearer é", "Basic ###", "t=,v1=é"):
+        garbled = {**headers, **{name: value for name in case.signature_headers}}
+        with pytest.raises(WebhookVerificationError):
+            check(case, garbled, body, case.secret, NOW + 5)
+
+
+@pytest.mark.parametrize("stamp", ["nan", "inf", "-inf", "soon"])
+def test_timestamps_that_are_not_times_are_rejected(stamp: str) -> None:
+    body = b'{"type":"event_callback"}'
+    secret = "slack-signing-secret"
+    headers = {
+        "X-Slack-Signature": "v0=" + hex_hmac(secret, f"v0:{stamp}:".encode() + body),
+        "X-Slack-Request-Timestamp": stamp,
+    }
+    with pytest.raises(WebhookVerificationError, match="malformed|too old"):
+        verify_request(
+            spec("slack"),
+            method="POST",
+            url=None,
+            headers=headers,
+            body=body,
+            context=parameter("signingSecret")(secret),
+            now=NOW,
+        )
+
+
 def test_header_names_are_case_insensitive() -> None:
     case = CASES[0]
     body = case.body(NOW)
