@@ -372,7 +372,7 @@ def test_timestamps_that_are_not_times_are_rejected(stamp: str) -> None:
         "X-Slack-Signature": "v0=" + hex_hmac(secret, f"v0:{stamp}:".encode() + body),
         "X-Slack-Request-Timestamp": stamp,
     }
-    with pytest.raises(WebhookVerificationError, match="malformed|too old"):
+    with pytest.raises(WebhookVerificationError, match="malformed"):
         verify_request(
             spec("slack"),
             method="POST",
