@@ -22,8 +22,9 @@ vendor's documentation (written here from those documents, not from Osmo's verif
   carry `Stripe-Signature: t=<ts>,v1=<hex HMAC-SHA256(secret, "<ts>.<body>")>`.
 - Jira Cloud: `POST /ex/jira/{cloudId}/rest/api/3/webhook` (dynamic webhooks, OAuth 2.0 and
   Connect apps only: basic auth is refused with 403), `PUT .../webhook/refresh`
-  (`expirationDate`, 30 days on), `DELETE .../webhook` (`{webhookIds}`). No deliveries: Jira
-  authenticates dynamic webhook deliveries with a JWT, which Osmo does not verify yet.
+  (`expirationDate`, 30 days on), `DELETE .../webhook` (`{webhookIds}`). This fake sends no
+  deliveries (Jira signs dynamic webhook deliveries with a JWT keyed with the app's client
+  secret; the webhook tests cover that scheme).
 
 `VendorTransport` sends the connector runtime's requests for the vendors' real hosts to the
 fakes on loopback (real HTTP, real sockets).
