@@ -20,7 +20,11 @@ from connectors.runtime.webhook_registration import (
     register,
     unregister,
 )
-from connectors.runtime.webhooks import WebhookVerificationError, verify_signature
+from connectors.runtime.webhooks import (
+    WebhookVerificationError,
+    verify_request,
+    verify_signature,
+)
 from connectors.spec import WebhookSignature
 from connectors.spec.collections import FullScan, WebhookEvents
 from tests.connectors.harness import MemoryCredentialStore, builtin_registry
@@ -324,3 +328,56 @@ def test_event_sources_of_the_connectors() -> None:
                 source = getattr(collection.events, name)
                 if isinstance(source, WebhookEvents) and source.subscribe is not None:
                     assert source.unsubscribe is not None, (key, collection.key, name)
+
+
+async def test_deliveries_pass_the_connectors_verification_with_the_registered_secret(
+    vendors,
+) -> None:
+    """What each app signs with what the registration gave (Osmo's secret, the handshake's,
+    the app's application secret) is what the connector's `webhooks` section verifies; a
+    tampered body is refused."""
+    fakes, receiver, ingress = vendors
+    cases: list[tuple[str, str, dict[str, Any], str, str, dict[str, Any], Any]] = [
+        ("github", "personal-access-token", {"token": "ghp_x"}, "issues", "data-record-created",
+         {"owner": "o", "repo": "r"}, {"action": "opened", "issue": {"number": 1}}),
+        ("asana", "personal-access-token", {"accessToken": "1/x"}, "tasks", "data-record-created",
+         {"projectId": "p1"}, [{"action": "added", "resource": {"gid": "t1"}}]),
+        ("pipedrive", "api-token", {"companyDomain": "acme", "apiToken": "t"}, "persons",
+         "data-record-created", {}, {"meta": {"action": "create", "entity": "person"}}),
+        ("trello", "api-key", {"apiKey": "0" * 32, "apiToken": "t"}, "cards",
+         "data-record-created", {"boardId": "b1"}, {"action": {"id": "a1", "type": "createCard"}}),
+    ]  # fmt: skip
+    for key, auth, inputs, collection, event, params, payload in cases:
+        fake = fakes[key]
+        async with connected(fakes, key, auth, inputs) as (runtime, ctx):
+            spec = webhook_spec(ctx, collection, event)
+            url, secret = f"{ingress}/webhooks/subscriptions/{key}", secrets.token_urlsafe(32)
+            await register(runtime, ctx, spec, params, url, secret)
+            hook = fake.only_hook()
+            if key == "github":
+                await fake.deliver(hook, "issues", payload)  # type: ignore[attr-defined]
+            else:
+                await fake.deliver(hook, payload)  # type: ignore[attr-defined]
+            _, headers, body = receiver.deliveries[-1]
+            webhooks = ctx.connector.webhooks
+            assert webhooks is not None
+            kept = receiver.handshakes.get(key, secret)  # Asana's comes in the handshake
+            context = {
+                "integration": {"clientSecret": ctx.client_secret, "parameters": {}},
+                "inputs": inputs,
+                "credentials": {},
+                "webhook": {"secret": kept, "url": url},
+            }
+            verify_request(
+                webhooks, method="POST", url=url, headers=headers, body=body, context=context
+            )
+            with pytest.raises(WebhookVerificationError):
+                verify_request(
+                    webhooks,
+                    method="POST",
+                    url=url,
+                    headers=headers,
+                    body=body + b" ",
+                    context={**context, "webhook": {"secret": "not-it", "url": url}},
+                )
+            fake.hooks.clear()
