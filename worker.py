@@ -17,6 +17,7 @@ from temporalio.worker import PollerBehaviorSimpleMaximum, Worker
 
 from activities.connectors import ConnectorActivities
 from activities.data_links import DataLinkActivities
+from activities.event_sync import EventSyncActivities
 from activities.events import EventActivities
 from activities.http import HttpActivities
 from connectors.registry import ConnectorRegistry
@@ -55,6 +56,7 @@ class Activities:
     connectors: ConnectorActivities
     data_links: DataLinkActivities
     http: HttpActivities
+    event_sync: EventSyncActivities
     events: EventActivities
 
     def methods(self) -> list[Callable[..., Any]]:
@@ -79,7 +81,8 @@ def build_activities(settings: Settings) -> Activities:
         pool_timeout=settings.db_pool_timeout_seconds,
     )
     migrate(engine)
-    connections = ConnectionStore(engine, Encryptor.from_setting(settings.encryption_keys))
+    encryptor = Encryptor.from_setting(settings.encryption_keys)
+    connections = ConnectionStore(engine, encryptor)
     runtime = ConnectorRuntime(
         ConnectorRegistry(settings.extra_connector_paths),
         connections,
@@ -93,6 +96,7 @@ def build_activities(settings: Settings) -> Activities:
         ConnectorActivities(runtime, connections),
         DataLinkActivities(engine),
         HttpActivities(settings, DatabaseApiLogSink(engine)),
+        EventSyncActivities(settings, engine, runtime, connections, encryptor),
         EventActivities(engine, settings, runtime.registry, start_event_flow_run),
     )
 

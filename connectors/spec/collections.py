@@ -53,7 +53,34 @@ class WebhookEvents(SpecModel):
         "(`url`, `secret`).",
     )
     unsubscribe: HttpMapping | None = Field(
-        None, description="Request that removes it; `webhook.id` is the registered id."
+        None,
+        description="Request that removes it; `webhook.id` is the registered id. An answer of "
+        "404 means it is gone already.",
+    )
+    id_path: str = Field(
+        "id", description="Locator of the registered webhook's id in the `subscribe` answer."
+    )
+    secret_path: str | None = Field(
+        None,
+        description="Locator of the signing secret in the `subscribe` answer, when the app "
+        "chooses it (Stripe's `secret`); otherwise Osmo generates `webhook.secret`, or the app "
+        "hands one over in a handshake (Asana's `X-Hook-Secret`).",
+    )
+    expires_in_seconds: int | None = Field(
+        None,
+        ge=60,
+        description="Lifetime of a registration the app expires (Jira: 30 days), counted from "
+        "its registration or last refresh, when the answer does not say (`expiryPath`).",
+    )
+    expiry_path: str | None = Field(
+        None,
+        description="Locator of the expiry time (ISO 8601 or epoch milliseconds) in the "
+        "`subscribe` or `refresh` answer.",
+    )
+    refresh: HttpMapping | None = Field(
+        None,
+        description="Request that extends a registration before it expires; variables "
+        "`parameters` and `webhook` (`id`, `url`).",
     )
 
 
