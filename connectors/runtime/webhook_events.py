@@ -1,10 +1,10 @@
 """Turns one webhook delivery into the events of one subscription (docs/events.md).
 
-events = `delivery.events` (app-level webhooks: the ingress split and routed them), else the
-array at the connector's `webhooks.eventsPath`, else the body itself. Event id: the event's
-`eventIdPath`, else the delivery's `eventIdHeader`, else the sha256 of the event's canonical
-JSON (a redelivered event is then the same event). Event type: `eventTypePath`, else
-`eventTypeHeader`.
+events = `delivery.events` (app-level webhooks: the ingress split and routed them), else
+`webhooks.split_events` (the array at `eventsPath`, or the body). Event id and type:
+`webhooks.event_id` / `event_type` (`eventIdPath`, else the `eventIdHeader` of a request that
+carried one event, else the SHA-256 of the event's canonical JSON; `eventTypePath`, else
+`eventTypeHeader`).
 
 Record subscriptions keep the events the collection's `events.<created|updated|deleted>`
 webhook source picks (its `filter`, conditions over `event`) and locate the record id with its
@@ -15,13 +15,12 @@ raised would be retried forever.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-from collections.abc import Mapping
 from typing import Any
 
+from connectors.runtime import webhooks
 from connectors.runtime.mapping import locate
+from connectors.runtime.webhooks import content_id
 from connectors.spec import ConnectorSpec
 from connectors.spec.collections import WebhookEvents
 from core.events.messages import CONNECTOR_EVENT, ExternalEvent, WebhookDelivery
@@ -36,61 +35,34 @@ _RECORD_EVENT_SOURCE = {
 }
 
 
-def _header(headers: Mapping[str, str], name: str | None) -> str | None:
-    if not name:
-        return None
-    lowered = name.lower()
-    return next((v for k, v in headers.items() if k.lower() == lowered), None)
-
-
-def _split_events(spec: ConnectorSpec, delivery: WebhookDelivery) -> list[Any]:
-    """The events of a delivery (private twin of the ingress's split: the ingress hands
-    app-level deliveries over already split, in `delivery.events`)."""
+def _events(spec: ConnectorSpec, delivery: WebhookDelivery) -> list[Any]:
+    """The events of a delivery: as the ingress split and routed them (app-level webhooks),
+    else `split_events`."""
     if delivery.events is not None:
         return list(delivery.events)
-    path = spec.webhooks.events_path if spec.webhooks else None
-    if path:
-        found = locate(delivery.body, path)
-        if found is None:
-            return []
-        return list(found) if isinstance(found, list) else [found]
-    return [delivery.body]
-
-
-def content_id(event: Any) -> str:
-    """An event's id when the app gives none: the hash of its canonical JSON."""
-    canonical = json.dumps(event, sort_keys=True, separators=(",", ":"), default=str)
-    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+    if spec.webhooks is None:
+        return [delivery.body]
+    return webhooks.split_events(spec.webhooks, delivery.body)
 
 
 def _text(value: Any) -> str | None:
-    if value is None or isinstance(value, (dict, list)):
+    if value is None or isinstance(value, dict | list):
         return None
     return str(value)
 
 
-def _event_id(
-    spec: ConnectorSpec, delivery: WebhookDelivery, event: Any, index: int, count: int
-) -> str:
-    webhooks = spec.webhooks
-    if webhooks is not None and webhooks.event_id_path:
-        found = _text(locate(event, webhooks.event_id_path))
-        if found:
-            return found
-    header = _header(delivery.headers, getattr(webhooks, "event_id_header", None))
-    if header:
-        # One delivery id for a batch of events: each event is one of its parts.
-        return header if count == 1 else f"{header}:{index}"
-    return content_id(event)
+def _event_id(spec: ConnectorSpec, delivery: WebhookDelivery, event: Any, count: int) -> str:
+    """`event_id`; the request's id header only names an event when it carried one (several
+    events the ingress split out of one request would share it)."""
+    if spec.webhooks is None:
+        return content_id(event)
+    return webhooks.event_id(spec.webhooks, event, delivery.headers if count == 1 else None)
 
 
 def _event_type(spec: ConnectorSpec, delivery: WebhookDelivery, event: Any) -> str | None:
-    webhooks = spec.webhooks
-    if webhooks is not None and webhooks.event_type_path:
-        found = _text(locate(event, webhooks.event_type_path))
-        if found:
-            return found
-    return _header(delivery.headers, getattr(webhooks, "event_type_header", None))
+    if spec.webhooks is None:
+        return None
+    return webhooks.event_type(spec.webhooks, event, delivery.headers)
 
 
 def delivery_events(
@@ -104,7 +76,7 @@ def delivery_events(
     """The events of `delivery` for a subscription to `event_type` (`data-record-*` over
     `collection_key`, or `connector-event` of `connector_event_key`)."""
     try:
-        events = _split_events(spec, delivery)
+        events = _events(spec, delivery)
     except Exception:
         logger.warning("webhook %s: events not found in the body", delivery.incoming_webhook_id)
         return []
@@ -129,7 +101,7 @@ def delivery_events(
     for index, event in enumerate(events):
         try:
             parsed = _parse(
-                spec, delivery, event, index, len(events), event_type, source, connector_event_key
+                spec, delivery, event, len(events), event_type, source, connector_event_key
             )
         except Exception as exc:  # one unreadable event does not cost the others
             logger.warning(
@@ -145,19 +117,18 @@ def _parse(
     spec: ConnectorSpec,
     delivery: WebhookDelivery,
     event: Any,
-    index: int,
     count: int,
-    event_type: str,
+    subscribed_type: str,
     source: WebhookEvents | None,
     connector_event_key: str | None,
 ) -> ExternalEvent | None:
-    event_id = _event_id(spec, delivery, event, index, count)
+    found_id = _event_id(spec, delivery, event, count)
     type_name = _event_type(spec, delivery, event)
     if source is None:  # a connector event
         if connector_event_key not in (None, "*") and type_name != connector_event_key:
             return None
         return ExternalEvent(
-            id=event_id,
+            id=found_id,
             type=CONNECTOR_EVENT,
             payload=event,
             connector_event_key=type_name,
@@ -167,8 +138,8 @@ def _parse(
         return None
     record_id = _text(locate(event, source.record_id))
     return ExternalEvent(
-        id=event_id,
-        type=event_type,
+        id=found_id,
+        type=subscribed_type,
         record_id=record_id,
         payload=event,
         incoming_webhook_id=delivery.incoming_webhook_id,
