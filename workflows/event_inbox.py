@@ -23,6 +23,7 @@ continue-as-new, which carries it over):
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from dataclasses import asdict
 from datetime import datetime, timedelta
@@ -136,13 +137,9 @@ class EventInboxWorkflow:
     @workflow.run
     async def run(self, input: EventInboxInput) -> None:
         self._restore(input)
-        info = await workflow.execute_activity(
-            "subscription_info",
-            self.subscription_id,
-            result_type=dict,
-            start_to_close_timeout=timedelta(seconds=20),
-            retry_policy=RETRY,
-        )
+        info = await self._subscription_info()
+        if info is None:  # stopped before it knew its subscription, with nothing held
+            return
         self.source = info.get("source")
         self.interval = info.get("intervalSeconds")
         self.dedup_window = input.dedup_window or info.get("dedupWindow") or DEFAULT_DEDUP_WINDOW
@@ -170,6 +167,35 @@ class EventInboxWorkflow:
             if self._should_continue() and not self.stopping:
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(self._carried(input))
+
+    async def _subscription_info(self) -> dict[str, Any] | None:
+        """What the inbox reads of its subscription (source, interval...); None when a `stop`
+        came first and nothing is held (the inbox then ends without waiting for it)."""
+        reading = asyncio.ensure_future(
+            workflow.execute_activity(
+                "subscription_info",
+                self.subscription_id,
+                result_type=dict,
+                start_to_close_timeout=timedelta(seconds=20),
+                retry_policy=RETRY,
+            )
+        )
+        await workflow.wait_condition(
+            lambda: reading.done() or (self.stopping and not self._holds_work())
+        )
+        if not reading.done():
+            reading.cancel()
+            return None
+        try:
+            info: dict[str, Any] = reading.result()
+        except ActivityError as exc:  # read as a webhook subscription (no polling)
+            workflow.logger.warning(
+                "subscription %s: not read (%s); taking deliveries only",
+                self.subscription_id,
+                exc.cause or exc,
+            )
+            return {}
+        return info
 
     def _restore(self, input: EventInboxInput) -> None:
         self.subscription_id = input.subscription_id
