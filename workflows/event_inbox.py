@@ -19,6 +19,10 @@ continue-as-new, which carries it over):
    events launched → activity `save_cursor` → the cursor kept; a pull that fails keeps the
    cursor and tries again at the next interval.
 4. `stop`: the work taken in is finished, then the workflow ends.
+Activities retry a bounded number of times (`RETRY`); a step still failing keeps what it holds
+and is tried again `STEP_BACKOFF` later (a durable timer), so nothing taken in is dropped.
+Continue-as-new past `history_limit` events or when Temporal suggests it, carrying `seen`,
+the pending deliveries, events, pull request and unsaved cursor.
 """
 
 from __future__ import annotations
