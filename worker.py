@@ -17,10 +17,11 @@ from temporalio.worker import PollerBehaviorSimpleMaximum, Worker
 
 from activities.connectors import ConnectorActivities
 from activities.data_links import DataLinkActivities
+from activities.event_pulls import EventPullActivities
 from activities.http import HttpActivities
 from connectors.registry import ConnectorRegistry
 from connectors.runtime import ConnectorRuntime, DatabaseApiLogSink
-from core.blobs import connect
+from core.blobs import blob_store, connect
 from core.crypto import Encryptor
 from core.db import create_db_engine, migrate
 from core.logging import configure_logging
@@ -53,6 +54,7 @@ class Activities:
     connectors: ConnectorActivities
     data_links: DataLinkActivities
     http: HttpActivities
+    event_pulls: EventPullActivities
 
     def methods(self) -> list[Callable[..., Any]]:
         """Every activity of every class above: a method defined is a method registered."""
@@ -76,7 +78,8 @@ def build_activities(settings: Settings) -> Activities:
         pool_timeout=settings.db_pool_timeout_seconds,
     )
     migrate(engine)
-    connections = ConnectionStore(engine, Encryptor.from_setting(settings.encryption_keys))
+    encryptor = Encryptor.from_setting(settings.encryption_keys)
+    connections = ConnectionStore(engine, encryptor)
     runtime = ConnectorRuntime(
         ConnectorRegistry(settings.extra_connector_paths),
         connections,
@@ -90,6 +93,7 @@ def build_activities(settings: Settings) -> Activities:
         ConnectorActivities(runtime, connections),
         DataLinkActivities(engine),
         HttpActivities(settings, DatabaseApiLogSink(engine)),
+        EventPullActivities(engine, runtime, connections, blob_store(settings), encryptor),
     )
 
 
