@@ -3,6 +3,8 @@ with durable timers that continues as new, and a single pull that reports how lo
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -63,9 +65,12 @@ class PollLoop:
             input.event_ids.extend(event.id for event in out.events)  # recorded, then
             input.cursor = out.cursor  # the cursor kept
             input.rounds += 1
-            await workflow.sleep(input.interval_seconds)
             ran += 1
-            if ran >= input.rounds_per_run:
+            with contextlib.suppress(asyncio.TimeoutError):  # the interval, a durable timer
+                await workflow.wait_condition(
+                    lambda: self.finished, timeout=timedelta(seconds=input.interval_seconds)
+                )
+            if ran >= input.rounds_per_run and not self.finished:
                 input.wanted += self.signals
                 workflow.continue_as_new(input)
 
