@@ -34,7 +34,8 @@ Cursors (JSON, kept in workflow state and mirrored in `event_subscriptions.curso
   event ids (`<recordId>:created|updated|deleted:<scanId>`) is derived from the previous cursor
   (snapshot key and scan count): the same input yields the same ids, and a later scan from a
   snapshot with the same content does not reuse them. No cursor: the snapshot is recorded and
-  nothing is emitted.
+  nothing is emitted. A snapshot missing from the blob store fails the pull
+  (`event_snapshot_missing`, not retried) rather than starting over unnoticed.
 
 A `pull-latest-records` subscription asked for a full scan (`PullInput.full_scan`, the `pull`
 signal with `fullScan: true`) reads every page without the `sinceParam` bound and filters by
@@ -76,7 +77,7 @@ from connectors.runtime.mapping import locate
 from connectors.runtime.operations import fetch_page
 from connectors.spec import DataCollection
 from connectors.spec.collections import PullLatestRecords
-from core.blobs import BlobStore
+from core.blobs import BlobNotFound, BlobStore
 from core.crypto import Encryptor
 from core.errors import OsmoError
 from core.events.messages import ExternalEvent, PullInput, PullOutput
@@ -258,8 +259,10 @@ class EventPullActivities:
             spec = PullLatestRecords(type="pull-latest-records", field="updatedTime")
         if spec.by == "cursor":
             raise _not_supported("Polling by an app cursor is not supported yet")
-        first = input.cursor is None
-        cursor = input.cursor if isinstance(input.cursor, dict) else {}
+        # A cursor of another shape (the collection's source changed from a full scan) starts
+        # over as a first pull does.
+        cursor = input.cursor if isinstance(input.cursor, dict) and "since" in input.cursor else {}
+        first = not cursor
         since_raw = cursor.get("since")
         since = instant(since_raw)
         skip = set(cursor.get("idsAtSince") or [])
@@ -339,7 +342,11 @@ class EventPullActivities:
         progress: dict[str, Any],
         beat: _Beat,
     ) -> PullOutput:
-        cursor = input.cursor if isinstance(input.cursor, dict) else None
+        cursor = (
+            input.cursor
+            if isinstance(input.cursor, dict) and isinstance(input.cursor.get("snapshot"), str)
+            else None
+        )
         previous = await self._load_snapshot(cursor["snapshot"]) if cursor else None
         scan = scan_id(cursor)
         wanted = subscription.event_type
@@ -451,7 +458,18 @@ class EventPullActivities:
         return key
 
     async def _load_snapshot(self, key: str) -> dict[str, str]:
-        plaintext = self.encryptor.decrypt_bytes(await self.blobs.get(key))
+        try:
+            sealed = await self.blobs.get(key)
+        except BlobNotFound as exc:
+            # Diffing with nothing would report every record as created and none as deleted;
+            # starting over silently would hide changes. The subscription's `reset` clears it.
+            raise ApplicationError(
+                f"The previous snapshot {key} is gone from the blob store; reset the "
+                "subscription to start a new one",
+                type="event_snapshot_missing",
+                non_retryable=True,
+            ) from exc
+        plaintext = self.encryptor.decrypt_bytes(sealed)
         if hashlib.sha256(plaintext).hexdigest() != key:
             raise ValueError(f"snapshot {key} does not match its key")
         snapshot: dict[str, str] = json.loads(plaintext)

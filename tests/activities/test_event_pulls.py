@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -235,3 +236,16 @@ async def test_a_webhook_subscription_is_not_polled(setup: Setup) -> None:
     with pytest.raises(ApplicationError) as missing:
         await setup.pull("no-such-subscription")
     assert missing.value.type == "event_subscription_not_found"
+
+
+async def test_a_scan_whose_snapshot_is_gone_fails_instead_of_starting_over(
+    setup: Setup,
+) -> None:
+    sub = setup.subscribe("data-record-deleted", "full-scan")
+    start = await setup.pull(sub)
+    key = start.cursor["snapshot"]
+    (Path(setup.osmo.settings.blob_store) / key[:2] / key).unlink()
+    with pytest.raises(ApplicationError) as gone:
+        await setup.pull(sub, start.cursor)
+    assert gone.value.type == "event_snapshot_missing" and gone.value.non_retryable
+    assert pulls_of(setup.osmo.services.engine, sub)[-1].status == "failed"
