@@ -140,6 +140,17 @@ async def test_same_second_changes_are_neither_lost_nor_doubled(setup: Setup) ->
     third = await setup.pull(sub, second.cursor)
     assert ids(third) == [f"{c}:{rfc3339(fake.clock)}"]
     assert (await setup.pull(sub, third.cursor)).events == []
+    # Updates: one polled in its second is not read again; another in that second is.
+    updates = setup.subscribe("data-record-updated", "pull-latest-records")
+    start = await setup.pull(updates)
+    fake.tick(1)
+    fake.update(a, value=1)
+    seen = await setup.pull(updates, start.cursor)
+    assert ids(seen) == [f"{a}:{rfc3339(fake.clock)}"]
+    fake.update(b, value=2)
+    later = await setup.pull(updates, seen.cursor)
+    assert ids(later) == [f"{b}:{rfc3339(fake.clock)}"]
+    assert (await setup.pull(updates, later.cursor)).events == []
 
 
 async def test_without_a_since_parameter_a_newest_first_poll_stops_at_older_pages(
