@@ -19,10 +19,11 @@ from activities.connectors import ConnectorActivities
 from activities.data_links import DataLinkActivities
 from activities.event_sync import EventSyncActivities
 from activities.events import EventActivities
+from activities.event_pulls import EventPullActivities
 from activities.http import HttpActivities
 from connectors.registry import ConnectorRegistry
 from connectors.runtime import ConnectorRuntime, DatabaseApiLogSink
-from core.blobs import connect
+from core.blobs import blob_store, connect
 from core.crypto import Encryptor
 from core.db import create_db_engine, migrate
 from core.logging import configure_logging
@@ -58,6 +59,7 @@ class Activities:
     http: HttpActivities
     event_sync: EventSyncActivities
     events: EventActivities
+    event_pulls: EventPullActivities
 
     def methods(self) -> list[Callable[..., Any]]:
         """Every activity of every class above: a method defined is a method registered."""
@@ -98,6 +100,7 @@ def build_activities(settings: Settings) -> Activities:
         HttpActivities(settings, DatabaseApiLogSink(engine)),
         EventSyncActivities(settings, engine, runtime, connections, encryptor),
         EventActivities(engine, settings, runtime.registry, start_event_flow_run),
+        EventPullActivities(engine, runtime, connections, blob_store(settings), encryptor),
     )
 
 
