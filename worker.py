@@ -17,9 +17,9 @@ from temporalio.worker import PollerBehaviorSimpleMaximum, Worker
 
 from activities.connectors import ConnectorActivities
 from activities.data_links import DataLinkActivities
+from activities.event_pulls import EventPullActivities
 from activities.event_sync import EventSyncActivities
 from activities.events import EventActivities
-from activities.event_pulls import EventPullActivities
 from activities.http import HttpActivities
 from connectors.registry import ConnectorRegistry
 from connectors.runtime import ConnectorRuntime, DatabaseApiLogSink
