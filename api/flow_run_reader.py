@@ -38,6 +38,7 @@ from core.errors import OsmoError, not_found
 from workflows import search_attributes as sa
 from workflows.flow_run import FlowRunWorkflow
 from workflows.flow_state import FlowRunInput, FlowRunResult, node_run_inputs
+from workflows.schedule_input import with_scheduled_time
 
 STATES = {
     WorkflowExecutionStatus.RUNNING: "running",
@@ -251,6 +252,10 @@ async def read(client: Client, described: DescribedRun) -> FlowRunRead:
     """The run as `GET /flow-runs/{id}` shows it: while running (a query) and after (its
     result, or the node runs its failure carries)."""
     history_input, attempts, events = await _history(client, described)
+    if history_input is not None:  # a scheduled run's input: when it was due, as its trigger's
+        history_input = with_scheduled_time(
+            history_input, described.description.typed_search_attributes
+        )
     handle = described.handle
     failed_node_key, error, pending = None, None, None
     if described.summary.state == "running":

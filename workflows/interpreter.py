@@ -54,6 +54,7 @@ with workflow.unsafe.imports_passed_through():
         Lane,
         NodeRun,
     )
+    from workflows.schedule_input import with_scheduled_time
 
 DEPTH_FIRST_PATCH = "depth-first-lanes"
 """Runs recorded before it walked the graph breadth first, one node at a time."""
@@ -128,6 +129,7 @@ class Interpreter:
         """What node runs that just completed asked to run again with, by node run id."""
 
     async def run(self, input: FlowRunInput) -> FlowRunResult:
+        input = with_scheduled_time(input, workflow.info().typed_search_attributes)
         self.input, self.seed = input, dict(input.start_outputs)
         self.base = {
             "flowInstance": {

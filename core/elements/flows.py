@@ -10,6 +10,7 @@ from pydantic import Field
 from core.elements.definition import Definition, Problem
 from core.elements.flow_variables import variable_problems
 from core.elements.node_schemas import NODE_SCHEMAS
+from core.events.schedules import schedule_problems
 from core.formulas import validate_formula
 
 
@@ -103,6 +104,11 @@ def _node_problems(key: str, node: Any, keys: set[str]) -> list[Problem]:
             problems.append(
                 {"path": f"{path}.config{'.' + where if where else ''}", "message": message(error)}
             )
+        if node_type == "schedule-trigger":  # cron syntax, time zone (docs/schedules.md)
+            config = node.get("config")
+            problems += [
+                {"path": f"{path}.config.{f}", "message": m} for f, m in schedule_problems(config)
+            ]
     problems += [
         {"path": f"{path}.config{'.' + p.path if p.path else ''}", "message": p.message}
         for p in validate_formula(node.get("config") or {})

@@ -1,0 +1,328 @@
+"""`sync_flow_schedule` against the dev server (`env`): the time-skipping server has no schedules.
+
+Each test uses its own flow instance id (so its own schedule) and deletes what it created.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, timedelta
+from typing import Any
+
+import pytest
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleDescription,
+    ScheduleOverlapPolicy,
+    ScheduleRange,
+    ScheduleSpec,
+)
+from temporalio.service import RPCError, RPCStatusCode
+from temporalio.testing import WorkflowEnvironment
+
+from activities import schedules
+from activities.schedules import sync_flow_schedule
+from core.blobs import with_converter
+from core.elements.snapshots import FlowSnapshot
+from core.errors import OsmoError
+from core.events.messages import schedule_id
+from tests.conftest import Osmo
+from tests.workflows.flow_fixtures import finished, flow_worker, node
+from workflows import search_attributes as sa
+
+CRON = {"cron": "0 9 * * 1-5", "timezone": "Europe/Paris", "overlap": "buffer-one"}
+FAST = {"intervalSeconds": 1}
+"""Test-only: the node schema asks for at least 60 s; the function takes what it is given."""
+
+
+def snapshot(flow_instance_id: str, trigger: dict[str, Any] | None = None) -> FlowSnapshot:
+    return FlowSnapshot(
+        flow_key="nightly",
+        flow_instance_id=flow_instance_id,
+        nodes={
+            "start": {
+                "type": "schedule-trigger",
+                "config": trigger or CRON,
+                "links": [{"key": "due"}],
+            },
+            "due": {
+                "type": "transform-data",
+                "config": {"value": {"due": {"$var": "input.start.scheduledTime"}}},
+            },
+        },
+        connection_id=None,
+        customer_id="customer-schedules",
+        integration_key="crm",
+        revision=3,
+        tenant_key="acme",
+    )
+
+
+@pytest.fixture
+async def client(osmo_sqlite: Osmo, env: WorkflowEnvironment) -> Client:
+    """A client with Osmo's data converter, as the sync activity has."""
+    return with_converter(env.client, osmo_sqlite.settings)
+
+
+@pytest.fixture
+async def instance(client: Client) -> AsyncIterator[str]:
+    """A fresh flow instance id; its schedule is deleted afterwards."""
+    flow_instance_id = f"fi-{uuid.uuid4().hex[:12]}"
+    yield flow_instance_id
+    with contextlib.suppress(RPCError):
+        await client.get_schedule_handle(schedule_id(flow_instance_id)).delete()
+
+
+async def described(client: Client, flow_instance_id: str) -> ScheduleDescription:
+    return await client.get_schedule_handle(schedule_id(flow_instance_id)).describe()
+
+
+async def sync(
+    client: Client,
+    flow_instance_id: str,
+    trigger: dict[str, Any] | None,
+    enabled: bool = True,
+    task_queue: str = "osmo-schedules-test",
+) -> None:
+    shot = snapshot(flow_instance_id, trigger) if trigger is not None else None
+    await sync_flow_schedule(client, task_queue, flow_instance_id, shot, trigger, enabled)
+
+
+async def test_create_sets_the_cron_time_zone_overlap_and_action(
+    client: Client, instance: str
+) -> None:
+    await sync(client, instance, {**CRON, "catchupWindowSeconds": 600})
+    description = await described(client, instance)
+    spec = description.schedule.spec
+    [calendar] = spec.calendars  # Temporal keeps a cron as a calendar
+    assert calendar.minute == (ScheduleRange(0),)
+    assert calendar.hour == (ScheduleRange(9),)
+    assert calendar.day_of_week == (ScheduleRange(1, 5),)
+    assert spec.time_zone_name == "Europe/Paris"
+    assert spec.intervals == []
+    policy = description.schedule.policy
+    assert policy.overlap == ScheduleOverlapPolicy.BUFFER_ONE
+    assert policy.catchup_window == timedelta(seconds=600)
+    assert description.schedule.state.paused is False
+    action = description.schedule.action
+    assert isinstance(action, ScheduleActionStartWorkflow)
+    assert action.workflow == "FlowRun"
+    assert action.id == f"flow-run-schedule-{instance}"
+    assert action.task_queue == "osmo-schedules-test"
+    attributes = action.typed_search_attributes
+    assert attributes.get(sa.FLOW_INSTANCE_ID) == instance
+    assert attributes.get(sa.FLOW_KEY) == "nightly"
+    assert attributes.get(sa.TRIGGER_TYPE) == "schedule-trigger"
+    assert attributes.get(sa.CUSTOMER_ID) == "customer-schedules"
+    assert attributes.get(sa.INTEGRATION_KEY) == "crm"
+    # The snapshot travels encrypted, like every payload Osmo sends to Temporal.
+    assert b"nightly" not in action.args[0].data  # type: ignore[union-attr]
+    [run_input] = await client.data_converter.decode(action.args, [dict])  # type: ignore[arg-type]
+    assert run_input["trigger_type"] == "schedule-trigger"
+    assert run_input["launched_by"] == {"type": "schedule", "scheduleId": schedule_id(instance)}
+    assert run_input["snapshot"]["revision"] == 3
+
+
+async def test_defaults_are_skip_and_five_minutes_in_utc(client: Client, instance: str) -> None:
+    await sync(client, instance, {"cron": "@daily"})
+    description = await described(client, instance)
+    assert description.schedule.spec.time_zone_name == "UTC"
+    assert description.schedule.policy.overlap == ScheduleOverlapPolicy.SKIP
+    assert description.schedule.policy.catchup_window == timedelta(seconds=300)
+
+
+async def test_a_scheduled_run_completes_with_its_scheduled_time_and_launched_by(
+    osmo_sqlite: Osmo, env: WorkflowEnvironment, instance: str
+) -> None:
+    async with flow_worker(osmo_sqlite, env) as settings:
+        client = osmo_sqlite.services.temporal_client
+        assert client is not None
+        await sync_flow_schedule(
+            client, settings.task_queue, instance, snapshot(instance, FAST), FAST, True
+        )
+        handle = client.get_schedule_handle(schedule_id(instance))
+        for _ in range(100):
+            actions = (await handle.describe()).info.recent_actions
+            if actions:
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError("the schedule never fired")
+        await sync(client, instance, None)  # deleted: no more runs
+        first = actions[0]
+        run_id = first.action.workflow_id  # type: ignore[union-attr]
+        assert run_id.startswith(f"flow-run-schedule-{instance}-")
+        run = await finished(osmo_sqlite, run_id, tenant=None)  # type: ignore[arg-type]
+    due = first.scheduled_at.astimezone(UTC).isoformat()
+    assert run["state"] == "completed", run
+    assert run["input"] == {"scheduledTime": due}
+    assert run["launchedBy"] == {"type": "schedule", "scheduleId": schedule_id(instance)}
+    assert run["triggerType"] == "schedule-trigger"
+    assert run["flowInstanceId"] == instance
+    assert node(run, "start")["outputs"] == [{"scheduledTime": due}]
+    assert node(run, "due")["outputs"] == [{"due": due}]
+
+
+async def test_update_changes_the_spec(client: Client, instance: str) -> None:
+    await sync(client, instance, CRON)
+    await sync(client, instance, {"cron": "30 18 * * *", "timezone": "America/New_York"})
+    spec = (await described(client, instance)).schedule.spec
+    [calendar] = spec.calendars
+    assert (calendar.hour, calendar.minute) == ((ScheduleRange(18),), (ScheduleRange(30),))
+    assert spec.time_zone_name == "America/New_York"
+    await sync(client, instance, {"intervalSeconds": 3600, "overlap": "allow-all"})
+    description = await described(client, instance)
+    assert description.schedule.spec.calendars == []
+    assert [i.every for i in description.schedule.spec.intervals] == [timedelta(hours=1)]
+    assert description.schedule.policy.overlap == ScheduleOverlapPolicy.ALLOW_ALL
+
+
+async def test_a_changed_snapshot_updates_the_action(client: Client, instance: str) -> None:
+    await sync(client, instance, CRON)
+    changed = FlowSnapshot(**{**snapshot(instance).__dict__, "revision": 4})
+    await sync_flow_schedule(client, "osmo-schedules-test", instance, changed, CRON, True)
+    action = (await described(client, instance)).schedule.action
+    [run_input] = await client.data_converter.decode(action.args, [dict])  # type: ignore[union-attr, arg-type]
+    assert run_input["snapshot"]["revision"] == 4
+
+
+async def test_disable_pauses_so_no_runs_start_and_enable_resumes(
+    client: Client, instance: str
+) -> None:
+    await sync(client, instance, FAST)
+    await sync(client, instance, FAST, enabled=False)
+    paused = await described(client, instance)
+    assert paused.schedule.state.paused is True
+    assert paused.schedule.state.note == schedules.PAUSED_NOTE
+    await asyncio.sleep(2.5)  # more than two intervals
+    later = await described(client, instance)
+    assert later.info.num_actions == paused.info.num_actions
+    await sync(client, instance, FAST, enabled=True)
+    assert (await described(client, instance)).schedule.state.paused is False
+
+
+async def test_a_disabled_instance_without_a_schedule_gets_none(
+    client: Client, instance: str
+) -> None:
+    await sync(client, instance, CRON, enabled=False)
+    with pytest.raises(RPCError) as missing:
+        await described(client, instance)
+    assert missing.value.status == RPCStatusCode.NOT_FOUND
+
+
+async def test_delete_removes_the_schedule_and_again_is_fine(client: Client, instance: str) -> None:
+    await sync(client, instance, CRON)
+    await sync(client, instance, None)
+    with pytest.raises(RPCError) as missing:
+        await described(client, instance)
+    assert missing.value.status == RPCStatusCode.NOT_FOUND
+    await sync(client, instance, None)  # already gone: nothing to do, no error
+    # A snapshot without a schedule trigger (the flow's trigger changed) deletes it too.
+    await sync(client, instance, CRON)
+    await sync_flow_schedule(
+        client, "osmo-schedules-test", instance, snapshot(instance), None, True
+    )
+    with pytest.raises(RPCError):
+        await described(client, instance)
+
+
+async def test_a_second_sync_with_the_same_trigger_changes_nothing(
+    client: Client, instance: str
+) -> None:
+    await sync(client, instance, CRON)
+    created = await described(client, instance)
+    await sync(client, instance, CRON)
+    await sync(client, instance, dict(CRON))
+    again = await described(client, instance)
+    assert again.info.last_updated_at == created.info.last_updated_at is None
+    await sync(client, instance, CRON, enabled=False)
+    paused = await described(client, instance)
+    assert paused.info.last_updated_at is not None
+    await sync(client, instance, CRON, enabled=False)
+    assert (await described(client, instance)).info.last_updated_at == paused.info.last_updated_at
+
+
+@pytest.mark.parametrize(
+    ("trigger", "path"),
+    [
+        ({"cron": "61 * * * *"}, "config.cron"),
+        ({"cron": "0 9 * *"}, "config.cron"),
+        ({"cron": "0 9 * * 1", "timezone": "Mars/Olympus"}, "config.timezone"),
+    ],
+)
+async def test_an_invalid_trigger_is_a_clear_error_and_creates_nothing(
+    client: Client, instance: str, trigger: dict[str, Any], path: str
+) -> None:
+    with pytest.raises(OsmoError) as raised:
+        await sync(client, instance, trigger)
+    error = raised.value
+    assert error.key == "invalid_schedule"
+    assert error.data["path"] == path
+    assert error.data["scheduleId"] == schedule_id(instance)
+    with pytest.raises(RPCError):
+        await described(client, instance)
+
+
+async def test_the_save_time_cron_check_agrees_with_temporal(
+    env: WorkflowEnvironment, instance: str
+) -> None:
+    """What core/events/schedules.py accepts Temporal accepts, and what it refuses Temporal
+    refuses too (so the check never blocks a schedule Temporal would take, nor lets through
+    one it would not)."""
+    from core.events.schedules import cron_problem
+
+    action = ScheduleActionStartWorkflow("FlowRun", id=f"never-{instance}", task_queue="none")
+    accepted = ["0 9 * * 1-5", "*/15 * * * *", "0 0 1 jan,jul *", "5 4 * * sun", "@hourly",
+                "0 0-12/3 * * MON-FRI", "0 0 * * 7"]  # fmt: skip
+    refused = ["60 * * * *", "0 24 * * *", "0 0 0 * *", "0 0 * 13 *", "0 0 * * 8", "0 0 * * xyz"]
+    for number, cron in enumerate(accepted + refused):
+        handle_id = f"{schedule_id(instance)}-check-{number}"
+        ours = cron_problem(cron)
+        try:
+            created = await env.client.create_schedule(
+                handle_id,
+                Schedule(action=action, spec=ScheduleSpec(cron_expressions=[cron])),
+            )
+        except RPCError as exc:
+            assert exc.status == RPCStatusCode.INVALID_ARGUMENT, cron
+            assert ours is not None and cron in refused, f"Temporal refused {cron!r}: {exc}"
+        else:
+            await created.delete()
+            assert ours is None and cron in accepted, f"Temporal accepted {cron!r}: {ours}"
+
+
+async def test_saving_a_flow_with_a_bad_cron_is_a_422(osmo_sqlite: Osmo) -> None:
+    flow = {
+        "key": "bad-schedule",
+        "name": "Bad schedule",
+        "nodes": {
+            "start": {
+                "type": "schedule-trigger",
+                "config": {"cron": "0 25 * * *", "timezone": "Nowhere/City"},
+            }
+        },
+    }
+    response = await osmo_sqlite.call("POST", "/flows", json=flow)
+    assert response.status_code == 422, response.text
+    paths = {e["path"] for e in response.json()["data"]["errors"]}
+    assert {"nodes.start.config.cron", "nodes.start.config.timezone"} <= paths
+    good = {**flow, "nodes": {"start": {"type": "schedule-trigger", "config": CRON}}}
+    assert (await osmo_sqlite.call("POST", "/flows", json=good)).status_code == 201
+
+
+def test_search_attribute_names_match_the_workflows() -> None:
+    """activities/ may not import workflows/, so it names the attributes itself."""
+    assert {
+        schedules.CUSTOMER_ID,
+        schedules.INTEGRATION_KEY,
+        schedules.CONNECTION_ID,
+        schedules.FLOW_KEY,
+        schedules.FLOW_INSTANCE_ID,
+        schedules.TRIGGER_TYPE_ATTRIBUTE,
+        schedules.WAITS_FOR_APP_EVENTS,
+    } == set(sa.ALL)
