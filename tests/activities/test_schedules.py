@@ -31,7 +31,7 @@ from core.blobs import with_converter
 from core.elements.snapshots import FlowSnapshot
 from core.errors import OsmoError
 from core.events.messages import schedule_id
-from tests.conftest import Osmo
+from tests.conftest import Osmo, make_settings
 from tests.workflows.flow_fixtures import finished, flow_worker, node
 from workflows import search_attributes as sa
 
@@ -64,9 +64,9 @@ def snapshot(flow_instance_id: str, trigger: dict[str, Any] | None = None) -> Fl
 
 
 @pytest.fixture
-async def client(osmo_sqlite: Osmo, env: WorkflowEnvironment) -> Client:
+async def client(sqlite_url: str, env: WorkflowEnvironment) -> Client:
     """A client with Osmo's data converter, as the sync activity has."""
-    return with_converter(env.client, osmo_sqlite.settings)
+    return with_converter(env.client, make_settings(sqlite_url))
 
 
 @pytest.fixture
