@@ -13,9 +13,12 @@ from datetime import UTC, timedelta
 from typing import Any
 
 import pytest
+from temporalio.api.common.v1 import Payload
 from temporalio.client import (
     Client,
     Schedule,
+    ScheduleAction,
+    ScheduleActionExecutionStartWorkflow,
     ScheduleActionStartWorkflow,
     ScheduleDescription,
     ScheduleOverlapPolicy,
@@ -32,7 +35,7 @@ from core.elements.snapshots import FlowSnapshot
 from core.errors import OsmoError
 from core.events.messages import schedule_id
 from tests.conftest import Osmo, make_settings
-from tests.workflows.flow_fixtures import finished, flow_worker, node
+from tests.workflows.flow_fixtures import flow_worker, node
 from workflows import search_attributes as sa
 
 CRON = {"cron": "0 9 * * 1-5", "timezone": "Europe/Paris", "overlap": "buffer-one"}
@@ -82,6 +85,28 @@ async def described(client: Client, flow_instance_id: str) -> ScheduleDescriptio
     return await client.get_schedule_handle(schedule_id(flow_instance_id)).describe()
 
 
+def payloads(action: ScheduleAction) -> list[Payload]:
+    """The action's input as Temporal keeps it."""
+    assert isinstance(action, ScheduleActionStartWorkflow)
+    assert all(isinstance(arg, Payload) for arg in action.args)
+    return [arg for arg in action.args if isinstance(arg, Payload)]
+
+
+async def decoded_input(client: Client, action: ScheduleAction) -> dict[str, Any]:
+    """The `FlowRunInput` the action starts runs with, as JSON."""
+    [value] = await client.data_converter.decode(payloads(action), [dict])
+    return dict(value)
+
+
+async def finished_as_admin(osmo: Osmo, run_id: str) -> dict[str, Any]:
+    for _ in range(300):
+        run = (await osmo.call("GET", f"/flow-runs/{run_id}", admin=True)).json()
+        if run.get("state") not in ("running", "queued"):
+            return dict(run)
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"run {run_id} did not finish: {run}")
+
+
 async def sync(
     client: Client,
     flow_instance_id: str,
@@ -121,8 +146,8 @@ async def test_create_sets_the_cron_time_zone_overlap_and_action(
     assert attributes.get(sa.CUSTOMER_ID) == "customer-schedules"
     assert attributes.get(sa.INTEGRATION_KEY) == "crm"
     # The snapshot travels encrypted, like every payload Osmo sends to Temporal.
-    assert b"nightly" not in action.args[0].data  # type: ignore[union-attr]
-    [run_input] = await client.data_converter.decode(action.args, [dict])  # type: ignore[arg-type]
+    run_input = await decoded_input(client, action)
+    assert all(b"nightly" not in payload.data for payload in payloads(action))
     assert run_input["trigger_type"] == "schedule-trigger"
     assert run_input["launched_by"] == {"type": "schedule", "scheduleId": schedule_id(instance)}
     assert run_input["snapshot"]["revision"] == 3
@@ -155,9 +180,10 @@ async def test_a_scheduled_run_completes_with_its_scheduled_time_and_launched_by
             raise AssertionError("the schedule never fired")
         await sync(client, instance, None)  # deleted: no more runs
         first = actions[0]
-        run_id = first.action.workflow_id  # type: ignore[union-attr]
+        assert isinstance(first.action, ScheduleActionExecutionStartWorkflow)
+        run_id = first.action.workflow_id
         assert run_id.startswith(f"flow-run-schedule-{instance}-")
-        run = await finished(osmo_sqlite, run_id, tenant=None)  # type: ignore[arg-type]
+        run = await finished_as_admin(osmo_sqlite, run_id)
     due = first.scheduled_at.astimezone(UTC).isoformat()
     assert run["state"] == "completed", run
     assert run["input"] == {"scheduledTime": due}
@@ -186,8 +212,7 @@ async def test_a_changed_snapshot_updates_the_action(client: Client, instance: s
     await sync(client, instance, CRON)
     changed = FlowSnapshot(**{**snapshot(instance).__dict__, "revision": 4})
     await sync_flow_schedule(client, "osmo-schedules-test", instance, changed, CRON, True)
-    action = (await described(client, instance)).schedule.action
-    [run_input] = await client.data_converter.decode(action.args, [dict])  # type: ignore[union-attr, arg-type]
+    run_input = await decoded_input(client, (await described(client, instance)).schedule.action)
     assert run_input["snapshot"]["revision"] == 4
 
 
