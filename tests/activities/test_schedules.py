@@ -184,6 +184,12 @@ async def test_a_scheduled_run_completes_with_its_scheduled_time_and_launched_by
         run_id = first.action.workflow_id
         assert run_id.startswith(f"flow-run-schedule-{instance}-")
         run = await finished_as_admin(osmo_sqlite, run_id)
+        # A re-run from the start keeps the time of the run it re-runs.
+        rerun = await osmo_sqlite.call(
+            "POST", f"/flow-runs/{run_id}/rerun", admin=True, json={"from": "start"}
+        )
+        assert rerun.status_code == 201, rerun.text
+        rerun_run = await finished_as_admin(osmo_sqlite, rerun.json()["id"])
     due = first.scheduled_at.astimezone(UTC).isoformat()
     assert run["state"] == "completed", run
     assert run["input"] == {"scheduledTime": due}
@@ -192,6 +198,9 @@ async def test_a_scheduled_run_completes_with_its_scheduled_time_and_launched_by
     assert run["flowInstanceId"] == instance
     assert node(run, "start")["outputs"] == [{"scheduledTime": due}]
     assert node(run, "due")["outputs"] == [{"due": due}]
+    assert rerun_run["state"] == "completed", rerun_run
+    assert rerun_run["input"] == {"scheduledTime": due}
+    assert node(rerun_run, "due")["outputs"] == [{"due": due}]
 
 
 async def test_update_changes_the_spec(client: Client, instance: str) -> None:
@@ -336,6 +345,13 @@ async def test_saving_a_flow_with_a_bad_cron_is_a_422(osmo_sqlite: Osmo) -> None
     assert response.status_code == 422, response.text
     paths = {e["path"] for e in response.json()["data"]["errors"]}
     assert {"nodes.start.config.cron", "nodes.start.config.timezone"} <= paths
+    both = {"cron": "0 9 * * *", "intervalSeconds": 3600}
+    flow_both = {**flow, "nodes": {"start": {"type": "schedule-trigger", "config": both}}}
+    response = await osmo_sqlite.call("POST", "/flows", json=flow_both)
+    assert response.status_code == 422, response.text
+    assert [e["path"] for e in response.json()["data"]["errors"]] == [
+        "nodes.start.config.intervalSeconds"
+    ]
     good = {**flow, "nodes": {"start": {"type": "schedule-trigger", "config": CRON}}}
     assert (await osmo_sqlite.call("POST", "/flows", json=good)).status_code == 201
 
@@ -351,3 +367,22 @@ def test_search_attribute_names_match_the_workflows() -> None:
         schedules.TRIGGER_TYPE_ATTRIBUTE,
         schedules.WAITS_FOR_APP_EVENTS,
     } == set(sa.ALL)
+
+
+def test_runs_of_a_flow_waiting_for_app_events_are_marked() -> None:
+    plain = snapshot("fi-plain")
+    assert (
+        schedules.flow_run_attributes(plain, "schedule-trigger").get(sa.WAITS_FOR_APP_EVENTS)
+        is None
+    )
+    waiting = FlowSnapshot(
+        **{
+            **plain.__dict__,
+            "nodes": {
+                **plain.nodes,
+                "wait": {"type": "wait-for-event", "config": {"appEventType": "task-created"}},
+            },
+        }
+    )
+    attributes = schedules.flow_run_attributes(waiting, "schedule-trigger")
+    assert attributes.get(sa.WAITS_FOR_APP_EVENTS) == "true"
