@@ -234,6 +234,14 @@ async def _delete(handle: ScheduleHandle) -> None:
             raise
 
 
+async def _pause(handle: ScheduleHandle) -> None:
+    try:
+        await handle.pause(note=PAUSED_NOTE)
+    except RPCError as exc:
+        if not _is(exc, RPCStatusCode.NOT_FOUND):
+            raise
+
+
 def _rejected(flow_instance_id: str, exc: RPCError) -> OsmoError:
     """Temporal refused the spec (a cron or time zone the checks above let through)."""
     return invalid_schedule(flow_instance_id, "spec", exc.message)
@@ -272,6 +280,9 @@ async def sync_flow_schedule(
         await _delete(handle)
         return
     problems = schedule_problems(trigger_config)
+    if problems and not enabled:  # nothing will run: keep what exists paused, say nothing
+        await _pause(handle)
+        return
     if problems:
         raise invalid_schedule(flow_instance_id, *problems[0])
     desired = build_schedule(

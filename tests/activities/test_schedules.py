@@ -182,6 +182,7 @@ async def test_a_scheduled_run_completes_with_its_scheduled_time_and_launched_by
         first = actions[0]
         assert isinstance(first.action, ScheduleActionExecutionStartWorkflow)
         run_id = first.action.workflow_id
+        assert first.started_at - first.scheduled_at < timedelta(seconds=3)  # on time
         assert run_id.startswith(f"flow-run-schedule-{instance}-")
         run = await finished_as_admin(osmo_sqlite, run_id)
         # A re-run from the start keeps the time of the run it re-runs.
@@ -300,6 +301,19 @@ async def test_an_invalid_trigger_is_a_clear_error_and_creates_nothing(
     assert error.data["scheduleId"] == schedule_id(instance)
     with pytest.raises(RPCError):
         await described(client, instance)
+    await sync(client, instance, trigger, enabled=False)  # disabled: nothing to report
+
+
+async def test_an_invalid_trigger_on_a_disabled_instance_pauses_what_exists(
+    client: Client, instance: str
+) -> None:
+    await sync(client, instance, CRON)
+    await sync(client, instance, {"cron": "99 * * * *"}, enabled=False)
+    state = (await described(client, instance)).schedule.state
+    assert state.paused is True
+    assert state.note == schedules.PAUSED_NOTE
+    with pytest.raises(OsmoError):  # enabled again with the bad trigger: the sync reports it
+        await sync(client, instance, {"cron": "99 * * * *"})
 
 
 async def test_the_save_time_cron_check_agrees_with_temporal(
