@@ -58,6 +58,7 @@ FLOW_RUN_WORKFLOW = "FlowRun"
 TRIGGER_TYPE = "schedule-trigger"
 FINGERPRINT_MEMO = "osmoSchedule"
 """Memo key of the action: the fingerprint of what Osmo set, to tell when a pass changes it."""
+SCHEDULE_ID_PREFIX = schedule_id("")
 PAUSED_NOTE = "Paused by Osmo: the flow instance is disabled"
 
 OVERLAP = {
@@ -124,6 +125,33 @@ def flow_run_attributes(snapshot: FlowSnapshot, trigger_type: str) -> TypedSearc
         if value
     ]
     return TypedSearchAttributes(pairs)
+
+
+def schedule_attributes(snapshot: FlowSnapshot) -> TypedSearchAttributes:
+    """The schedule's own search attributes: `scheduled_flow_instances` finds a connection's
+    schedules by them (those of instances deleted since are deleted by the sync)."""
+    pairs: list[SearchAttributePair[str]] = [
+        SearchAttributePair(key, value)
+        for key, value in (
+            (FLOW_KEY, snapshot.flow_key),
+            (FLOW_INSTANCE_ID, snapshot.flow_instance_id),
+            (CUSTOMER_ID, snapshot.customer_id),
+            (CONNECTION_ID, snapshot.connection_id),
+        )
+        if value
+    ]
+    return TypedSearchAttributes(pairs)
+
+
+async def scheduled_flow_instances(client: Client, connection_id: str) -> list[str]:
+    """The flow instances of the connection that have a schedule (visibility: a schedule
+    created a moment ago may be missing, one deleted a moment ago may still be listed)."""
+    quoted = connection_id.replace("\\", "\\\\").replace("'", "\\'")
+    found: list[str] = []
+    async for listed in await client.list_schedules(query=f"ConnectionId = '{quoted}'"):
+        if listed.id.startswith(SCHEDULE_ID_PREFIX):
+            found.append(listed.id.removeprefix(SCHEDULE_ID_PREFIX))
+    return sorted(found)
 
 
 def schedule_spec(config: dict[str, Any]) -> ScheduleSpec:
@@ -298,7 +326,9 @@ async def sync_flow_schedule(
         if not enabled:
             return
         try:
-            await client.create_schedule(handle.id, desired)
+            await client.create_schedule(
+                handle.id, desired, search_attributes=schedule_attributes(snapshot)
+            )
             log.info("schedule created", extra={"scheduleId": handle.id})
             return
         except ScheduleAlreadyRunningError:
@@ -314,7 +344,7 @@ async def sync_flow_schedule(
         same = await _fingerprint_of(client, schedule) == wanted
         if same and schedule.state.paused == desired.state.paused:
             return None  # nothing to change: no update is sent
-        return ScheduleUpdate(desired)
+        return ScheduleUpdate(desired, search_attributes=schedule_attributes(snapshot))
 
     try:
         await handle.update(update)

@@ -43,7 +43,9 @@ FAST = {"intervalSeconds": 1}
 """Test-only: the node schema asks for at least 60 s; the function takes what it is given."""
 
 
-def snapshot(flow_instance_id: str, trigger: dict[str, Any] | None = None) -> FlowSnapshot:
+def snapshot(
+    flow_instance_id: str, trigger: dict[str, Any] | None = None, connection_id: str | None = None
+) -> FlowSnapshot:
     return FlowSnapshot(
         flow_key="nightly",
         flow_instance_id=flow_instance_id,
@@ -58,7 +60,7 @@ def snapshot(flow_instance_id: str, trigger: dict[str, Any] | None = None) -> Fl
                 "config": {"value": {"due": {"$var": "input.start.scheduledTime"}}},
             },
         },
-        connection_id=None,
+        connection_id=connection_id,
         customer_id="customer-schedules",
         integration_key="crm",
         revision=3,
@@ -400,3 +402,27 @@ def test_runs_of_a_flow_waiting_for_app_events_are_marked() -> None:
     )
     attributes = schedules.flow_run_attributes(waiting, "schedule-trigger")
     assert attributes.get(sa.WAITS_FOR_APP_EVENTS) == "true"
+
+
+async def test_a_connections_schedules_are_listed_so_the_sync_can_delete_the_rest(
+    client: Client, instance: str
+) -> None:
+    connection_id, other = f"conn-{uuid.uuid4().hex[:8]}", f"conn-{uuid.uuid4().hex[:8]}"
+    second = f"{instance}-2"
+    for flow_instance_id, connection in ((instance, connection_id), (second, other)):
+        shot = snapshot(flow_instance_id, CRON, connection)
+        await sync_flow_schedule(client, "osmo-schedules-test", flow_instance_id, shot, CRON, True)
+    try:
+        listed: list[str] = []
+        for _ in range(50):  # visibility follows within a moment
+            listed = await schedules.scheduled_flow_instances(client, connection_id)
+            if listed:
+                break
+            await asyncio.sleep(0.1)
+        assert listed == [instance]
+        assert await schedules.scheduled_flow_instances(client, "conn-none") == []
+        description = await described(client, instance)
+        assert description.typed_search_attributes.get(sa.CONNECTION_ID) == connection_id
+        assert description.typed_search_attributes.get(sa.FLOW_INSTANCE_ID) == instance
+    finally:
+        await sync(client, second, None)
