@@ -29,12 +29,17 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from activities import schedules
+from activities.event_sync import EventSyncActivities
 from activities.schedules import sync_flow_schedule
+from connectors.registry import ConnectorRegistry
+from connectors.runtime import ConnectorRuntime, DatabaseApiLogSink
 from core.blobs import with_converter
 from core.elements.snapshots import FlowSnapshot
 from core.errors import OsmoError
 from core.events.messages import schedule_id
+from core.stores.connections import ConnectionStore
 from tests.conftest import Osmo, make_settings
+from tests.core.subscription_seed import database, put_flow, seed_connection, trigger_flow
 from tests.workflows.flow_fixtures import flow_worker, node
 from workflows import search_attributes as sa
 
@@ -426,3 +431,43 @@ async def test_a_connections_schedules_are_listed_so_the_sync_can_delete_the_res
         assert description.typed_search_attributes.get(sa.FLOW_INSTANCE_ID) == instance
     finally:
         await sync(client, second, None)
+
+
+async def test_the_event_sync_creates_pauses_and_updates_an_instances_schedule(
+    env: WorkflowEnvironment, sqlite_url: str
+) -> None:
+    """Through `EventSyncActivities.sync` (activities/event_sync.py) as the worker runs it."""
+    settings = make_settings(sqlite_url, task_queue=f"osmo-{uuid.uuid4()}")
+    engine, encryptor = database(settings)
+    connections = ConnectionStore(engine, encryptor)
+    runtime = ConnectorRuntime(
+        ConnectorRegistry(settings.extra_connector_paths), connections, DatabaseApiLogSink(engine)
+    )
+    client = with_converter(env.client, settings)
+    sync_activities = EventSyncActivities(settings, engine, runtime, connections, encryptor, client)
+    connection_id = seed_connection(
+        engine, encryptor, "github", "personal-access-token", {"token": "ghp_x"}
+    )
+    instance = put_flow(engine, connection_id, "daily", trigger_flow("schedule-trigger", CRON))
+    try:
+        result = await sync_activities.sync(connection_id)
+        assert result.schedules == [instance]
+        description = await described(client, instance)
+        assert description.schedule.spec.time_zone_name == "Europe/Paris"
+        assert description.schedule.state.paused is False
+        assert description.typed_search_attributes.get(sa.CONNECTION_ID) == connection_id
+        disabled = trigger_flow("schedule-trigger", CRON, enabled=False)
+        put_flow(engine, connection_id, "daily", disabled)
+        await sync_activities.sync(connection_id)
+        assert (await described(client, instance)).schedule.state.paused is True
+        put_flow(
+            engine, connection_id, "daily", trigger_flow("schedule-trigger", {"cron": "@hourly"})
+        )
+        await sync_activities.sync(connection_id)
+        description = await described(client, instance)
+        assert description.schedule.state.paused is False
+        assert description.schedule.spec.time_zone_name == "UTC"
+    finally:
+        await sync(client, instance, None)
+        await runtime.aclose()
+        engine.dispose()
