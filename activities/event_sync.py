@@ -23,6 +23,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.heartbeat import heartbeating
+from activities.schedules import scheduled_flow_instances, sync_flow_schedule
 from connectors.runtime import ConnectorError, ConnectorRuntime
 from connectors.runtime.context import ConnectionContext
 from connectors.runtime.webhook_registration import (
@@ -159,7 +160,7 @@ class EventSyncActivities:
                 continue
             await self._unsubscribe(ctx, row)
             result.unsubscribed.append(row.id)
-        await self._sync_schedules(desired, result)
+        await self._sync_schedules(connection_id, desired, result)
         result.next_pass_seconds = await self._next_pass(connection_id, result, now)
         return result
 
@@ -341,26 +342,32 @@ class EventSyncActivities:
             if exc.status != RPCStatusCode.NOT_FOUND:
                 raise  # not running (never started, or finished): nothing to stop
 
-    async def _sync_schedules(self, desired: store.Desired, result: SyncResult) -> None:
-        if not desired.schedules:
-            return
-        # TODO(events integrator): activities/schedules.py is written by another helper; this
-        # import is guarded until it lands.
-        try:
-            from activities.schedules import sync_flow_schedule  # type: ignore[import-not-found]
-        except ImportError:
-            log.warning("activities.schedules is not there yet: schedules not synced")
-            return
+    async def _sync_schedules(
+        self, connection_id: str, desired: store.Desired, result: SyncResult
+    ) -> None:
+        """Each instance's schedule (activities/schedules.py); those of instances gone (or
+        of a connection gone) deleted. An instance that could not be resolved keeps its own."""
+        client, kept = self.client(), {s.flow_instance_id for s in desired.schedules}
         for schedule in desired.schedules:
-            await sync_flow_schedule(
-                self.client(),
-                self.task_queue(),
-                schedule.flow_instance_id,
-                schedule.snapshot,
-                schedule.trigger_config,
-                schedule.enabled,
-            )
+            try:
+                await sync_flow_schedule(
+                    client,
+                    self.task_queue(),
+                    schedule.flow_instance_id,
+                    schedule.snapshot,
+                    schedule.trigger_config,
+                    schedule.enabled,
+                    history_limit=self.settings.flow_history_limit,
+                )
+            except OsmoError as exc:  # invalid_schedule: a definition saved before the check
+                result.skipped_flow_instances[schedule.flow_instance_id] = exc.key
+                continue
             result.schedules.append(schedule.flow_instance_id)
+        for flow_instance_id in await scheduled_flow_instances(client, connection_id):
+            if flow_instance_id not in kept and flow_instance_id not in desired.failures:
+                await sync_flow_schedule(
+                    client, self.task_queue(), flow_instance_id, None, None, False
+                )
 
     async def _next_pass(self, connection_id: str, result: SyncResult, now: datetime) -> int | None:
         rows: list[EventSubscription] = await self._db(store.subscriptions_of, connection_id)

@@ -13,6 +13,7 @@ from datetime import UTC, timedelta
 from typing import Any
 
 import pytest
+from sqlmodel import Session
 from temporalio.api.common.v1 import Payload
 from temporalio.client import (
     Client,
@@ -34,6 +35,7 @@ from activities.schedules import sync_flow_schedule
 from connectors.registry import ConnectorRegistry
 from connectors.runtime import ConnectorRuntime, DatabaseApiLogSink
 from core.blobs import with_converter
+from core.elements.models import Element
 from core.elements.snapshots import FlowSnapshot
 from core.errors import OsmoError
 from core.events.messages import schedule_id
@@ -467,6 +469,19 @@ async def test_the_event_sync_creates_pauses_and_updates_an_instances_schedule(
         description = await described(client, instance)
         assert description.schedule.state.paused is False
         assert description.schedule.spec.time_zone_name == "UTC"
+        with Session(engine) as session:  # the flow instance is deleted
+            session.delete(session.get(Element, instance))
+            session.commit()
+        for _ in range(50):  # the sync finds the schedule by visibility, a moment behind
+            await sync_activities.sync(connection_id)
+            try:
+                await described(client, instance)
+            except RPCError as exc:
+                assert exc.status == RPCStatusCode.NOT_FOUND
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError("the schedule of the deleted instance is still there")
     finally:
         await sync(client, instance, None)
         await runtime.aclose()
