@@ -1,0 +1,129 @@
+"""Per-connection flow run slots (docs/limits.md): the activities of `FlowRun` and of the
+`ConnectionRunLimiter` workflow (workflows/connection_limiter.py), and the values they exchange.
+
+The limiter is addressed by name here (activities must not import workflows): workflow type
+`ConnectionRunLimiter`, update `acquire`, signal `release`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from temporalio import activity
+from temporalio.client import WithStartWorkflowOperation, WorkflowExecutionStatus
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.service import RPCError, RPCStatusCode
+
+from core.events.messages import limiter_workflow_id
+
+LIMITER_WORKFLOW = "ConnectionRunLimiter"
+
+GRANTED, QUEUED, REJECTED = "granted", "queued", "rejected"
+
+LEAK_CHECK_SECONDS = 300
+"""How often a limiter holding runs checks whether any of them closed without releasing (a
+terminated `FlowRun` never runs its `finally`)."""
+
+IDLE_SECONDS = 600
+"""How long a limiter holding nothing stays alive before it ends (the next acquire starts it
+again)."""
+
+
+@dataclass
+class Waiting:
+    """A run waiting for a slot: its id and the flow whose cap applies to it."""
+
+    run_id: str
+    flow: str | None = None
+
+
+@dataclass
+class LimiterInput:
+    """A `ConnectionRunLimiter`'s state: empty at its start, carried over by continue-as-new."""
+
+    connection_id: str
+    limit: int = 10
+    queue_limit: int = 10_000
+    running: dict[str, str | None] = field(default_factory=dict)
+    """Runs holding a slot, each with the flow (instance id) it belongs to."""
+    waiting: list[Waiting] = field(default_factory=list)
+    """Runs waiting for a slot, first come first served (a run whose flow is at its cap lets
+    the runs behind it pass)."""
+    flow_limits: dict[str, int] = field(default_factory=dict)
+    """Each flow's `maxParallelRuns`, as its latest acquire said."""
+    rejected: int = 0
+    leak_check_seconds: float = LEAK_CHECK_SECONDS
+    idle_seconds: float = IDLE_SECONDS
+
+
+@dataclass
+class AcquireInput:
+    """What `FlowRun` asks the limiter for (the local activity `acquire_run_slot`)."""
+
+    connection_id: str
+    run_id: str
+    task_queue: str
+    limit: int
+    queue_limit: int
+    flow: str | None = None
+    flow_limit: int | None = None
+
+
+def acquire_request(input: AcquireInput) -> dict[str, Any]:
+    """The `acquire` update's argument."""
+    return {
+        "runId": input.run_id,
+        "limit": input.limit,
+        "queueLimit": input.queue_limit,
+        "flow": input.flow,
+        "flowLimit": input.flow_limit,
+    }
+
+
+@activity.defn(name="acquire_run_slot")
+async def acquire_run_slot(input: AcquireInput) -> str:
+    """Asks the connection's limiter for a slot, starting the limiter if it is not running
+    (update-with-start): `granted`, `queued` (a `slot` signal follows) or `rejected`.
+
+    Idempotent per run id: a retry after a lost answer gets the same answer.
+    """
+    start = WithStartWorkflowOperation(
+        LIMITER_WORKFLOW,
+        LimiterInput(input.connection_id, input.limit, input.queue_limit),
+        id=limiter_workflow_id(input.connection_id),
+        task_queue=input.task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        static_summary=f"Flow run slots of connection {input.connection_id}",
+    )
+    result = await activity.client().execute_update_with_start_workflow(
+        "acquire",
+        acquire_request(input),
+        start_workflow_operation=start,
+        id=f"acquire-{input.run_id}",
+        result_type=str,
+        rpc_timeout=timedelta(seconds=10),
+    )
+    return str(result)
+
+
+@activity.defn(name="closed_runs")
+async def closed_runs(run_ids: list[str]) -> list[str]:
+    """The runs among `run_ids` that are no longer running (closed, or gone)."""
+    client = activity.client()
+    closed = []
+    for run_id in run_ids:
+        try:
+            description = await client.get_workflow_handle(run_id).describe()
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.NOT_FOUND:
+                raise
+            closed.append(run_id)
+            continue
+        if description.status != WorkflowExecutionStatus.RUNNING:
+            closed.append(run_id)
+    return closed
+
+
+ACTIVITIES = [acquire_run_slot, closed_runs]
