@@ -68,20 +68,21 @@ class FlowRunWorkflow:
             return await self.interpreter.run(input)
         if not workflow.patched(LIMIT_PATCH):
             return await self.interpreter.run(input)
-        continued = False
         try:
             if not input.holds_slot:
                 await self._acquire(input, connection_id)
             input.holds_slot = True  # carried by a continue-as-new: the next run keeps the slot
-            return await self.interpreter.run(input)
-        except workflow.ContinueAsNewError:
-            continued = True
-            raise
-        finally:
-            # Completed, failed or stopped (a stop while queued leaves the queue); a terminated
-            # run never gets here: the limiter's leak guard releases its slot.
-            if not continued and self.slot_state != "rejected":
+            result = await self.interpreter.run(input)
+        except (workflow.ContinueAsNewError, GeneratorExit):
+            raise  # the next run keeps the slot; or evicted from the worker's cache: not ended
+        except BaseException:
+            # Failed or stopped (a stop while queued leaves the queue). A terminated run never
+            # gets here: the limiter's leak guard releases its slot.
+            if self.slot_state != "rejected":
                 await self._release(connection_id)
+            raise
+        await self._release(connection_id)
+        return result
 
     async def _acquire(self, input: FlowRunInput, connection_id: str) -> None:
         """Takes a slot of the connection's limit, waiting in its queue when all are taken."""
