@@ -31,7 +31,9 @@ LIMIT_PATCH = "connection-run-limit"
 """Runs recorded before a run of a connection took a slot of the connection's limit."""
 
 ACQUIRE_TIMEOUT = timedelta(seconds=30)
-ACQUIRE_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10))
+ACQUIRE_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10)
+)
 
 
 @workflow.defn(name="FlowRun", sandboxed=False)  # see the module docstring

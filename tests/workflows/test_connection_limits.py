@@ -223,7 +223,9 @@ async def test_a_worker_restart_keeps_every_run(env: WorkflowEnvironment) -> Non
         done = {first.id}
         assert (await first.result()).state == "completed"
         while len(done) < 5:
-            state = await settled(client, connection_id, min(2, 5 - len(done)), max(0, 3 - len(done)))
+            state = await settled(
+                client, connection_id, min(2, 5 - len(done)), max(0, 3 - len(done))
+            )
             finishing = next(r for r in runs if r.id in state["running"])
             await until(lambda: waiting_for_event(finishing), "the run to wait")
             await finishing.signal(FlowRunWorkflow.event, {})
