@@ -7,6 +7,7 @@ The limiter is addressed by name here (activities must not import workflows): wo
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -108,6 +109,52 @@ async def acquire_run_slot(input: AcquireInput) -> str:
     return str(result)
 
 
+@dataclass
+class ReleaseInput:
+    connection_id: str
+    run_id: str
+
+
+@activity.defn(name="release_run_slot")
+async def release_run_slot(input: ReleaseInput) -> None:
+    """Signals `release` to the connection's limiter; no limiter: it holds nothing of the run.
+
+    A local activity rather than a signal from workflow code: the run then ends in the same
+    workflow task, without waiting for Temporal to confirm the signal in another one.
+    """
+    handle = activity.client().get_workflow_handle(limiter_workflow_id(input.connection_id))
+    try:
+        await handle.signal("release", input.run_id, rpc_timeout=timedelta(seconds=10))
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            raise
+
+
+@activity.defn(name="signal_slots")
+async def signal_slots(run_ids: list[str]) -> list[str]:
+    """Signals `slot` to each run the limiter granted; returns those that are gone (closed or
+    never started), whose slots go to the next runs.
+
+    A local activity, for the same reason as `release_run_slot`: the limiter grants a batch of
+    runs in one workflow task.
+    """
+    client = activity.client()
+
+    async def tell(run_id: str) -> str | None:
+        try:
+            await client.get_workflow_handle(run_id).signal(
+                "slot", rpc_timeout=timedelta(seconds=10)
+            )
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.NOT_FOUND:  # closed runs answer NOT_FOUND too
+                raise
+            return run_id
+        return None
+
+    gone = await asyncio.gather(*(tell(run_id) for run_id in run_ids))
+    return [run_id for run_id in gone if run_id is not None]
+
+
 @activity.defn(name="closed_runs")
 async def closed_runs(run_ids: list[str]) -> list[str]:
     """The runs among `run_ids` that are no longer running (closed, or gone)."""
@@ -126,4 +173,4 @@ async def closed_runs(run_ids: list[str]) -> list[str]:
     return closed
 
 
-ACTIVITIES = [acquire_run_slot, closed_runs]
+ACTIVITIES = [acquire_run_slot, release_run_slot, signal_slots, closed_runs]

@@ -7,8 +7,8 @@
   `flowLimit` (the flow's `maxParallelRuns`), fewer than that many of its flow do; otherwise
   it waits, unless `queueLimit` runs wait already: then it is rejected.
 - signal `release(runId)`: the run ended (or gave up waiting); idempotent. Freed slots go to
-  the waiting runs, first come first served, each told by a `slot` signal; a waiting run that
-  no longer exists is skipped.
+  the waiting runs, first come first served, each told by a `slot` signal (sent by a local
+  activity, one per batch of runs granted); a waiting run that no longer exists is skipped.
 - query `state` → `{running, waiting, limit, queueLimit, rejected}`.
 - Leak guard: while it holds runs, every `leak_check_seconds` an activity finds those that
   closed without releasing (a terminated run never does) and releases them.
@@ -26,7 +26,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, FailureError
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.limits import (
@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
         LimiterInput,
         Waiting,
         closed_runs,
+        signal_slots,
     )
 
 
@@ -122,17 +123,23 @@ class ConnectionRunLimiter:
         self.waiting = kept
         return granted
 
-    async def _tell(self, run_id: str) -> None:
-        """Signals `slot` to a granted run; one that no longer exists gives its slot back."""
-        self.signalling.add(run_id)
+    async def _tell(self, run_ids: list[str]) -> None:
+        """Signals `slot` to granted runs (one local activity for the batch); a run that no
+        longer exists gives its slot back."""
+        self.signalling.update(run_ids)
         try:
-            await workflow.get_external_workflow_handle(run_id).signal("slot")
-        except FailureError:  # the run is gone (terminated, or never started)
+            gone = await workflow.execute_local_activity(
+                signal_slots,
+                run_ids,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=10)),
+            )
+        finally:
+            self.signalling.difference_update(run_ids)
+        for run_id in gone:  # terminated while it waited, say
             workflow.logger.info("run %s is gone: its slot goes to the next", run_id)
             self.running.pop(run_id, None)
             self.changed = True
-        finally:
-            self.signalling.discard(run_id)
 
     async def _ticker(self, seconds: float) -> None:
         while True:
@@ -167,8 +174,8 @@ class ConnectionRunLimiter:
             )
             if self.changed:
                 self.changed = False
-                for run_id in self._grant():
-                    task = asyncio.create_task(self._tell(run_id))
+                if granted := self._grant():
+                    task = asyncio.create_task(self._tell(granted))
                     tasks.add(task)
                     task.add_done_callback(tasks.discard)
             if self.tick:

@@ -19,11 +19,17 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError, FailureError
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.limits import GRANTED, REJECTED, AcquireInput, acquire_run_slot
-    from core.events.messages import limiter_workflow_id
+    from activities.limits import (
+        GRANTED,
+        REJECTED,
+        AcquireInput,
+        ReleaseInput,
+        acquire_run_slot,
+        release_run_slot,
+    )
     from workflows.flow_state import FlowRunInput, FlowRunResult, NodeRun
     from workflows.interpreter import Interpreter
 
@@ -125,9 +131,9 @@ class FlowRunWorkflow:
 
     async def _release(self, connection_id: str) -> None:
         """Gives the slot back (or leaves the queue): also when the run failed or was stopped."""
-        try:
-            await workflow.get_external_workflow_handle(limiter_workflow_id(connection_id)).signal(
-                "release", workflow.info().workflow_id
-            )
-        except FailureError:  # no limiter: it holds nothing of this run
-            workflow.logger.info("no limiter to release the slot of connection %s", connection_id)
+        await workflow.execute_local_activity(
+            release_run_slot,
+            ReleaseInput(connection_id, workflow.info().workflow_id),
+            start_to_close_timeout=ACQUIRE_TIMEOUT,
+            retry_policy=ACQUIRE_RETRY,
+        )
