@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import activity
-from temporalio.client import WithStartWorkflowOperation, WorkflowExecutionStatus
+from temporalio.client import WorkflowExecutionStatus
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -55,6 +55,8 @@ class LimiterInput:
     flow_limits: dict[str, int] = field(default_factory=dict)
     """Each flow's `maxParallelRuns`, as its latest acquire said."""
     rejected: int = 0
+    outbox: dict[str, str] = field(default_factory=dict)
+    """Answers not sent yet, by run id."""
     leak_check_seconds: float = LEAK_CHECK_SECONDS
     idle_seconds: float = IDLE_SECONDS
 
@@ -84,29 +86,21 @@ def acquire_request(input: AcquireInput) -> dict[str, Any]:
 
 
 @activity.defn(name="acquire_run_slot")
-async def acquire_run_slot(input: AcquireInput) -> str:
+async def acquire_run_slot(input: AcquireInput) -> None:
     """Asks the connection's limiter for a slot, starting the limiter if it is not running
-    (update-with-start): `granted`, `queued` (a `slot` signal follows) or `rejected`.
-
-    Idempotent per run id: a retry after a lost answer gets the same answer.
-    """
-    start = WithStartWorkflowOperation(
+    (signal-with-start); the answer comes back as a `slot` signal to the run. Idempotent per
+    run id: a retry gets the same answer again."""
+    await activity.client().start_workflow(
         LIMITER_WORKFLOW,
         LimiterInput(input.connection_id, input.limit, input.queue_limit),
         id=limiter_workflow_id(input.connection_id),
         task_queue=input.task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        start_signal="acquire",
+        start_signal_args=[acquire_request(input)],
         static_summary=f"Flow run slots of connection {input.connection_id}",
-    )
-    result = await activity.client().execute_update_with_start_workflow(
-        "acquire",
-        acquire_request(input),
-        start_workflow_operation=start,
-        id=f"acquire-{input.run_id}",
-        result_type=str,
         rpc_timeout=timedelta(seconds=10),
     )
-    return str(result)
 
 
 @dataclass
@@ -131,19 +125,19 @@ async def release_run_slot(input: ReleaseInput) -> None:
 
 
 @activity.defn(name="signal_slots")
-async def signal_slots(run_ids: list[str]) -> list[str]:
-    """Signals `slot` to each run the limiter granted; returns those that are gone (closed or
+async def signal_slots(answers: dict[str, str]) -> list[str]:
+    """Signals `slot` with its answer to each run; returns the runs that are gone (closed or
     never started), whose slots go to the next runs.
 
-    A local activity, for the same reason as `release_run_slot`: the limiter grants a batch of
-    runs in one workflow task.
+    A local activity, for the same reason as `release_run_slot`: the limiter answers a batch
+    of runs in one workflow task.
     """
     client = activity.client()
 
-    async def tell(run_id: str) -> str | None:
+    async def tell(run_id: str, answer: str) -> str | None:
         try:
             await client.get_workflow_handle(run_id).signal(
-                "slot", rpc_timeout=timedelta(seconds=10)
+                "slot", answer, rpc_timeout=timedelta(seconds=10)
             )
         except RPCError as exc:
             if exc.status != RPCStatusCode.NOT_FOUND:  # closed runs answer NOT_FOUND too
@@ -151,7 +145,7 @@ async def signal_slots(run_ids: list[str]) -> list[str]:
             return run_id
         return None
 
-    gone = await asyncio.gather(*(tell(run_id) for run_id in run_ids))
+    gone = await asyncio.gather(*(tell(run_id, answer) for run_id, answer in answers.items()))
     return [run_id for run_id in gone if run_id is not None]
 
 

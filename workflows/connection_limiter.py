@@ -1,8 +1,11 @@
 """`ConnectionRunLimiter`: the flow run slots and the queue of one connection (docs/limits.md).
 
 - id `core.events.messages.limiter_workflow_id(connection_id)`, on the task queue of the runs.
-- update `acquire({runId, limit, queueLimit, flow, flowLimit})` → `granted` | `queued` |
-  `rejected`; idempotent per run id (a run already holding a slot or waiting answers the same).
+- signal `acquire({runId, limit, queueLimit, flow, flowLimit})`, answered by a `slot` signal
+  to the run: `granted` | `queued` (then `granted`) | `rejected`; idempotent per run id (a
+  run already holding a slot or waiting gets the same answer again). A signal rather than an
+  update: Temporal admits at most 10 updates in flight per workflow, and a burst of runs of
+  one connection (a webhook storm) would get `ResourceExhausted` and retry in a storm.
   A run is granted when fewer than `limit` runs of the connection hold a slot and, with a
   `flowLimit` (the flow's `maxParallelRuns`), fewer than that many of its flow do; otherwise
   it waits, unless `queueLimit` runs wait already: then it is rejected.
@@ -58,12 +61,17 @@ class ConnectionRunLimiter:
         self.last_busy = workflow.time()
         self.signalling: set[str] = set()
         """Runs granted whose `slot` signal is on its way."""
+        self.outbox: dict[str, str] = dict(input.outbox)
+        """Answers to send (`slot` signals), by run id."""
 
     # -- messages ----------------------------------------------------------------------
 
-    @workflow.update(name="acquire")
-    def acquire(self, request: dict[str, Any]) -> str:
+    @workflow.signal(name="acquire")
+    def acquire(self, request: dict[str, Any]) -> None:
+        """A run asks for a slot; it is answered by a `slot` signal (`granted`, `queued`, then
+        `granted`, or `rejected`). Idempotent per run id."""
         self.last_busy = workflow.time()
+        self.changed = True
         run_id = str(request["runId"])
         self.limit = max(1, int(request.get("limit") or self.limit))
         self.queue_limit = max(0, int(request.get("queueLimit") or self.queue_limit))
@@ -71,18 +79,20 @@ class ConnectionRunLimiter:
         if flow is not None and request.get("flowLimit"):
             self.flow_limits[flow] = max(1, int(request["flowLimit"]))
         if run_id in self.running:
-            return GRANTED
-        if any(w.run_id == run_id for w in self.waiting):
-            return QUEUED
-        if not self.waiting and self._fits(flow):
+            self.outbox[run_id] = GRANTED
+        elif any(w.run_id == run_id for w in self.waiting):
+            self.outbox[run_id] = QUEUED
+        elif not self.waiting and self._fits(flow):
             self.running[run_id] = flow
-            return GRANTED
-        if len(self.waiting) >= self.queue_limit:
+            self.outbox[run_id] = GRANTED
+        elif len(self.waiting) >= self.queue_limit:
             self.rejected += 1
-            return REJECTED
-        self.waiting.append(Waiting(run_id, flow))
-        self.changed = True  # it may fit where those before it do not (their flow's cap)
-        return QUEUED
+            self.outbox[run_id] = REJECTED
+        else:
+            # It may still fit where those before it do not (their flow's cap): the loop's
+            # grant pass looks at it before the answer goes out.
+            self.waiting.append(Waiting(run_id, flow))
+            self.outbox[run_id] = QUEUED
 
     @workflow.signal(name="release")
     def release(self, run_id: str) -> None:
@@ -123,22 +133,23 @@ class ConnectionRunLimiter:
         self.waiting = kept
         return granted
 
-    async def _tell(self, run_ids: list[str]) -> None:
-        """Signals `slot` to granted runs (one local activity for the batch); a run that no
-        longer exists gives its slot back."""
-        self.signalling.update(run_ids)
+    async def _tell(self, answers: dict[str, str]) -> None:
+        """Sends the answers (one local activity for the batch); a run granted that no longer
+        exists gives its slot back."""
+        self.signalling.update(answers)
         try:
             gone = await workflow.execute_local_activity(
                 signal_slots,
-                run_ids,
+                answers,
                 start_to_close_timeout=timedelta(seconds=30),
                 retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=10)),
             )
         finally:
-            self.signalling.difference_update(run_ids)
+            self.signalling.difference_update(answers)
         for run_id in gone:  # terminated while it waited, say
             workflow.logger.info("run %s is gone: its slot goes to the next", run_id)
             self.running.pop(run_id, None)
+            self.waiting = [w for w in self.waiting if w.run_id != run_id]
             self.changed = True
 
     async def _ticker(self, seconds: float) -> None:
@@ -174,8 +185,11 @@ class ConnectionRunLimiter:
             )
             if self.changed:
                 self.changed = False
-                if granted := self._grant():
-                    task = asyncio.create_task(self._tell(granted))
+                for run_id in self._grant():
+                    self.outbox[run_id] = GRANTED
+                if self.outbox:
+                    answers, self.outbox = self.outbox, {}
+                    task = asyncio.create_task(self._tell(answers))
                     tasks.add(task)
                     task.add_done_callback(tasks.discard)
             if self.tick:
@@ -206,4 +220,5 @@ class ConnectionRunLimiter:
             waiting=list(self.waiting),
             flow_limits=dict(self.flow_limits),
             rejected=self.rejected,
+            outbox=dict(self.outbox),
         )

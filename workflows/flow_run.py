@@ -24,6 +24,7 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.limits import (
         GRANTED,
+        QUEUED,
         REJECTED,
         AcquireInput,
         ReleaseInput,
@@ -47,8 +48,9 @@ class FlowRunWorkflow:
     def __init__(self) -> None:
         self.interpreter = Interpreter()
         self.slot_state = "none"
-        """`none` (no connection, or before asking), `queued`, `granted` or `rejected`."""
-        self.slot_given = False
+        """`none` (no slot to take), `waiting` (for the limiter's answer), `queued`, `granted`
+        or `rejected`."""
+        self.slot_answer: str | None = None
 
     @workflow.query(name="state")
     def state(self) -> list[NodeRun]:
@@ -60,9 +62,10 @@ class FlowRunWorkflow:
         self.interpreter.events.append(payload)
 
     @workflow.signal(name="slot")
-    def slot(self) -> None:
-        """The connection's limiter gives this queued run its slot."""
-        self.slot_given = True
+    def slot(self, answer: str = GRANTED) -> None:
+        """The connection's limiter answers: `granted`, `queued` (`granted` follows), `rejected`."""
+        if self.slot_answer in (None, QUEUED):  # a repeated answer changes nothing
+            self.slot_answer = answer
 
     @workflow.query(name="slot")
     def slot_query(self) -> str:
@@ -97,7 +100,8 @@ class FlowRunWorkflow:
         assert input.connection_limit is not None
         snapshot = input.snapshot
         flow_limit = snapshot.max_parallel_runs
-        answer = await workflow.execute_local_activity(
+        self.slot_state = "waiting"
+        await workflow.execute_local_activity(
             acquire_run_slot,
             AcquireInput(
                 connection_id=connection_id,
@@ -111,8 +115,14 @@ class FlowRunWorkflow:
             start_to_close_timeout=ACQUIRE_TIMEOUT,
             retry_policy=ACQUIRE_RETRY,
         )
-        if answer == REJECTED:
-            self.slot_state = "rejected"
+        await workflow.wait_condition(lambda: self.slot_answer is not None)
+        if self.slot_answer == QUEUED:
+            self.slot_state = QUEUED
+            workflow.upsert_memo({"slot": QUEUED})
+            await workflow.wait_condition(lambda: self.slot_answer != QUEUED)
+            workflow.upsert_memo({"slot": GRANTED})
+        if self.slot_answer == REJECTED:
+            self.slot_state = REJECTED
             raise ApplicationError(
                 f"connection {connection_id} has {input.queue_limit} flow runs waiting already",
                 {
@@ -122,12 +132,7 @@ class FlowRunWorkflow:
                 type="connection_queue_full",
                 non_retryable=True,
             )
-        if answer != GRANTED:
-            self.slot_state = "queued"
-            workflow.upsert_memo({"slot": "queued"})
-            await workflow.wait_condition(lambda: self.slot_given)
-            workflow.upsert_memo({"slot": "granted"})
-        self.slot_state = "granted"
+        self.slot_state = GRANTED
 
     async def _release(self, connection_id: str) -> None:
         """Gives the slot back (or leaves the queue): also when the run failed or was stopped."""
