@@ -24,7 +24,7 @@ class FlowDefinition(Definition):
     parameters: dict[str, Any] = Field(default_factory=dict)
     parameters_schema: dict[str, Any] | None = None
     enabled: bool = True
-    max_parallel_runs: int | None = Field(None, ge=1, le=MAX_PARALLEL_RUNS)
+    max_parallel_runs: int | None = Field(None, ge=1, le=MAX_PARALLEL_RUNS, strict=True)
     """Runs of this flow running at once for one connection: a cap inside the connection's
     limit (`OSMO_FLOW_RUNS_PER_CONNECTION`), never above it (docs/limits.md)."""
 

@@ -20,6 +20,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.limits import ACTIVITIES, LimiterInput
+from core.elements.kinds import KINDS
 from core.events.messages import limiter_workflow_id
 from workflows.connection_limiter import ConnectionRunLimiter
 from workflows.flow_run import FlowRunWorkflow
@@ -138,7 +139,7 @@ async def test_at_most_the_limit_run_at_once_and_every_run_completes(setup) -> N
             assert await run.query(FlowRunWorkflow.state) == []
             assert await (await run.describe()).memo() == {"slot": "queued"}
         finishing = next(r for r in runs if r.id in state["running"])
-        await until(lambda: waiting_for_event(finishing), "the run to wait for its event")
+        await until(lambda run=finishing: waiting_for_event(run), "the run to wait for its event")
         await finishing.signal(FlowRunWorkflow.event, {"go": True})
         assert (await finishing.result()).state == "completed"
         done.add(finishing.id)
@@ -227,7 +228,7 @@ async def test_a_worker_restart_keeps_every_run(env: WorkflowEnvironment) -> Non
                 client, connection_id, min(2, 5 - len(done)), max(0, 3 - len(done))
             )
             finishing = next(r for r in runs if r.id in state["running"])
-            await until(lambda: waiting_for_event(finishing), "the run to wait")
+            await until(lambda run=finishing: waiting_for_event(run), "the run to wait")
             await finishing.signal(FlowRunWorkflow.event, {})
             assert (await finishing.result()).state == "completed"
             done.add(finishing.id)
@@ -304,3 +305,40 @@ async def test_a_run_without_a_limit_takes_no_slot(setup) -> None:
     assert (await run.result()).state == "completed"
     with pytest.raises(RPCError):  # no limiter was ever started
         await limiter_state(client, connection_id)
+
+
+FAILS = {
+    "t": {"type": "api-trigger", "links": [{"key": "wait"}]},
+    "wait": {
+        "type": "wait-for-event",
+        "config": {"timeoutSeconds": 600},
+        "links": [{"key": "each"}],
+    },
+    "each": {"type": "for-each", "config": {"items": 5}},
+}
+"""A flow that fails (its items are not a list) once it is sent an event."""
+
+
+async def test_a_failed_run_releases_its_slot(setup) -> None:
+    client, queue, connection_id = setup
+    failing = await start(client, queue, connection_id, nodes=FAILS, connection_limit=1)
+    await settled(client, connection_id, 1, 0)
+    behind = await start(client, queue, connection_id, connection_limit=1)
+    await settled(client, connection_id, 1, 1)
+    await until(lambda: waiting_for_event(failing), "the failing run to wait")
+    await failing.signal(FlowRunWorkflow.event, {})
+    with pytest.raises(WorkflowFailureError):
+        await failing.result()
+    await until(lambda: waiting_for_event(behind), "the run behind to get the slot")
+    await behind.signal(FlowRunWorkflow.event, {})
+    assert (await behind.result()).state == "completed"
+    assert await settled(client, connection_id, 0, 0)
+
+
+def test_max_parallel_runs_is_checked_when_a_flow_is_saved() -> None:
+    flows = KINDS["flows"]
+    nodes = {"t": {"type": "api-trigger"}}
+    assert flows.validate({"nodes": nodes, "maxParallelRuns": 3}) == []
+    for wrong in (0, 1001, "3"):
+        problems = flows.validate({"nodes": nodes, "maxParallelRuns": wrong})
+        assert [p["path"] for p in problems] == ["maxParallelRuns"], wrong
