@@ -8,6 +8,7 @@ The limiter is addressed by name here (activities must not import workflows): wo
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -167,4 +168,9 @@ async def closed_runs(run_ids: list[str]) -> list[str]:
     return closed
 
 
-ACTIVITIES = [acquire_run_slot, release_run_slot, signal_slots, closed_runs]
+ACTIVITIES: list[Callable[..., Any]] = [
+    acquire_run_slot,
+    release_run_slot,
+    signal_slots,
+    closed_runs,
+]

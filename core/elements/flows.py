@@ -12,7 +12,6 @@ from core.elements.flow_variables import variable_problems
 from core.elements.node_schemas import NODE_SCHEMAS
 from core.formulas import validate_formula
 
-
 MAX_PARALLEL_RUNS = 1000
 """The largest `maxParallelRuns`, the largest `OSMO_FLOW_RUNS_PER_CONNECTION`."""
 

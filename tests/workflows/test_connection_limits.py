@@ -270,7 +270,7 @@ async def test_a_continue_as_new_keeps_its_slot(setup) -> None:
     await until(lambda: waiting_for_event(behind), "the run behind to get the slot")
     await behind.signal(FlowRunWorkflow.event, {})
     behind_result = await behind_result_task
-    assert behind_result.node_runs[0].started_at >= result.node_runs[-1].finished_at
+    assert behind_result.node_runs[0].started_at >= (result.node_runs[-1].finished_at or "")
     assert await settled(client, connection_id, 0, 0)
 
 
