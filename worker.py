@@ -21,6 +21,7 @@ from activities.event_pulls import EventPullActivities
 from activities.event_sync import EventSyncActivities
 from activities.events import EventActivities
 from activities.http import HttpActivities
+from activities.limits import ACTIVITIES as LIMIT_ACTIVITIES
 from connectors.registry import ConnectorRegistry
 from connectors.runtime import ConnectorRuntime, DatabaseApiLogSink
 from core.blobs import blob_store, connect
@@ -30,13 +31,20 @@ from core.logging import configure_logging
 from core.settings import Settings, get_settings
 from core.stores.connections import ConnectionStore
 from workflows.action_run import ActionRunWorkflow
+from workflows.connection_limiter import ConnectionRunLimiter
 from workflows.event_inbox import EventInboxWorkflow
 from workflows.event_sync import EventSyncWorkflow
 from workflows.flow_run import FlowRunWorkflow
 from workflows.nodes.base import use_http_timeout
 from workflows.starts import start_event_flow_run
 
-WORKFLOWS = [FlowRunWorkflow, ActionRunWorkflow, EventInboxWorkflow, EventSyncWorkflow]
+WORKFLOWS = [
+    FlowRunWorkflow,
+    ActionRunWorkflow,
+    EventInboxWorkflow,
+    EventSyncWorkflow,
+    ConnectionRunLimiter,
+]
 
 
 def activity_methods(instance: object) -> list[Callable[..., Any]]:
@@ -120,7 +128,7 @@ def build_worker(client: Client, settings: Settings, activities: Activities) -> 
         task_queue=settings.task_queue,
         graceful_shutdown_timeout=timedelta(seconds=20),
         workflows=WORKFLOWS,
-        activities=activities.methods(),
+        activities=[*activities.methods(), *LIMIT_ACTIVITIES],
         workflow_task_poller_behavior=PollerBehaviorSimpleMaximum(WORKFLOW_TASK_POLLS),
         nonsticky_to_sticky_poll_ratio=NONSTICKY_TO_STICKY_POLL_RATIO,
     )

@@ -1,7 +1,8 @@
 """`FlowRun`: one generic workflow that interprets a flow snapshot, node by node.
 
 The walk itself is `workflows.interpreter.Interpreter`; this module only declares the workflow,
-its query and its signal.
+its query and its signal, and takes a slot of the connection's run limit around the walk
+(docs/limits.md).
 
 It runs outside Temporal's sandbox. The interpreter and the node types are Osmo's own code in
 modules passed through the sandbox, where its restrictions never applied anyway; what the
@@ -13,19 +14,43 @@ the interpreter loaded inside the sandbox, so its restrictions catch a clock or 
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.limits import (
+        GRANTED,
+        QUEUED,
+        REJECTED,
+        AcquireInput,
+        ReleaseInput,
+        acquire_run_slot,
+        release_run_slot,
+    )
     from workflows.flow_state import FlowRunInput, FlowRunResult, NodeRun
     from workflows.interpreter import Interpreter
+
+LIMIT_PATCH = "connection-run-limit"
+"""Runs recorded before a run of a connection took a slot of the connection's limit."""
+
+ACQUIRE_TIMEOUT = timedelta(seconds=30)
+ACQUIRE_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10)
+)
 
 
 @workflow.defn(name="FlowRun", sandboxed=False)  # see the module docstring
 class FlowRunWorkflow:
     def __init__(self) -> None:
         self.interpreter = Interpreter()
+        self.slot_state = "none"
+        """`none` (no slot to take), `waiting` (for the limiter's answer), `queued`, `granted`
+        or `rejected`."""
+        self.slot_answer: str | None = None
 
     @workflow.query(name="state")
     def state(self) -> list[NodeRun]:
@@ -36,6 +61,84 @@ class FlowRunWorkflow:
         """An event for `wait-for-event` nodes; kept until a node whose filter matches takes it."""
         self.interpreter.events.append(payload)
 
+    @workflow.signal(name="slot")
+    def slot(self, answer: str = GRANTED) -> None:
+        """The connection's limiter answers: `granted`, `queued` (`granted` follows), `rejected`."""
+        if self.slot_answer in (None, QUEUED):  # a repeated answer changes nothing
+            self.slot_answer = answer
+
+    @workflow.query(name="slot")
+    def slot_query(self) -> str:
+        """Where the run stands with its connection's run limit (`queued`: waits for a slot)."""
+        return self.slot_state
+
     @workflow.run
     async def run(self, input: FlowRunInput) -> FlowRunResult:
-        return await self.interpreter.run(input)
+        connection_id = input.snapshot.connection_id
+        if connection_id is None or input.connection_limit is None:
+            return await self.interpreter.run(input)
+        if not workflow.patched(LIMIT_PATCH):
+            return await self.interpreter.run(input)
+        try:
+            if not input.holds_slot:
+                await self._acquire(input, connection_id)
+            input.holds_slot = True  # carried by a continue-as-new: the next run keeps the slot
+            result = await self.interpreter.run(input)
+        except (workflow.ContinueAsNewError, GeneratorExit):
+            raise  # the next run keeps the slot; or evicted from the worker's cache: not ended
+        except BaseException:
+            # Failed or stopped (a stop while queued leaves the queue). A terminated run never
+            # gets here: the limiter's leak guard releases its slot.
+            if self.slot_state != "rejected":
+                await self._release(connection_id)
+            raise
+        await self._release(connection_id)
+        return result
+
+    async def _acquire(self, input: FlowRunInput, connection_id: str) -> None:
+        """Takes a slot of the connection's limit, waiting in its queue when all are taken."""
+        assert input.connection_limit is not None
+        snapshot = input.snapshot
+        flow_limit = snapshot.max_parallel_runs
+        self.slot_state = "waiting"
+        await workflow.execute_local_activity(
+            acquire_run_slot,
+            AcquireInput(
+                connection_id=connection_id,
+                run_id=workflow.info().workflow_id,
+                task_queue=workflow.info().task_queue,
+                limit=input.connection_limit,
+                queue_limit=input.queue_limit,
+                flow=snapshot.flow_instance_id if flow_limit else None,
+                flow_limit=flow_limit,
+            ),
+            start_to_close_timeout=ACQUIRE_TIMEOUT,
+            retry_policy=ACQUIRE_RETRY,
+        )
+        await workflow.wait_condition(lambda: self.slot_answer is not None)
+        if self.slot_answer == QUEUED:
+            self.slot_state = QUEUED
+            workflow.upsert_memo({"slot": QUEUED})
+            await workflow.wait_condition(lambda: self.slot_answer != QUEUED)
+            workflow.upsert_memo({"slot": GRANTED})
+        if self.slot_answer == REJECTED:
+            self.slot_state = REJECTED
+            raise ApplicationError(
+                f"connection {connection_id} has {input.queue_limit} flow runs waiting already",
+                {
+                    "key": "connection_queue_full",
+                    "data": {"connectionId": connection_id, "queueLimit": input.queue_limit},
+                },
+                type="connection_queue_full",
+                non_retryable=True,
+            )
+        self.slot_state = GRANTED
+
+    async def _release(self, connection_id: str) -> None:
+        """Gives the slot back (or leaves the queue): also when the run failed or was stopped."""
+        await workflow.execute_local_activity(
+            release_run_slot,
+            ReleaseInput(connection_id, workflow.info().workflow_id),
+            start_to_close_timeout=ACQUIRE_TIMEOUT,
+            retry_policy=ACQUIRE_RETRY,
+        )

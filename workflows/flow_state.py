@@ -12,6 +12,11 @@ __all__ = ["FlowSnapshot"]  # re-exported: it moved to core, where the API resol
 DEFAULT_HISTORY_LIMIT = 10_000
 """Continue as new once the history has this many events (Temporal's hard limit is 51,200)."""
 
+DEFAULT_CONNECTION_LIMIT = 10
+"""Defaults of `FlowRunInput.connection_limit` and `queue_limit`, as the settings'
+(`flow_runs_per_connection`, `connection_queue_limit`)."""
+DEFAULT_QUEUE_LIMIT = 10_000
+
 SEED = -1
 """Node-run index of an output given in `FlowRunInput.start_outputs` (re-runs from a node)."""
 
@@ -71,6 +76,15 @@ class FlowRunInput:
     inherited: int = 0
     """How many of the first `node_runs` are the failed run's this run re-runs: kept so the
     references of `resume` resolve, but not this run's own (the API leaves them out)."""
+    connection_limit: int | None = DEFAULT_CONNECTION_LIMIT
+    """Flow runs of the connection running at once (`OSMO_FLOW_RUNS_PER_CONNECTION`, set by
+    whatever starts the run); a run of a connection waits for a slot (docs/limits.md). None:
+    the run takes no slot (runs that must never wait, and tests of the interpreter alone)."""
+    queue_limit: int = DEFAULT_QUEUE_LIMIT
+    """Flow runs of the connection waiting for a slot; over it the run fails at once
+    (`connection_queue_full`). `OSMO_CONNECTION_QUEUE_LIMIT`."""
+    holds_slot: bool = False
+    """The run holds its connection slot already (a continue-as-new of a run that took it)."""
     launched_by: dict[str, Any] | None = None
     """What started the run: `{type: api|external-event|app-event|schedule, subscriptionId,
     eventId, appEventId, scheduleId}` (None: the API, or a run from before it was kept)."""

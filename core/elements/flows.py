@@ -13,6 +13,9 @@ from core.elements.node_schemas import NODE_SCHEMAS
 from core.events.schedules import schedule_problems
 from core.formulas import validate_formula
 
+MAX_PARALLEL_RUNS = 1000
+"""The largest `maxParallelRuns`, the largest `OSMO_FLOW_RUNS_PER_CONNECTION`."""
+
 
 class FlowDefinition(Definition):
     """A flow: nodes by key, parameters within a schema, enabled or not (per instance)."""
@@ -21,6 +24,9 @@ class FlowDefinition(Definition):
     parameters: dict[str, Any] = Field(default_factory=dict)
     parameters_schema: dict[str, Any] | None = None
     enabled: bool = True
+    max_parallel_runs: int | None = Field(None, ge=1, le=MAX_PARALLEL_RUNS, strict=True)
+    """Runs of this flow running at once for one connection: a cap inside the connection's
+    limit (`OSMO_FLOW_RUNS_PER_CONNECTION`), never above it (docs/limits.md)."""
 
 
 NODE_KEYS = {

@@ -134,4 +134,5 @@ def resolve_flow_instance(session: Session, store: ElementStore, instance: Eleme
         integration_key=integration.key if integration else None,
         revision=instance.revision,
         tenant_key=customer.tenant_key if customer else None,
+        max_parallel_runs=definition.get("maxParallelRuns"),
     )

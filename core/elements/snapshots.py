@@ -24,6 +24,9 @@ class FlowSnapshot:
     revision: int = 0
     tenant_key: str | None = None
     """The customer's id in the product (absent from snapshots taken before it was added)."""
+    max_parallel_runs: int | None = None
+    """The flow's `maxParallelRuns`: its runs of one connection running at once, within the
+    connection's limit (docs/limits.md)."""
 
 
 @dataclass(frozen=True)

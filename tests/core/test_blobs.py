@@ -170,7 +170,9 @@ async def test_a_page_over_temporals_limit_passes_by_reference(
     async with Worker(client, task_queue=queue, workflows=[FlowRunWorkflow], activities=[big_page]):
         handle = await client.start_workflow(
             FlowRunWorkflow.run,
-            FlowRunInput(FlowSnapshot("big", "i-1", FLOW, connection_id="c-1")),
+            FlowRunInput(
+                FlowSnapshot("big", "i-1", FLOW, connection_id="c-1"), connection_limit=None
+            ),
             id=f"big-{uuid.uuid4()}",
             task_queue=queue,
         )

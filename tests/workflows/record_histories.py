@@ -318,6 +318,7 @@ async def rerun(
             resume=lane_from(details["pending"]),
             node_runs=[NodeRun(**run) for run in details["nodeRuns"]],
             inherited=len(details["nodeRuns"]),
+            connection_limit=None,
         ),
         id=f"replay-{name}-rerun",
         task_queue=queue,
@@ -363,6 +364,7 @@ async def main() -> None:
                         snapshot,
                         {"list": [1, 2, 3], "many": list(range(12))},
                         history_limit=HISTORY_LIMITS.get(name, DEFAULT_HISTORY_LIMIT),
+                        connection_limit=None,  # the interpreter alone: no limiter here
                     ),
                     id=f"replay-{name}",
                     task_queue=queue,

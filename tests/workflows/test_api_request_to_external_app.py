@@ -44,7 +44,10 @@ async def start(time_skipping_env: WorkflowEnvironment, osmo_sqlite: Osmo) -> As
         }
         return await time_skipping_env.client.start_workflow(
             FlowRunWorkflow.run,
-            FlowRunInput(FlowSnapshot("call", "i-1", nodes, connection_id=connection_id)),
+            FlowRunInput(
+                FlowSnapshot("call", "i-1", nodes, connection_id=connection_id),
+                connection_limit=None,
+            ),
             id=f"flow-run-{uuid.uuid4()}",
             task_queue=queue,
         )

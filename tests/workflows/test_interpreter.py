@@ -95,7 +95,7 @@ async def run(
     snapshot = FlowSnapshot("loop", "instance-1", nodes, connection_id="c-1")
     handle = await client.start_workflow(
         FlowRunWorkflow.run,
-        FlowRunInput(snapshot, input, **options),
+        FlowRunInput(snapshot, input, connection_limit=None, **options),
         id=f"flow-run-{uuid.uuid4().hex}",
         task_queue=queue,
     )
@@ -198,7 +198,7 @@ async def test_concurrent_waiters_each_take_their_own_event(app) -> None:
     snapshot = FlowSnapshot("waits", "instance-1", nodes, connection_id="c-1")
     handle = await client.start_workflow(
         FlowRunWorkflow.run,
-        FlowRunInput(snapshot, {"items": [1, 2]}),
+        FlowRunInput(snapshot, {"items": [1, 2]}, connection_limit=None),
         id=f"flow-run-{uuid.uuid4().hex}",
         task_queue=queue,
     )

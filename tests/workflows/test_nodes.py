@@ -101,7 +101,9 @@ async def test_a_node_failing_in_workflow_code_reports_a_typed_key(
         with pytest.raises(WorkflowFailureError) as raised:
             await client.execute_workflow(
                 FlowRunWorkflow.run,
-                FlowRunInput(FlowSnapshot("f", "i-1", nodes, connection_id="c-1")),
+                FlowRunInput(
+                    FlowSnapshot("f", "i-1", nodes, connection_id="c-1"), connection_limit=None
+                ),
                 id=f"flow-run-{uuid.uuid4()}",
                 task_queue=queue,
             )

@@ -146,6 +146,7 @@ def rerun_of(failed: FlowRunInput, details: dict[str, Any]) -> FlowRunInput:
         resume=pending,
         node_runs=[NodeRun(**run) for run in details["nodeRuns"]],
         inherited=len(details["nodeRuns"]),
+        connection_limit=None,
     )
 
 
@@ -177,7 +178,7 @@ async def test_rerun_from_the_failed_node_finishes_every_unfinished_item_and_bra
     app = FlakyApp(refuse=refuse, slow=slow)
     apps.append(app)
     snapshot = FlowSnapshot("rerun", "instance-1", flow(concurrency), connection_id="c-1")
-    first = FlowRunInput(snapshot, {"items": list(range(ITEMS))})
+    first = FlowRunInput(snapshot, {"items": list(range(ITEMS))}, connection_limit=None)
     details = await fails(client, queue, first)
     await app.settled()
     assert details["failedNodeKey"] == "create"
@@ -227,7 +228,7 @@ async def test_a_rerun_that_fails_again_can_itself_be_rerun(client_queue) -> Non
     app = FlakyApp(refuse=5, refusals=2, slow={3, 4})
     apps.append(app)
     snapshot = FlowSnapshot("rerun", "instance-1", flow(3), connection_id="c-1")
-    first = FlowRunInput(snapshot, {"items": list(range(ITEMS))})
+    first = FlowRunInput(snapshot, {"items": list(range(ITEMS))}, connection_limit=None)
     details = await fails(client, queue, first)
     second = rerun_of(first, details)
     again = await fails(client, queue, second)
@@ -276,7 +277,7 @@ async def test_a_cancelled_node_run_does_not_continue_even_with_on_error_continu
         "shape": {"type": "transform-data", "config": {"value": {"$var": "input.each"}}},
     }
     snapshot = FlowSnapshot("rerun", "instance-1", nodes, connection_id="c-1")
-    first = FlowRunInput(snapshot, {"items": [0, 1, 2]})
+    first = FlowRunInput(snapshot, {"items": [0, 1, 2]}, connection_limit=None)
     details = await fails(client, queue, first)
     assert details["failedNodeKey"] == "strict"
     states = {(r["node_key"], r["state"]) for r in details["nodeRuns"]}
@@ -300,7 +301,7 @@ async def test_a_stop_during_a_write_stops_the_run_rather_than_failing_it(client
     snapshot = FlowSnapshot("rerun", "instance-1", flow(1), connection_id="c-1")
     handle = await client.start_workflow(
         FlowRunWorkflow.run,
-        FlowRunInput(snapshot, {"items": [0, 1]}),
+        FlowRunInput(snapshot, {"items": [0, 1]}, connection_limit=None),
         id=f"flow-run-{uuid.uuid4().hex}",
         task_queue=queue,
     )

@@ -86,7 +86,9 @@ async def test_a_retried_stripe_create_carries_the_same_idempotency_key(
         ):
             result = await client.execute_workflow(
                 FlowRunWorkflow.run,
-                FlowRunInput(FlowSnapshot("f", "i-1", nodes, connection_id="c-1")),
+                FlowRunInput(
+                    FlowSnapshot("f", "i-1", nodes, connection_id="c-1"), connection_limit=None
+                ),
                 id=f"flow-run-{uuid.uuid4()}",
                 task_queue=queue,
             )
