@@ -72,6 +72,8 @@ class FlowStarter(Protocol):
         trigger_type: str,
         launched_by: dict[str, Any],
         history_limit: int,
+        connection_limit: int | None = 10,
+        queue_limit: int = 10_000,
     ) -> bool: ...
 
 
@@ -436,6 +438,8 @@ class EventActivities:
                 trigger_type=target.trigger_type,
                 launched_by=launched_by,
                 history_limit=self.settings.flow_history_limit,
+                connection_limit=self.settings.flow_runs_per_connection,
+                queue_limit=self.settings.connection_queue_limit,
             )
             if started:
                 queue.took()

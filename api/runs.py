@@ -29,6 +29,9 @@ async def start_flow_run(services: Services, run_input: FlowRunInput) -> FlowRun
     client = await services.temporal()
     snapshot = run_input.snapshot
     run_input.history_limit = services.settings.flow_history_limit
+    if run_input.connection_limit is not None:  # None: a run that takes no slot (tests)
+        run_input.connection_limit = services.settings.flow_runs_per_connection
+    run_input.queue_limit = services.settings.connection_queue_limit
     run_id = f"flow-run-{uuid.uuid4().hex}"
     started = datetime.now(UTC)
     await starts.start_flow_run(client, services.settings.task_queue, run_input, run_id)

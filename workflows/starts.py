@@ -94,6 +94,8 @@ async def start_event_flow_run(
     trigger_type: str,
     launched_by: dict[str, Any],
     history_limit: int,
+    connection_limit: int | None = 10,
+    queue_limit: int = 10_000,
 ) -> bool:
     """Starts the run an event launches for one flow instance; False when a run with that
     (deterministic) id was started before, whatever its state: a retried launch starts
@@ -104,6 +106,8 @@ async def start_event_flow_run(
         trigger_type=trigger_type,
         history_limit=history_limit,
         launched_by=launched_by,
+        connection_limit=connection_limit,
+        queue_limit=queue_limit,
     )
     try:
         await start_flow_run(client, task_queue, run_input, run_id, reject_duplicate=True)
