@@ -35,9 +35,14 @@ def osmo_env(settings: Settings, address: str, task_queue: str) -> dict[str, str
     }
 
 
-def start_worker(settings: Settings, address: str, task_queue: str) -> subprocess.Popen[bytes]:
+def start_worker(
+    settings: Settings, address: str, task_queue: str, **extra_env: str
+) -> subprocess.Popen[bytes]:
+    """`python worker.py` on the test's settings (`extra_env`: more `OSMO_*` variables)."""
     return subprocess.Popen(
-        [sys.executable, "worker.py"], cwd=ROOT, env=osmo_env(settings, address, task_queue)
+        [sys.executable, "worker.py"],
+        cwd=ROOT,
+        env={**osmo_env(settings, address, task_queue), **extra_env},
     )
 
 

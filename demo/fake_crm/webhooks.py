@@ -130,17 +130,24 @@ class Webhooks:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def send(self, delivery: Delivery, *, retry: bool = True) -> int | str:
-        """POSTs the delivery (retrying on failure when `retry`); the last attempt's outcome."""
-        if self._client is None:
-            self._client = httpx.AsyncClient(timeout=30)
+    async def send(
+        self, delivery: Delivery, *, retry: bool = True, client: httpx.AsyncClient | None = None
+    ) -> int | str:
+        """POSTs the delivery (retrying on failure when `retry`); the last attempt's outcome.
+
+        `client`: the HTTP client to send with (default: the CRM's own, bound to the event loop
+        of its first send)."""
+        if client is None:
+            if self._client is None:
+                self._client = httpx.AsyncClient(timeout=30)
+            client = self._client
         self.deliveries.append(delivery)
         outcome: int | str = "not-sent"
         for attempt in range(self.max_attempts if retry else 1):
             if attempt:
                 await asyncio.sleep(self.backoff * 2 ** (attempt - 1))
             try:
-                response = await self._client.post(
+                response = await client.post(
                     delivery.url,
                     content=delivery.body,
                     headers=signed_headers(delivery.secret, delivery.body, self.crm.clock()),
@@ -184,11 +191,13 @@ class Webhooks:
         outcomes: list[int | str] = []
         pending = iter(queue)
 
-        async def worker() -> None:
-            for delivery in pending:
-                outcomes.append(await self.send(delivery, retry=False))
+        async with httpx.AsyncClient(timeout=60) as client:  # bound to the caller's loop
 
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
+            async def worker() -> None:
+                for delivery in pending:
+                    outcomes.append(await self.send(delivery, retry=False, client=client))
+
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
         return {
             "events": count,
             "deliveries": len(queue),
