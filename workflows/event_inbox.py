@@ -39,11 +39,12 @@ from temporalio.common import RetryPolicy, WorkflowIDConflictPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.event_pulls import EventPullActivities
+    from activities.events import EventActivities
     from core.events.messages import (
         EventInboxInput,
         ExternalEvent,
         PullInput,
-        PullOutput,
         WebhookDelivery,
         inbox_workflow_id,
     )
@@ -176,10 +177,9 @@ class EventInboxWorkflow:
         """What the inbox reads of its subscription (source, interval...); None when a `stop`
         came first and nothing is held (the inbox then ends without waiting for it)."""
         reading = asyncio.ensure_future(
-            workflow.execute_activity(
-                "subscription_info",
+            workflow.execute_activity_method(
+                EventActivities.subscription_info,
                 self.subscription_id,
-                result_type=dict,
                 start_to_close_timeout=timedelta(seconds=20),
                 retry_policy=RETRY,
             )
@@ -302,10 +302,9 @@ class EventInboxWorkflow:
     async def _parse(self) -> None:
         batch = self.deliveries[:DELIVERY_BATCH]
         try:
-            events = await workflow.execute_activity(
-                "parse_deliveries",
+            events = await workflow.execute_activity_method(
+                EventActivities.parse_deliveries,
                 args=[self.subscription_id, batch],
-                result_type=list[ExternalEvent],
                 start_to_close_timeout=timedelta(seconds=30),
                 retry_policy=RETRY,
             )
@@ -329,10 +328,9 @@ class EventInboxWorkflow:
     async def _launch_batch(self) -> None:
         batch = self.events[:EVENT_BATCH]
         try:
-            results = await workflow.execute_activity(
-                "launch_events",
+            results = await workflow.execute_activity_method(
+                EventActivities.launch_events,
                 args=[self.subscription_id, batch],
-                result_type=list[dict[str, Any]],
                 start_to_close_timeout=timedelta(minutes=10),
                 heartbeat_timeout=LAUNCH_HEARTBEAT,
                 retry_policy=RETRY,
@@ -358,8 +356,8 @@ class EventInboxWorkflow:
     async def _save_cursor(self) -> None:
         """Stores the last pull's cursor, once its events are recorded."""
         try:
-            await workflow.execute_activity(
-                "save_cursor",
+            await workflow.execute_activity_method(
+                EventActivities.save_cursor,
                 args=[self.subscription_id, self.cursor_to_save],
                 start_to_close_timeout=timedelta(seconds=20),
                 retry_policy=RETRY,
@@ -374,10 +372,9 @@ class EventInboxWorkflow:
         request, self.pull_request = self.pull_request, None
         full_scan = bool((request or {}).get("fullScan")) or self.source == "full-scan"
         try:
-            output = await workflow.execute_activity(
-                "pull_events",
+            output = await workflow.execute_activity_method(
+                EventPullActivities.pull_events,
                 PullInput(self.subscription_id, full_scan=full_scan, cursor=self.cursor),
-                result_type=PullOutput,
                 start_to_close_timeout=timedelta(minutes=30),
                 heartbeat_timeout=timedelta(seconds=60),
                 retry_policy=PULL_RETRY,

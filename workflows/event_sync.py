@@ -20,18 +20,17 @@ from __future__ import annotations
 
 import contextlib
 from datetime import timedelta
-from typing import Any
 
 from temporalio import workflow
 from temporalio.client import Client
 from temporalio.common import RetryPolicy, WorkflowIDConflictPolicy
 
 with workflow.unsafe.imports_passed_through():
+    from activities.event_sync import EventSyncActivities
     from core.events.messages import event_sync_workflow_id
 
 PASSES_PER_RUN = 50
 """Passes one run makes before it continues as new (its history stays small)."""
-SYNC_ACTIVITY = "sync_connection_events"
 SYNC_TIMEOUT = timedelta(minutes=10)
 SYNC_HEARTBEAT = timedelta(seconds=30)
 SYNC_RETRY = RetryPolicy(
@@ -56,20 +55,19 @@ class EventSyncWorkflow:
         passes = 0
         while True:
             self.requested = 0
-            result: dict[str, Any] = await workflow.execute_activity(
-                SYNC_ACTIVITY,
+            result = await workflow.execute_activity_method(
+                EventSyncActivities.sync_connection_events,
                 connection_id,
                 start_to_close_timeout=SYNC_TIMEOUT,
                 heartbeat_timeout=SYNC_HEARTBEAT,
                 retry_policy=SYNC_RETRY,
-                result_type=dict,
             )
             passes += 1
             if self.requested > 0:
                 if passes >= PASSES_PER_RUN:
                     workflow.continue_as_new(connection_id)
                 continue
-            wait = result.get("next_pass_seconds")
+            wait = result.next_pass_seconds
             if wait is None:
                 return None
             if passes >= PASSES_PER_RUN:
