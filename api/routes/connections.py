@@ -10,6 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session, select
 
 from api.connecting import establish, input_problems, new_context, resolve
+from api.event_hooks import request_syncs
 from api.deps import (
     Caller,
     CallerDep,
@@ -161,6 +162,7 @@ async def delete_connection(
         with contextlib.suppress(ConnectorError, OsmoError):
             await services.runtime.revoke(await connection_context(services, connection.id))
     await run_in_threadpool(forget_connection, session, connection)
+    await request_syncs(services, [connection.id])  # its subscriptions and schedules go
     return Response(status_code=204)
 
 
