@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Iterable
 
 import anyio.from_thread
@@ -20,6 +21,11 @@ from core.elements.models import Element
 from workflows.event_sync import request_sync
 
 log = logging.getLogger(__name__)
+
+RETRY_CONNECT_SECONDS = 30.0
+"""After Temporal could not be reached, writes skip the sync request this long (each would
+wait for its own failed connect); the sync's periodic reconcile catches up."""
+_unreachable_since: dict[int, float] = {}  # id(services) → when the connect failed
 
 SYNCED_KINDS = ("flows", "data-sources")
 """Element kinds whose changes can change a connection's subscriptions or schedules."""
@@ -48,8 +54,19 @@ async def request_syncs(services: Services, connection_ids: Iterable[str]) -> No
     ids = list(dict.fromkeys(connection_ids))
     if not ids:
         return
+    failed_at = _unreachable_since.get(id(services))
+    recently_down = failed_at is not None and time.monotonic() - failed_at < RETRY_CONNECT_SECONDS
+    if services.temporal_client is None and recently_down:
+        log.warning("event sync not requested for %d connection(s): Temporal is down", len(ids))
+        return
     try:
         client = await services.temporal()
+    except Exception as exc:
+        _unreachable_since[id(services)] = time.monotonic()
+        log.warning("event sync not requested for %d connection(s): %s", len(ids), exc)
+        return
+    _unreachable_since.pop(id(services), None)
+    try:
         queue = services.settings.task_queue
         await asyncio.gather(*(request_sync(client, queue, c) for c in ids))
     except Exception as exc:  # the write stands; the periodic reconcile catches up

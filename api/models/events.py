@@ -34,8 +34,9 @@ class EventSubscriptionPublic(PublicModel):
     collection_key: str | None
     collection_parameters: dict[str, Any]
     connector_event_key: str | None
-    source: str = Field(description="How events arrive: `webhook`, `pull-latest-records`, "
-                        "`full-scan`.")  # fmt: skip
+    source: str = Field(
+        description="How events arrive: `webhook`, `pull-latest-records`, `full-scan`."
+    )
     pull_interval_seconds: int | None
     state: str = Field(description="`subscribed`, `unsubscribed` or `error` (+ errorKey).")
     error_key: str | None

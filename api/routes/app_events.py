@@ -13,6 +13,7 @@ the customer's tenantKey.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -181,7 +182,8 @@ async def _start(client: Client, services: Services, launch: Launch) -> str:
             pairs.append(SearchAttributePair(key, value))
     if _waits_for_app_events(snapshot):
         pairs.append(SearchAttributePair(sa.WAITS_FOR_APP_EVENTS, "true"))
-    try:
+    # A retried request finds the run it started (the id is deterministic).
+    with contextlib.suppress(WorkflowAlreadyStartedError):
         await client.start_workflow(
             FlowRunWorkflow.run,
             launch.run_input,
@@ -190,8 +192,6 @@ async def _start(client: Client, services: Services, launch: Launch) -> str:
             search_attributes=TypedSearchAttributes(pairs),
             static_summary=f"Flow {snapshot.flow_key} (app event)",
         )
-    except WorkflowAlreadyStartedError:
-        pass  # a retried request: the run it started is the one
     return launch.run_id
 
 
@@ -208,7 +208,9 @@ async def _resume(client: Client, customer_id: str, event: dict[str, Any]) -> li
     return run_ids
 
 
-def _save_runs(services: Services, app_event_id: str, launched: list[str], resumed: list[str]) -> None:
+def _save_runs(
+    services: Services, app_event_id: str, launched: list[str], resumed: list[str]
+) -> None:
     with Session(services.engine) as session:
         row = session.get(AppEventLog, app_event_id)
         if row is not None:

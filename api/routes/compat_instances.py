@@ -17,8 +17,8 @@ from sqlmodel import Session, select
 from api.actions import ActionRunBody, run_for_connection
 from api.compat_selectors import action_request, instance_by_id, select_connection
 from api.deps import Caller, CallerDep, ServicesDep, SessionDep, get_connection, get_integration
-from api.event_hooks import after_write
 from api.element_bodies import apply_changes, element_public
+from api.event_hooks import after_write
 from api.models.actions import ActionRunResult
 from api.models.data_links import DataLinkCreate, DataLinkList, DataLinkPublic
 from api.models.elements import models_for

@@ -10,7 +10,6 @@ from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session, select
 
 from api.connecting import establish, input_problems, new_context, resolve
-from api.event_hooks import request_syncs
 from api.deps import (
     Caller,
     CallerDep,
@@ -21,6 +20,7 @@ from api.deps import (
     connection_context,
     get_integration,
 )
+from api.event_hooks import request_syncs
 from api.models.connections import (
     ConnectionCreate,
     ConnectionPublic,

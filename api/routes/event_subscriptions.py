@@ -92,14 +92,13 @@ def list_event_subscriptions(
     ):
         if value is not None:
             statement = statement.where(col(column) == value)
-    rows, next_cursor = paginate(
-        session, statement, EventSubscription, cursor=cursor, limit=limit
-    )
+    rows, next_cursor = paginate(session, statement, EventSubscription, cursor=cursor, limit=limit)
     return Page(items=[_public(r) for r in rows], cursor=next_cursor)
 
 
-@router.get(f"{PATH}/{{subscription_id}}", response_model=EventSubscriptionPublic,
-            responses=errors(404))  # fmt: skip
+@router.get(
+    f"{PATH}/{{subscription_id}}", response_model=EventSubscriptionPublic, responses=errors(404)
+)
 def read_event_subscription(
     caller: CallerDep, session: SessionDep, subscription_id: str
 ) -> EventSubscriptionPublic:
@@ -111,7 +110,9 @@ def _source(connector: ConnectorSpec, body: EventSubscriptionCreate) -> tuple[st
     if body.event_type == CONNECTOR_EVENT:
         problems = []
         if not body.connector_event_key:
-            problems.append({"path": "connectorEventKey", "message": "required for connector-event"})
+            problems.append(
+                {"path": "connectorEventKey", "message": "required for connector-event"}
+            )
         if connector.webhooks is None:
             problems.append(
                 {"path": "eventType", "message": f"{connector.key} declares no webhooks"}
@@ -126,16 +127,24 @@ def _source(connector: ConnectorSpec, body: EventSubscriptionCreate) -> tuple[st
     collection = connector.collection(body.collection_key)
     if collection is None:
         raise validation_error(
-            [{"path": "collectionKey", "message": f"{connector.key} has no collection "
-              f"{body.collection_key!r}"}]
-        )  # fmt: skip
+            [
+                {
+                    "path": "collectionKey",
+                    "message": f"{connector.key} has no collection {body.collection_key!r}",
+                }
+            ]
+        )
     name = body.event_type.removeprefix("data-record-")
     source = getattr(collection.events, name)
     if source is None:
         raise validation_error(
-            [{"path": "eventType", "message": f"collection {collection.key!r} declares no "
-              f"{name} events"}]
-        )  # fmt: skip
+            [
+                {
+                    "path": "eventType",
+                    "message": f"collection {collection.key!r} declares no {name} events",
+                }
+            ]
+        )
     return source.type, getattr(source, "interval_seconds", None)
 
 
@@ -184,7 +193,7 @@ def _create(
     f"/connections/{{connection_id}}{PATH}",
     status_code=201,
     response_model=EventSubscriptionPublic,
-    responses=errors(404),
+    responses=errors(400, 404),
 )
 async def create_event_subscription(
     body: EventSubscriptionCreate,
@@ -325,8 +334,9 @@ async def pull_events(
         client = await services.temporal()
         await client.start_workflow(
             EventInboxWorkflow.run,
-            EventInboxInput(subscription_id=row.id, connection_id=row.connection_id,
-                            cursor=row.cursor),  # fmt: skip
+            EventInboxInput(
+                subscription_id=row.id, connection_id=row.connection_id, cursor=row.cursor
+            ),
             id=inbox_workflow_id(row.id),
             task_queue=services.settings.task_queue,
             start_signal="pull",
@@ -348,8 +358,7 @@ def _reset(session: Session, caller: Caller, subscription_id: str) -> EventSubsc
         session.commit()
         raise conflict(
             "subscription_subscribed",
-            "Unsubscribe first: the running inbox holds the cursor (unsubscribe, reset, "
-            "subscribe)",
+            "Unsubscribe first: the running inbox holds the cursor (unsubscribe, reset, subscribe)",
             state=row.state,
         )
     row.cursor = None

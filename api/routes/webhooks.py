@@ -195,9 +195,7 @@ def write_log(
         method=received.method,
         path=received.path,
         headers=redactor.headers(received.headers.items()),
-        body=redactor.body(
-            received.body, received.content_type, services.settings.log_body_limit
-        ),
+        body=redactor.body(received.body, received.content_type, services.settings.log_body_limit),
         body_size=len(received.body),
         response_status=row.response_status,
         error_message=row.error_message,
@@ -285,8 +283,11 @@ def load_subscription(services: Services, subscription_id: str) -> SubscriptionT
         session.commit()
     if subscription is None:
         return SubscriptionTarget(None, None, {}, Redactor())
-    stored = services.connections.load(subscription.connection_id)
-    context = services.runtime.context_for(stored)
+    try:
+        stored = services.connections.load(subscription.connection_id)
+        context = services.runtime.context_for(stored)
+    except OsmoError:  # its connection is gone: nothing takes the delivery
+        return SubscriptionTarget(subscription, None, {}, Redactor())
     secret = (
         services.encryptor.decrypt(subscription.webhook_secret_encrypted)
         if subscription.webhook_secret_encrypted
@@ -343,7 +344,7 @@ async def receive_subscription_webhook(
             f"No subscribed event subscription {subscription_id!r}",
             status=404,
         )
-    owner = {
+    owner: dict[str, Any] = {
         "customer_id": subscription.customer_id,
         "connection_id": subscription.connection_id,
         "integration_key": subscription.integration_key,
@@ -454,7 +455,10 @@ def routing_for(services: Services, integration: Integration) -> Routing:
         context = {
             "inputs": decrypt(row.inputs_encrypted) if row.inputs_encrypted else {},
             "credentials": decrypt(row.credentials_encrypted) if row.credentials_encrypted else {},
-            "integration": {"clientId": integration.client_id, "parameters": integration.parameters},
+            "integration": {
+                "clientId": integration.client_id,
+                "parameters": integration.parameters,
+            },
             "connection": {"id": row.id},
         }
         connections.append((row.id, context))
@@ -464,9 +468,7 @@ def routing_for(services: Services, integration: Integration) -> Routing:
     return routing
 
 
-def webhook_subscriptions(
-    services: Services, connection_ids: list[str]
-) -> dict[str, list[str]]:
+def webhook_subscriptions(services: Services, connection_ids: list[str]) -> dict[str, list[str]]:
     """The `subscribed` webhook-sourced subscriptions of each connection."""
     if not connection_ids:
         return {}
@@ -505,7 +507,13 @@ def route_all(
 @router.post(
     "/integrations/{integration_key}",
     response_model=WebhookAccepted,
-    responses=errors(401, 404, 413, 503),
+    responses={
+        **errors(401, 404, 413, 503),
+        202: {
+            "model": WebhookAccepted,
+            "description": "No subscription takes these events (logged `unrouted`).",
+        },
+    },
 )
 async def receive_integration_webhook(
     integration_key: str, request: Request, response: Response
@@ -519,8 +527,12 @@ async def receive_integration_webhook(
     target = await run_in_threadpool(load_integration, services, integration_key)
     integration, spec = target.integration, target.spec
     if integration is None or spec is None:
-        row = LogRow("unrouted", 404, integration_key=integration.key if integration else None,
-                     error_message="no integration with webhooks at this URL")  # fmt: skip
+        row = LogRow(
+            "unrouted",
+            404,
+            integration_key=integration.key if integration else None,
+            error_message="no integration with webhooks at this URL",
+        )
         await run_in_threadpool(write_log, services, received, target.redactor, row)
         raise OsmoError(
             "not_found",
@@ -558,8 +570,12 @@ async def receive_integration_webhook(
         for subscription_id in subscriptions.get(connection_id, [])
     ]
     if not targets:
-        row = LogRow("unrouted", 202, integration_key=integration.key,
-                     error_message="no subscribed connection takes these events")  # fmt: skip
+        row = LogRow(
+            "unrouted",
+            202,
+            integration_key=integration.key,
+            error_message="no subscribed connection takes these events",
+        )
         entry = await run_in_threadpool(write_log, services, received, target.redactor, row)
         response.status_code = 202
         return WebhookAccepted(id=entry.id, status="unrouted")

@@ -3,6 +3,8 @@ straight to the database: generated route tests need real ids for the event rout
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlmodel import Session
 
 from core.events.messages import spec_hash
@@ -37,8 +39,8 @@ def seed_events(osmo: Osmo, connection_id: str) -> tuple[str, dict[str, str]]:
         )
         session.add(subscription)
         session.commit()
-        owner = {"customer_id": customer_id, "connection_id": connection_id}
-        rows = {
+        owner: dict[str, Any] = {"customer_id": customer_id, "connection_id": connection_id}
+        rows: dict[str, Any] = {
             "incoming-webhooks": IncomingWebhook(
                 **owner,
                 subscription_id=subscription.id,

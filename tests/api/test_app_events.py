@@ -19,8 +19,11 @@ ORDER_PAID = {
     "schema": {
         "type": "object",
         "required": ["orderId", "tenant"],
-        "properties": {"orderId": {"type": "string"}, "amount": {"type": "number"},
-                       "tenant": {"type": "string"}},  # fmt: skip
+        "properties": {
+            "orderId": {"type": "string"},
+            "amount": {"type": "number"},
+            "tenant": {"type": "string"},
+        },
     },
     "example": {"orderId": "o-1", "amount": 10, "tenant": "acme"},
     "customerFormula": {"$var": "payload.tenant"},
@@ -91,13 +94,21 @@ async def test_app_event_starts_matching_flows_and_resumes_waiting_runs(
         instance = await osmo_sqlite.call("GET", f"/connections/{conn}/flows/fulfil", tenant="acme")
         assert instance.status_code == 200, instance.text
 
-        small = await osmo_sqlite.call("POST", "/app-events/order-paid", tenant="acme",
-                                       json={"orderId": "o-0", "amount": 1, "tenant": "acme"})  # fmt: skip
+        small = await osmo_sqlite.call(
+            "POST",
+            "/app-events/order-paid",
+            tenant="acme",
+            json={"orderId": "o-0", "amount": 1, "tenant": "acme"},
+        )
         assert small.status_code == 201, small.text
         assert small.json()["launchedFlowRunIds"] == []  # the trigger's filter said no
 
-        paid = await osmo_sqlite.call("POST", "/app-events/order-paid", tenant="acme",
-                                      json={"orderId": "o-1", "amount": 10, "tenant": "acme"})  # fmt: skip
+        paid = await osmo_sqlite.call(
+            "POST",
+            "/app-events/order-paid",
+            tenant="acme",
+            json={"orderId": "o-1", "amount": 10, "tenant": "acme"},
+        )
         assert paid.status_code == 201, paid.text
         [run_id] = paid.json()["launchedFlowRunIds"]
         state = await run_state(osmo_sqlite, run_id)
@@ -112,8 +123,9 @@ async def test_app_event_starts_matching_flows_and_resumes_waiting_runs(
             return bool([w async for w in client.list_workflows(query)])
 
         await until(visible)
-        shipped = await osmo_sqlite.call("POST", "/app-events/order-shipped", tenant="acme",
-                                         json={"carrier": "ups"})  # fmt: skip
+        shipped = await osmo_sqlite.call(
+            "POST", "/app-events/order-shipped", tenant="acme", json={"carrier": "ups"}
+        )
         assert shipped.status_code == 201, shipped.text
         assert shipped.json()["resumedFlowRunIds"] == [run_id]
         result = await client.get_workflow_handle(run_id).result()
@@ -136,14 +148,19 @@ async def test_global_url_finds_the_customer_by_the_formula(
         await define_all(osmo_sqlite, ("/app-event-types", ORDER_PAID), ("/flows", FULFIL))
         await osmo_sqlite.call("GET", f"/connections/{conn}/flows/fulfil", tenant="acme")
 
-        as_customer = await osmo_sqlite.call("POST", "/app-events/order-paid/webhook",
-                                             tenant="acme", json={})  # fmt: skip
+        as_customer = await osmo_sqlite.call(
+            "POST", "/app-events/order-paid/webhook", tenant="acme", json={}
+        )
         assert as_customer.status_code == 403
-        nobody = await osmo_sqlite.call("POST", "/app-events/order-paid/webhook",
-                                        json={"orderId": "o-2", "tenant": "zzz"})  # fmt: skip
+        nobody = await osmo_sqlite.call(
+            "POST", "/app-events/order-paid/webhook", json={"orderId": "o-2", "tenant": "zzz"}
+        )
         assert nobody.status_code == 404 and nobody.json()["key"] == "customer_not_found"
-        sent = await osmo_sqlite.call("POST", "/app-events/order-paid/webhook",
-                                      json={"orderId": "o-2", "amount": 9, "tenant": "acme"})  # fmt: skip
+        sent = await osmo_sqlite.call(
+            "POST",
+            "/app-events/order-paid/webhook",
+            json={"orderId": "o-2", "amount": 9, "tenant": "acme"},
+        )
         assert sent.status_code == 201, sent.text
         [run_id] = sent.json()["launchedFlowRunIds"]
         assert (await run_state(osmo_sqlite, run_id))["connectionId"] == conn

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlmodel import Session
 
 from core.events.models import (
@@ -27,23 +29,44 @@ def seed_logs(osmo: Osmo) -> dict[str, tuple[str, str, str]]:
             assert row is not None
             owners[tenant] = (row.customer_id, conn, sub)
             for n, status in enumerate(("delivered", "rejected", "delivered")):
-                ids = {"customer_id": row.customer_id, "connection_id": conn}
-                session.add(IncomingWebhook(**ids, subscription_id=sub, status=status,
-                                            method="POST", path=f"/webhooks/subscriptions/{sub}"))  # fmt: skip
-                session.add(ExternalEventLogRecord(**ids, subscription_id=sub, event_id=f"e{n}",
-                                                   event_type="connector-event",
-                                                   status="launched" if n else "no-flows"))  # fmt: skip
-                session.add(ExternalEventPull(**ids, subscription_id=sub, status="completed",
-                                              full_scan=n == 2))  # fmt: skip
+                ids: dict[str, Any] = {"customer_id": row.customer_id, "connection_id": conn}
+                session.add(
+                    IncomingWebhook(
+                        **ids,
+                        subscription_id=sub,
+                        status=status,
+                        method="POST",
+                        path=f"/webhooks/subscriptions/{sub}",
+                    )
+                )
+                session.add(
+                    ExternalEventLogRecord(
+                        **ids,
+                        subscription_id=sub,
+                        event_id=f"e{n}",
+                        event_type="connector-event",
+                        status="launched" if n else "no-flows",
+                    )
+                )
+                session.add(
+                    ExternalEventPull(
+                        **ids, subscription_id=sub, status="completed", full_scan=n == 2
+                    )
+                )
                 session.add(AppEventLog(customer_id=row.customer_id, type_key=f"t{n}"))
-        session.add(IncomingWebhook(status="unrouted", method="POST",
-                                    path="/webhooks/integrations/gh"))  # fmt: skip
+        session.add(
+            IncomingWebhook(status="unrouted", method="POST", path="/webhooks/integrations/gh")
+        )
         session.commit()
     return owners
 
 
-ROUTES = ("/incoming-webhooks", "/external-event-log-records", "/external-event-pulls",
-          "/app-events")  # fmt: skip
+ROUTES = (
+    "/incoming-webhooks",
+    "/external-event-log-records",
+    "/external-event-pulls",
+    "/app-events",
+)
 
 
 async def test_customers_see_only_their_own_rows(osmo_sqlite: Osmo) -> None:

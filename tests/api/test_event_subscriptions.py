@@ -19,8 +19,11 @@ from tests.conftest import Osmo
 from tests.fakes import FakeCRM
 from tests.workflows.flow_fixtures import crm_connection, define_all
 
-ISSUES_CREATED = {"eventType": "data-record-created", "collectionKey": "issues",
-                  "collectionParameters": {"owner": "octo", "repo": "hello"}}  # fmt: skip
+ISSUES_CREATED = {
+    "eventType": "data-record-created",
+    "collectionKey": "issues",
+    "collectionParameters": {"owner": "octo", "repo": "hello"},
+}
 
 
 async def signals(client: Client, workflow_id: str) -> list[tuple[str, list[Any]]]:
@@ -119,8 +122,9 @@ async def test_pull_unsubscribe_reset_and_subscribe_signal_the_inbox_and_sync(
         session.add(row)
         session.commit()
 
-    pulled = await osmo_sqlite.call("POST", f"{base}/pull-events", tenant="acme",
-                                    json={"fullScan": True})  # fmt: skip
+    pulled = await osmo_sqlite.call(
+        "POST", f"{base}/pull-events", tenant="acme", json={"fullScan": True}
+    )
     assert pulled.status_code == 200, pulled.text
     early_reset = await osmo_sqlite.call("POST", f"{base}/reset", tenant="acme")
     assert early_reset.status_code == 409
@@ -160,12 +164,17 @@ async def test_enabling_disabling_and_changing_flows_ask_for_a_sync(
     assert await synced() == 0  # reads ask for nothing
     acme, admin = "acme", None
     steps = [
-        (acme, "PATCH", "/flow-instance", {"connectionId": conn, "flowKey": "notify"},
-         {"enabled": False}),
+        (
+            acme,
+            "PATCH",
+            "/flow-instance",
+            {"connectionId": conn, "flowKey": "notify"},
+            {"enabled": False},
+        ),
         (acme, "PATCH", f"/connections/{conn}/flows/notify", None, {"enabled": True}),
         (admin, "PATCH", "/flows/notify", None, {"name": "Notify them"}),
         (acme, "POST", f"/connections/{conn}/flows/notify/reset", None, None),
-    ]  # fmt: skip
+    ]
     for count, (tenant, method, path, params, body) in enumerate(steps, start=1):
         response = await osmo_sqlite.call(method, path, tenant=tenant, params=params, json=body)
         assert response.status_code == 200, (path, response.text)

@@ -143,7 +143,7 @@ async def test_app_level_webhook_goes_to_the_connection_its_account_names(
     osmo_sqlite: Osmo, env: WorkflowEnvironment
 ) -> None:
     use_temporal(osmo_sqlite, env.client)
-    a, sub_a, b, sub_b = stripe_setup(osmo_sqlite)
+    _, sub_a, b, sub_b = stripe_setup(osmo_sqlite)
     event = {"id": "evt_1", "type": "customer.created", "account": "acct_b", "data": {}}
     body = body_of(event)
 

@@ -7,13 +7,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query
 
 from api.deps import CallerDep, ConnectionDep, ServicesDep, SessionDep
-from api.event_hooks import after_write
 from api.element_bodies import (
     apply_changes,
     documented_body,
     public,
     updated_public,
 )
+from api.event_hooks import after_write
 from api.models.elements import ElementModels, ElementRevision
 from api.models.errors import errors
 from api.params import Key

@@ -7,7 +7,6 @@ from typing import Any
 from fastapi import APIRouter, Body, Response
 
 from api.deps import AdminDep, CallerDep, IntegrationDep, ServicesDep, SessionDep
-from api.event_hooks import affected_connections, after_write, request_syncs_from_thread
 from api.element_bodies import (
     apply_changes,
     documented_body,
@@ -17,6 +16,7 @@ from api.element_bodies import (
     split,
     updated_public,
 )
+from api.event_hooks import affected_connections, after_write, request_syncs_from_thread
 from api.models.elements import ElementModels, ElementRevision
 from api.models.errors import errors
 from api.params import DEFAULT_LIMIT, Cursor, Limit

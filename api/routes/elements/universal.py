@@ -10,7 +10,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, Response
 
 from api.deps import AdminDep, CallerDep, ServicesDep, SessionDep, get_integration
-from api.event_hooks import affected_connections, after_write, request_syncs_from_thread
 from api.element_bodies import (
     apply_changes,
     documented_body,
@@ -19,6 +18,7 @@ from api.element_bodies import (
     required_key,
     split,
 )
+from api.event_hooks import affected_connections, after_write, request_syncs_from_thread
 from api.models.elements import ElementModels
 from api.models.errors import errors
 from api.params import DEFAULT_LIMIT, Cursor, Key, Limit
