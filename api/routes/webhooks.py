@@ -29,7 +29,7 @@ from sqlmodel import Session, col, select
 from temporalio.service import RPCError
 
 from api.middleware.body_limit import RequestTooLarge
-from api.models.errors import errors
+from api.models.errors import ErrorBody, errors
 from api.models.events import WebhookAccepted
 from api.services import Services
 from connectors.runtime.redaction import Redactor, secret_values
@@ -46,6 +46,10 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
 WEBHOOK_SOURCE = "webhook"
+INGRESS_ERRORS: dict[int | str, dict[str, Any]] = {
+    **errors(401, 404, 503),
+    413: {"model": ErrorBody, "description": "The body is over `OSMO_WEBHOOK_BODY_LIMIT`."},
+}
 ROUTING_CACHE_SECONDS = 10.0
 
 
@@ -314,7 +318,7 @@ def store_handshake_secret(services: Services, subscription_id: str, secret: str
 @router.post(
     "/subscriptions/{subscription_id}",
     response_model=WebhookAccepted,
-    responses=errors(401, 404, 413, 503),
+    responses=INGRESS_ERRORS,
 )
 async def receive_subscription_webhook(
     subscription_id: str, request: Request
@@ -508,7 +512,7 @@ def route_all(
     "/integrations/{integration_key}",
     response_model=WebhookAccepted,
     responses={
-        **errors(401, 404, 413, 503),
+        **INGRESS_ERRORS,
         202: {
             "model": WebhookAccepted,
             "description": "No subscription takes these events (logged `unrouted`).",

@@ -126,8 +126,11 @@ def body_of(value: Any) -> bytes:
     return json.dumps(value).encode()
 
 
-async def delivered_signals(client: Client, subscription_id: str) -> list[Any]:
-    """The payloads of the `delivery` signals the subscription's inbox received."""
+async def delivered_signals(osmo: Osmo, subscription_id: str) -> list[Any]:
+    """The payloads of the `delivery` signals the subscription's inbox received (decoded
+    with the API's converter: payloads are encrypted)."""
+    client = osmo.services.temporal_client
+    assert client is not None
     handle = client.get_workflow_handle(inbox_workflow_id(subscription_id))
     converter = client.data_converter
     found = []
@@ -135,7 +138,8 @@ async def delivered_signals(client: Client, subscription_id: str) -> list[Any]:
         if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
             attributes = event.workflow_execution_signaled_event_attributes
             if attributes.signal_name == "delivery":
-                found.append(await converter.decode(attributes.input.payloads))
+                [delivery] = await converter.decode(attributes.input.payloads)
+                found.append(delivery)
     return found
 
 

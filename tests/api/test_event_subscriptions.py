@@ -7,7 +7,6 @@ from typing import Any
 
 from sqlmodel import Session
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
@@ -26,7 +25,10 @@ ISSUES_CREATED = {
 }
 
 
-async def signals(client: Client, workflow_id: str) -> list[tuple[str, list[Any]]]:
+async def signals(osmo: Osmo, workflow_id: str) -> list[tuple[str, list[Any]]]:
+    """The signals a workflow received, decoded with the API's (encrypting) converter."""
+    client = osmo.services.temporal_client
+    assert client is not None
     handle = client.get_workflow_handle(workflow_id)
     found = []
     async for event in handle.fetch_history_events():
@@ -62,7 +64,7 @@ async def test_create_by_spec_asks_for_a_sync_and_is_idempotent(
     assert first["id"] == again["id"]
     assert (first["source"], first["state"], first["explicit"]) == ("webhook", "subscribed", True)
     assert first["collectionParameters"] == {"owner": "octo", "repo": "hello"}
-    sync = await signals(env.client, event_sync_workflow_id(conn))
+    sync = await signals(osmo_sqlite, event_sync_workflow_id(conn))
     assert [name for name, _ in sync] == ["sync", "sync"]
 
 
@@ -139,9 +141,9 @@ async def test_pull_unsubscribe_reset_and_subscribe_signal_the_inbox_and_sync(
     back = await osmo_sqlite.call("POST", f"{base}/subscribe", tenant="acme")
     assert back.status_code == 200 and back.json()["state"] == "subscribed"
 
-    inbox = await signals(env.client, inbox_workflow_id(sub))
+    inbox = await signals(osmo_sqlite, inbox_workflow_id(sub))
     assert inbox == [("pull", [{"fullScan": True}]), ("stop", [])]
-    sync = await signals(env.client, event_sync_workflow_id(conn))
+    sync = await signals(osmo_sqlite, event_sync_workflow_id(conn))
     assert [name for name, _ in sync] == ["sync", "sync", "sync"]  # create, unsubscribe, subscribe
 
 
@@ -157,7 +159,7 @@ async def test_enabling_disabling_and_changing_flows_ask_for_a_sync(
 
     async def synced() -> int:
         try:
-            return len(await signals(env.client, sync_id))
+            return len(await signals(osmo_sqlite, sync_id))
         except RPCError:  # not started yet
             return 0
 

@@ -54,7 +54,7 @@ async def test_signed_webhook_is_logged_and_delivered_to_the_inbox(
     assert (entry.id, entry.status, entry.subscription_ids) == (answer["id"], "delivered", [sub])
     assert entry.connection_id == conn and entry.body and '"Bug"' in entry.body
     assert entry.headers["x-hub-signature-256"] == "[REDACTED]"
-    [delivery] = await delivered_signals(env.client, sub)
+    [delivery] = await delivered_signals(osmo_sqlite, sub)
     assert delivery["incoming_webhook_id"] == entry.id
     assert delivery["body"] == {"action": "opened", "issue": {"id": 7, "title": "Bug"}}
     assert delivery["headers"]["x-github-delivery"] == headers["X-GitHub-Delivery"]
@@ -153,7 +153,7 @@ async def test_app_level_webhook_goes_to_the_connection_its_account_names(
 
     assert response.status_code == 200, response.text
     assert response.json()["subscriptionIds"] == [sub_b]
-    [delivery] = await delivered_signals(env.client, sub_b)
+    [delivery] = await delivered_signals(osmo_sqlite, sub_b)
     assert delivery["events"] == [event]
     assert not await inbox_exists(env.client, sub_a)
     [entry] = logs(osmo_sqlite)
