@@ -111,25 +111,25 @@ def _source(connector: ConnectorSpec, body: EventSubscriptionCreate) -> tuple[st
         problems = []
         if not body.connector_event_key:
             problems.append(
-                {"path": "connectorEventKey", "message": "required for connector-event"}
+                {"path": "body.connectorEventKey", "message": "required for connector-event"}
             )
         if connector.webhooks is None:
             problems.append(
-                {"path": "eventType", "message": f"{connector.key} declares no webhooks"}
+                {"path": "body.eventType", "message": f"{connector.key} declares no webhooks"}
             )
         if problems:
             raise validation_error(problems)
         return "webhook", None
     if not body.collection_key:
         raise validation_error(
-            [{"path": "collectionKey", "message": f"required for {body.event_type}"}]
+            [{"path": "body.collectionKey", "message": f"required for {body.event_type}"}]
         )
     collection = connector.collection(body.collection_key)
     if collection is None:
         raise validation_error(
             [
                 {
-                    "path": "collectionKey",
+                    "path": "body.collectionKey",
                     "message": f"{connector.key} has no collection {body.collection_key!r}",
                 }
             ]
@@ -140,7 +140,7 @@ def _source(connector: ConnectorSpec, body: EventSubscriptionCreate) -> tuple[st
         raise validation_error(
             [
                 {
-                    "path": "eventType",
+                    "path": "body.eventType",
                     "message": f"collection {collection.key!r} declares no {name} events",
                 }
             ]
