@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
 from tests.conftest import Osmo
@@ -46,7 +45,7 @@ FULFIL = {
             "config": {"appEventType": "order-shipped", "timeoutSeconds": 60},
             "links": [{"key": "done"}],
         },
-        "done": {"type": "transform-data", "config": {"value": {"$var": "shipped.payload"}}},
+        "done": {"type": "transform-data", "config": {"value": {"$var": "input.shipped.payload"}}},
     },
 }
 
@@ -128,11 +127,14 @@ async def test_app_event_starts_matching_flows_and_resumes_waiting_runs(
         )
         assert shipped.status_code == 201, shipped.text
         assert shipped.json()["resumedFlowRunIds"] == [run_id]
-        result = await client.get_workflow_handle(run_id).result()
-        done = next(r for r in result.node_runs if r.node_key == "done")
-        assert done.output == {"carrier": "ups"}
-        described = await client.get_workflow_handle(run_id).describe()
-        assert described.status == WorkflowExecutionStatus.COMPLETED
+        async def completed() -> bool:
+            return (await run_state(osmo_sqlite, run_id))["state"] != "running"
+
+        await until(completed)
+        run = await run_state(osmo_sqlite, run_id)
+        assert run["state"] == "completed", run
+        done = next(r for r in run["nodeRuns"] if r["nodeKey"] == "done")
+        assert done["outputs"] == [{"carrier": "ups"}]
 
         log = await osmo_sqlite.call("GET", f"/app-events/{paid.json()['id']}", tenant="acme")
         assert log.json()["launchedFlowRunIds"] == [run_id]
