@@ -12,6 +12,7 @@ from temporalio.testing import WorkflowEnvironment
 from tests.conftest import Osmo
 from tests.fakes import FakeCRM
 from tests.workflows.flow_fixtures import crm_connection, define_all, flow_worker
+from workflows.nodes.wait_for_event import awaits_app_event, takes
 
 ORDER_PAID = {
     "key": "order-paid",
@@ -127,6 +128,7 @@ async def test_app_event_starts_matching_flows_and_resumes_waiting_runs(
         )
         assert shipped.status_code == 201, shipped.text
         assert shipped.json()["resumedFlowRunIds"] == [run_id]
+
         async def completed() -> bool:
             return (await run_state(osmo_sqlite, run_id))["state"] != "running"
 
@@ -168,3 +170,15 @@ async def test_global_url_finds_the_customer_by_the_formula(
         assert (await run_state(osmo_sqlite, run_id))["connectionId"] == conn
         listed = await osmo_sqlite.call("GET", "/app-events", tenant="acme")
         assert [e["id"] for e in listed.json()["items"]] == [sent.json()["id"]]
+
+
+def test_wait_for_event_takes_only_the_app_events_it_names() -> None:
+    shipped = {"type": "app-event", "appEventType": "order-shipped", "payload": {}}
+    paid = {"type": "app-event", "appEventType": "order-paid", "payload": {}}
+    plain = {"type": "approved"}
+    waits_for_shipped = {"appEventType": "order-shipped"}
+    assert [takes(waits_for_shipped, e) for e in (shipped, paid, plain)] == [True, False, False]
+    assert [takes({}, e) for e in (shipped, paid, plain)] == [False, False, True]
+    nodes = {"wait": {"type": "wait-for-event", "config": waits_for_shipped}}
+    # The FlowRun `event` signal keeps an app event only when a node of the run awaits it.
+    assert [awaits_app_event(nodes, e) for e in (shipped, paid, plain)] == [True, False, True]
