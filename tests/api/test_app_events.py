@@ -182,3 +182,19 @@ def test_wait_for_event_takes_only_the_app_events_it_names() -> None:
     nodes = {"wait": {"type": "wait-for-event", "config": waits_for_shipped}}
     # The FlowRun `event` signal keeps an app event only when a node of the run awaits it.
     assert [awaits_app_event(nodes, e) for e in (shipped, paid, plain)] == [True, False, True]
+
+
+async def test_app_event_type_definitions_are_checked_when_saved(osmo_sqlite: Osmo) -> None:
+    cases = [
+        ({"key": "a", "schema": {"type": "no-such-type"}}, "schema"),
+        ({"key": "b", "customerFormula": {"$noSuchFormula": 1}}, "customerFormula"),
+        ({"key": "c", "integrationKey": ["crm"]}, "integrationKey"),
+    ]
+    for body, path in cases:
+        response = await osmo_sqlite.call("POST", "/app-event-types", json=body)
+        assert response.status_code == 422, (body, response.text)
+        paths = [e["path"] for e in response.json()["data"]["errors"]]
+        assert any(p.startswith(path) for p in paths), response.text
+    ok = await osmo_sqlite.call("POST", "/app-event-types", json=ORDER_PAID)
+    assert ok.status_code == 201, ok.text
+    assert ok.json()["customerFormula"] == {"$var": "payload.tenant"}

@@ -23,6 +23,7 @@ from api.models.elements import ElementModels
 from api.models.errors import errors
 from api.params import DEFAULT_LIMIT, Cursor, Key, Limit
 from core.elements.store import ElementStore
+from core.errors import validation_error
 
 
 def universal_routes(router: APIRouter, kind: str, models: ElementModels) -> None:
@@ -55,6 +56,9 @@ def universal_routes(router: APIRouter, kind: str, models: ElementModels) -> Non
         body: dict[str, Any] = Body(...),
     ) -> Any:
         envelope, definition = split(body)
+        if not isinstance(envelope.get("integrationKey", ""), str | None):
+            # A list or number would reach the database as a query parameter (a 500).
+            raise validation_error([{"path": "integrationKey", "message": "must be a string"}])
         integration = (
             get_integration(session, envelope["integrationKey"])
             if envelope.get("integrationKey")
