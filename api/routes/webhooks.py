@@ -329,11 +329,19 @@ async def receive_subscription_webhook(
     services: Services = request.app.state.services
     received = await Received.read(request, services.settings.webhook_body_limit)
     target = await run_in_threadpool(load_subscription, services, subscription_id)
-    subscription = target.subscription
-    if (
+    subscription, spec = target.subscription, target.spec
+    # A handshake may come while the subscription is being registered (Asana sends it during
+    # the registering request, before the sync marks the row `subscribed`): any existing row
+    # answers it. Deliveries need a `subscribed` one.
+    reply = None
+    if subscription is not None and spec is not None:
+        reply = handshake(
+            spec, method=received.method, headers=received.headers, body=received.body
+        )
+    if reply is None and (
         subscription is None
+        or spec is None
         or subscription.state != SubscriptionState.subscribed.value
-        or target.spec is None
     ):
         row = LogRow("unrouted", 404, error_message="no subscribed subscription at this URL")
         if subscription is not None:
@@ -348,15 +356,13 @@ async def receive_subscription_webhook(
             f"No subscribed event subscription {subscription_id!r}",
             status=404,
         )
+    assert subscription is not None and spec is not None
     owner: dict[str, Any] = {
         "customer_id": subscription.customer_id,
         "connection_id": subscription.connection_id,
         "integration_key": subscription.integration_key,
         "subscription_id": subscription.id,
     }
-    reply = handshake(
-        target.spec, method=received.method, headers=received.headers, body=received.body
-    )
     if reply is not None:
         if reply.secret:
             await run_in_threadpool(store_handshake_secret, services, subscription.id, reply.secret)
@@ -365,7 +371,7 @@ async def receive_subscription_webhook(
         return handshake_response(reply)
     try:
         verify(
-            target.spec,
+            spec,
             method=received.method,
             url=public_url(services, request),
             headers=received.headers,

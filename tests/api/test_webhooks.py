@@ -4,11 +4,15 @@ history on the Temporal dev server (no worker needed: Temporal keeps the signals
 from __future__ import annotations
 
 import time
+from types import SimpleNamespace
+from typing import Any
 
+import pytest
 from sqlmodel import Session, select
 from temporalio.testing import WorkflowEnvironment
 
-from core.events.models import IncomingWebhook
+import connectors.runtime.webhooks as webhooks_runtime
+from core.events.models import EventSubscription, IncomingWebhook
 from tests.api.event_helpers import (
     GITHUB_SECRET,
     body_of,
@@ -27,6 +31,15 @@ from tests.conftest import Osmo
 def logs(osmo: Osmo) -> list[IncomingWebhook]:
     with Session(osmo.services.engine) as session:
         return list(session.exec(select(IncomingWebhook)).all())
+
+
+def set_secret(osmo: Osmo, subscription_id: str, secret: str | None) -> None:
+    with Session(osmo.services.engine) as session:
+        row = session.get(EventSubscription, subscription_id)
+        assert row is not None
+        row.webhook_secret_encrypted = osmo.services.encryptor.encrypt(secret) if secret else None
+        session.add(row)
+        session.commit()
 
 
 def github_subscription(osmo: Osmo, tenant: str = "acme", **kwargs: object) -> tuple[str, str]:
@@ -202,3 +215,47 @@ async def test_unknown_integration_is_404(osmo_sqlite: Osmo) -> None:
     response = await osmo_sqlite.client.post("/webhooks/integrations/nope", content=b"{}")
     assert response.status_code == 404
     assert response.json()["key"] == "webhook_integration_not_found"
+
+
+async def test_handshake_is_answered_and_its_secret_kept_for_signatures(
+    osmo_sqlite: Osmo, env: WorkflowEnvironment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Asana-style: the app's first request carries `X-Hook-Secret` (unsigned) while the
+    subscription is being registered; Osmo echoes it and signs-checks later deliveries with
+    it. The connectors side declares handshakes (`handshake()` of the contract); it is stood
+    in for here by one answering that header."""
+
+    def asana_handshake(spec: object, *, method: str, headers: dict[str, str], body: bytes) -> Any:
+        secret = next((v for k, v in headers.items() if k.lower() == "x-hook-secret"), None)
+        if secret is None:
+            return None
+        return SimpleNamespace(
+            status=200, headers={"X-Hook-Secret": secret}, body=None, secret=secret
+        )
+
+    monkeypatch.setattr(webhooks_runtime, "handshake", asana_handshake, raising=False)
+    use_temporal(osmo_sqlite, env.client)
+    _, sub = github_subscription(osmo_sqlite, state="error")  # not subscribed yet
+    set_secret(osmo_sqlite, sub, None)
+
+    shake = await osmo_sqlite.client.post(
+        f"/webhooks/subscriptions/{sub}", content=b"", headers={"X-Hook-Secret": "hs-123456"}
+    )
+    assert shake.status_code == 200 and shake.headers["x-hook-secret"] == "hs-123456"
+    with Session(osmo_sqlite.services.engine) as session:
+        row = session.get(EventSubscription, sub)
+        assert row is not None and row.webhook_secret_encrypted
+        assert "hs-123456" not in row.webhook_secret_encrypted
+        row.state = "subscribed"
+        session.add(row)
+        session.commit()
+    body = body_of({"events": []})
+    wrong = await osmo_sqlite.client.post(
+        f"/webhooks/subscriptions/{sub}", content=body, headers=github_signed(body)
+    )
+    assert wrong.status_code == 401
+    right = await osmo_sqlite.client.post(
+        f"/webhooks/subscriptions/{sub}", content=body, headers=github_signed(body, "hs-123456")
+    )
+    assert right.status_code == 200, right.text
+    assert [e.status for e in logs(osmo_sqlite)] == ["handshake", "rejected", "delivered"]
