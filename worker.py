@@ -17,10 +17,13 @@ from temporalio.worker import PollerBehaviorSimpleMaximum, Worker
 
 from activities.connectors import ConnectorActivities
 from activities.data_links import DataLinkActivities
+from activities.event_pulls import EventPullActivities
+from activities.event_sync import EventSyncActivities
+from activities.events import EventActivities
 from activities.http import HttpActivities
 from connectors.registry import ConnectorRegistry
 from connectors.runtime import ConnectorRuntime, DatabaseApiLogSink
-from core.blobs import connect
+from core.blobs import blob_store, connect
 from core.crypto import Encryptor
 from core.db import create_db_engine, migrate
 from core.logging import configure_logging
@@ -31,6 +34,7 @@ from workflows.event_inbox import EventInboxWorkflow
 from workflows.event_sync import EventSyncWorkflow
 from workflows.flow_run import FlowRunWorkflow
 from workflows.nodes.base import use_http_timeout
+from workflows.starts import start_event_flow_run
 
 WORKFLOWS = [FlowRunWorkflow, ActionRunWorkflow, EventInboxWorkflow, EventSyncWorkflow]
 
@@ -53,6 +57,9 @@ class Activities:
     connectors: ConnectorActivities
     data_links: DataLinkActivities
     http: HttpActivities
+    event_sync: EventSyncActivities
+    events: EventActivities
+    event_pulls: EventPullActivities
 
     def methods(self) -> list[Callable[..., Any]]:
         """Every activity of every class above: a method defined is a method registered."""
@@ -76,7 +83,8 @@ def build_activities(settings: Settings) -> Activities:
         pool_timeout=settings.db_pool_timeout_seconds,
     )
     migrate(engine)
-    connections = ConnectionStore(engine, Encryptor.from_setting(settings.encryption_keys))
+    encryptor = Encryptor.from_setting(settings.encryption_keys)
+    connections = ConnectionStore(engine, encryptor)
     runtime = ConnectorRuntime(
         ConnectorRegistry(settings.extra_connector_paths),
         connections,
@@ -90,6 +98,9 @@ def build_activities(settings: Settings) -> Activities:
         ConnectorActivities(runtime, connections),
         DataLinkActivities(engine),
         HttpActivities(settings, DatabaseApiLogSink(engine)),
+        EventSyncActivities(settings, engine, runtime, connections, encryptor),
+        EventActivities(engine, settings, runtime.registry, start_event_flow_run),
+        EventPullActivities(engine, runtime, connections, blob_store(settings), encryptor),
     )
 
 

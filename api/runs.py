@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from temporalio.client import WorkflowFailureError
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.common import TypedSearchAttributes
 from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError
 
 from api.models.actions import ActionRunResult
@@ -16,27 +16,12 @@ from api.services import Services
 from connectors.runtime.errors import ERROR_KEYS, ConnectorError
 from core.elements.snapshots import ActionSnapshot
 from core.errors import OsmoError
-from workflows import search_attributes as sa
+from workflows import starts
 from workflows.action_run import RUN_TIMEOUT, ActionRunInput, ActionRunWorkflow
-from workflows.flow_run import FlowRunWorkflow
 from workflows.flow_state import FlowRunInput
 
 # Statuses of errors raised outside the connector runtime, by type (connector errors carry keys).
 STATUSES = {"bad_request": 400, "auth": 403, "not_found": 404, "conflict": 409, "connection": 409}
-
-
-def _owner_attributes(
-    customer_id: str | None, connection_id: str | None, integration_key: str | None
-) -> list[SearchAttributePair[str]]:
-    return [
-        SearchAttributePair(name, value)
-        for name, value in (
-            (sa.CUSTOMER_ID, customer_id),
-            (sa.CONNECTION_ID, connection_id),
-            (sa.INTEGRATION_KEY, integration_key),
-        )
-        if value
-    ]
 
 
 async def start_flow_run(services: Services, run_input: FlowRunInput) -> FlowRunPublic:
@@ -45,21 +30,8 @@ async def start_flow_run(services: Services, run_input: FlowRunInput) -> FlowRun
     snapshot = run_input.snapshot
     run_input.history_limit = services.settings.flow_history_limit
     run_id = f"flow-run-{uuid.uuid4().hex}"
-    pairs = [
-        SearchAttributePair(sa.FLOW_KEY, snapshot.flow_key),
-        SearchAttributePair(sa.FLOW_INSTANCE_ID, snapshot.flow_instance_id),
-        SearchAttributePair(sa.TRIGGER_TYPE, run_input.trigger_type),
-        *_owner_attributes(snapshot.customer_id, snapshot.connection_id, snapshot.integration_key),
-    ]
     started = datetime.now(UTC)
-    await client.start_workflow(
-        FlowRunWorkflow.run,
-        run_input,
-        id=run_id,
-        task_queue=services.settings.task_queue,
-        search_attributes=TypedSearchAttributes(pairs),
-        static_summary=f"Flow {snapshot.flow_key}",
-    )
+    await starts.start_flow_run(client, services.settings.task_queue, run_input, run_id)
     return FlowRunPublic(
         id=run_id,
         state="running",
@@ -101,7 +73,7 @@ async def execute_action(
     """Runs the action as an `ActionRun` workflow and waits for its output."""
     client = await services.temporal()
     run_id = f"action-run-{uuid.uuid4().hex}"
-    attributes = _owner_attributes(
+    attributes = starts.owner_attributes(
         snapshot.customer_id, snapshot.connection_id, snapshot.integration_key
     )
     try:

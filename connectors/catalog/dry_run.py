@@ -213,7 +213,7 @@ class _DryRunner:
                 if not isinstance(events, WebhookEvents):
                     continue
                 hook = {"parameters": parameters, "webhook": SAMPLE_WEBHOOK}
-                for step in ("subscribe", "unsubscribe"):
+                for step in ("subscribe", "refresh", "unsubscribe"):
                     mapping = getattr(events, step)
                     if mapping is not None:
                         source = f"webhook {collection.key}.{event_type} {step}{label}"

@@ -53,26 +53,78 @@ class WebhookEvents(SpecModel):
         "(`url`, `secret`).",
     )
     unsubscribe: HttpMapping | None = Field(
-        None, description="Request that removes it; `webhook.id` is the registered id."
+        None,
+        description="Request that removes it; `webhook.id` is the registered id. An answer of "
+        "404 means it is gone already.",
+    )
+    id_path: str = Field(
+        "id", description="Locator of the registered webhook's id in the `subscribe` answer."
+    )
+    secret_path: str | None = Field(
+        None,
+        description="Locator of the signing secret in the `subscribe` answer, when the app "
+        "chooses it (Stripe's `secret`); otherwise Osmo generates `webhook.secret`, or the app "
+        "hands one over in a handshake (Asana's `X-Hook-Secret`).",
+    )
+    expires_in_seconds: int | None = Field(
+        None,
+        ge=60,
+        description="Lifetime of a registration the app expires (Jira: 30 days), counted from "
+        "its registration or last refresh, when the answer does not say (`expiryPath`).",
+    )
+    expiry_path: str | None = Field(
+        None,
+        description="Locator of the expiry time (ISO 8601 or epoch milliseconds) in the "
+        "`subscribe` or `refresh` answer.",
+    )
+    refresh: HttpMapping | None = Field(
+        None,
+        description="Request that extends a registration before it expires; variables "
+        "`parameters` and `webhook` (`id`, `url`).",
     )
 
 
 class PullLatestRecords(SpecModel):
-    """Polls `list` for records changed after the stored cursor."""
+    """Polls `list` for records changed since the stored cursor (`activities/event_pulls.py`).
+
+    The cursor is the newest value of `field` seen, as the app writes it, plus the ids read at
+    exactly that time (the bound is inclusive, so same-second changes are neither lost nor
+    doubled).
+    """
 
     type: Literal["pull-latest-records"] = Field(
         description="Polls for records changed since the last poll."
     )
     by: Literal["updated-time", "created-time", "cursor"] = Field(
-        "updated-time", description="What the stored cursor is."
+        "updated-time",
+        description="What the stored cursor is: the records' update time (created and "
+        "updated events) or creation time (created events only). `cursor` (an app-issued "
+        "sync token) is declared for apps that have one; it is not polled yet.",
     )
-    field: str = Field(description="Record field compared with the cursor.")
-    since_param: str | None = Field(None, description="Query parameter for the lower bound.")
+    field: str = Field(
+        description="Locator, in the record's fields, of the time compared with the cursor "
+        "(the record's parsed `updatedTime` / `createdTime` when the fields lack it)."
+    )
+    since_param: str | None = Field(
+        None,
+        description="Query parameter of `list` that takes the lower bound (inclusive: the "
+        "cursor's time, sent as the app wrote it). Without it every page is read and "
+        "filtered by Osmo.",
+    )
+    order: Literal["asc", "desc"] | None = Field(
+        None,
+        description="How `list` sorts records by `field`, if it does: `desc` lets a poll "
+        "without `sinceParam` stop at the first page older than the cursor.",
+    )
     interval_seconds: int = Field(300, ge=10, description="Seconds between polls.")
 
 
 class FullScan(SpecModel):
-    """Lists everything and diffs against the previous snapshot."""
+    """Lists everything and diffs it with the previous snapshot (`activities/event_pulls.py`).
+
+    The snapshot (`{recordId: hash of its fields}`) is kept in the blob store; deletes are
+    emitted only from a scan that read every page.
+    """
 
     type: Literal["full-scan"] = Field(description="Lists everything and diffs snapshots.")
     interval_seconds: int = Field(3600, ge=60, description="Seconds between scans.")

@@ -132,6 +132,10 @@ class EventInboxInput:
     next_pull_at: str | None = None
     """ISO 8601 time of the next poll (polling subscriptions)."""
     stopping: bool = False
+    history_limit: int | None = None
+    """Continue as new past this many history events (None: the inbox's default)."""
+    dedup_window: int | None = None
+    """Event ids remembered (None: `OSMO_EVENT_DEDUP_WINDOW`)."""
 
 
 @dataclass(frozen=True)

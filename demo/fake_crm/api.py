@@ -181,6 +181,7 @@ def install(app: FastAPI, crm: FakeCRM) -> None:
                     409, "CONFLICT", f"Contact already exists. Existing ID: {dup['id']}"
                 )
             record = crm.new_contact(props)
+        crm.webhooks.emit("contact.created", record)
         return JSONResponse(record, status_code=201)
 
     @app.post("/api/v1/contacts/search")
@@ -227,11 +228,14 @@ def install(app: FastAPI, crm: FakeCRM) -> None:
             )
             record["properties"]["lastmodifieddate"] = stamp
             record["updatedAt"] = stamp
+        crm.webhooks.emit("contact.updated", record)
         return JSONResponse(record)
 
     @app.delete("/api/v1/contacts/{contact_id}")
     async def delete_contact(contact_id: str) -> Response:
         with crm.lock:
-            if crm.contacts.pop(contact_id, None) is None:
+            record = crm.contacts.pop(contact_id, None)
+            if record is None:
                 return _not_found(contact_id)
+        crm.webhooks.emit("contact.deleted", record)
         return Response(status_code=204)

@@ -15,6 +15,7 @@ from fastapi import FastAPI
 
 from demo.fake_crm import api as crm_api
 from demo.fake_crm import oauth as crm_oauth
+from demo.fake_crm import webhooks as crm_webhooks
 from demo.fake_crm.persist import persist
 from demo.fake_crm.state import (
     AccessToken,
@@ -48,6 +49,7 @@ class FakeCRM:
             ``path``, ``query``, ``authorization``, ``headers``, ``json``, ``time``, ``status``).
         revoked_tokens: Tokens submitted to ``POST /oauth/revoke``, in order.
         contacts: Contact records by id (HubSpot shape).
+        webhooks: Webhook subscriptions and the deliveries sent (demo/fake_crm/webhooks.py).
         clients, users, codes, access_tokens, refresh_tokens: Protocol state by key.
     """
 
@@ -105,9 +107,11 @@ class FakeCRM:
         self.next_contact_id = 1001
         self._seed(seed_contacts)
 
+        self.webhooks = crm_webhooks.Webhooks(self)
         self.app = FastAPI(title="Fake CRM", docs_url=None, redoc_url=None, openapi_url=None)
         crm_oauth.install(self.app, self)
         crm_api.install(self.app, self)
+        crm_webhooks.install(self.app, self)
 
     # ----------------------------------------------------------------- test controls
 

@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from demo.fake_crm.state import AccessToken, AuthCode, CRMUser, OAuthClient, RefreshToken
+from demo.fake_crm.webhooks import Subscription
 
 if TYPE_CHECKING:
     from demo.fake_crm.app import FakeCRM
@@ -45,6 +46,7 @@ def snapshot(crm: FakeCRM) -> dict[str, Any]:
         }
         data["contacts"] = json.loads(json.dumps(crm.contacts))
         data["next_contact_id"] = crm.next_contact_id
+        data["webhooks"] = {k: asdict(v) for k, v in crm.webhooks.subscriptions.items()}
         data["version"] = VERSION
         return data
 
@@ -58,6 +60,9 @@ def restore(crm: FakeCRM, data: dict[str, Any]) -> None:
             setattr(crm, name, {key: record(**value) for key, value in data[name].items()})
         crm.contacts = data["contacts"]
         crm.next_contact_id = int(data["next_contact_id"])
+        crm.webhooks.subscriptions = {
+            key: Subscription(**value) for key, value in data.get("webhooks", {}).items()
+        }
 
 
 def save(crm: FakeCRM, path: Path) -> None:

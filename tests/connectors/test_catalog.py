@@ -365,7 +365,7 @@ def test_table_lists_connectors_between_the_markers() -> None:
     specs = [load_connector(path) for path in sorted(paths)]
     table = connectors_table(specs)
     assert "| [Fake CRM](https://example.invalid/fake-crm/docs) `fake-crm` | oauth2, " in table
-    assert "| 3 | contacts (LFMCUD) | — | contacts |" in table
+    assert "| 3 | contacts (LFMCUD) | 3 webhook | contacts |" in table
     # Nothing delivers events yet: the table must not present declared events as working.
     assert "| Events declared (not delivered yet) |" in table
     assert "declared, not working" in table
