@@ -24,7 +24,6 @@ from fastapi import APIRouter, Body
 from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session, col, select
 from temporalio.client import Client
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
@@ -42,8 +41,8 @@ from core.formulas import evaluate, matches_filter
 from core.models import Connection, Customer, new_id
 from core.schemas import validate_value
 from workflows import search_attributes as sa
-from workflows.flow_run import FlowRunWorkflow
 from workflows.flow_state import FlowRunInput
+from workflows.starts import start_flow_run
 
 log = logging.getLogger(__name__)
 
@@ -90,13 +89,6 @@ class Launch:
 
 def _trigger(snapshot: FlowSnapshot) -> dict[str, Any] | None:
     return next((n for n in snapshot.nodes.values() if n.get("type") == TRIGGER), None)
-
-
-def _waits_for_app_events(snapshot: FlowSnapshot) -> bool:
-    return any(
-        n.get("type") == "wait-for-event" and (n.get("config") or {}).get("appEventType")
-        for n in snapshot.nodes.values()
-    )
 
 
 def _record(
@@ -167,30 +159,14 @@ def _record(
 
 
 async def _start(client: Client, services: Services, launch: Launch) -> str:
-    snapshot = launch.run_input.snapshot
-    pairs: list[SearchAttributePair[str]] = [
-        SearchAttributePair(sa.FLOW_KEY, snapshot.flow_key),
-        SearchAttributePair(sa.FLOW_INSTANCE_ID, snapshot.flow_instance_id),
-        SearchAttributePair(sa.TRIGGER_TYPE, TRIGGER),
-    ]
-    for key, value in (
-        (sa.CUSTOMER_ID, snapshot.customer_id),
-        (sa.CONNECTION_ID, snapshot.connection_id),
-        (sa.INTEGRATION_KEY, snapshot.integration_key),
-    ):
-        if value:
-            pairs.append(SearchAttributePair(key, value))
-    if _waits_for_app_events(snapshot):
-        pairs.append(SearchAttributePair(sa.WAITS_FOR_APP_EVENTS, "true"))
     # A retried request finds the run it started (the id is deterministic).
     with contextlib.suppress(WorkflowAlreadyStartedError):
-        await client.start_workflow(
-            FlowRunWorkflow.run,
+        await start_flow_run(
+            client,
+            services.settings.task_queue,
             launch.run_input,
-            id=launch.run_id,
-            task_queue=services.settings.task_queue,
-            search_attributes=TypedSearchAttributes(pairs),
-            static_summary=f"Flow {snapshot.flow_key} (app event)",
+            launch.run_id,
+            reject_duplicate=True,
         )
     return launch.run_id
 

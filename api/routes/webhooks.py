@@ -33,7 +33,14 @@ from api.models.errors import ErrorBody, errors
 from api.models.events import WebhookAccepted
 from api.services import Services
 from connectors.runtime.redaction import Redactor, secret_values
-from connectors.runtime.webhooks import WebhookVerificationError, route_event, verify_signature
+from connectors.runtime.webhooks import (
+    HandshakeReply,
+    WebhookVerificationError,
+    handshake,
+    route_event,
+    split_events,
+    verify_request,
+)
 from connectors.spec import WebhookSpec
 from core.errors import OsmoError
 from core.events.messages import WebhookDelivery
@@ -51,68 +58,6 @@ INGRESS_ERRORS: dict[int | str, dict[str, Any]] = {
     413: {"model": ErrorBody, "description": "The body is over `OSMO_WEBHOOK_BODY_LIMIT`."},
 }
 ROUTING_CACHE_SECONDS = 10.0
-
-
-# --- Adapters over connectors/runtime/webhooks.py -----------------------------------------
-# The connectors side adds `verify_request`, `handshake` and `split_events`; until they are
-# there, these fall back to `verify_signature`, no handshake and `[body]`.
-# TODO(integrator): drop the fallbacks once connectors/runtime/webhooks.py has them.
-
-
-def verify(
-    spec: WebhookSpec,
-    *,
-    method: str,
-    url: str,
-    headers: Mapping[str, str],
-    body: bytes,
-    context: dict[str, Any],
-) -> None:
-    """Raises `WebhookVerificationError` unless the request is signed as the connector says."""
-    try:
-        from connectors.runtime.webhooks import verify_request  # type: ignore[attr-defined]
-    except ImportError:
-        if spec.signature is not None:
-            verify_signature(spec.signature, headers, body, context)
-        return
-    verify_request(spec, method=method, url=url, headers=headers, body=body, context=context)
-
-
-@dataclass
-class Handshake:
-    status: int
-    headers: dict[str, str]
-    body: Any
-    secret: str | None = None
-
-
-def handshake(
-    spec: WebhookSpec, *, method: str, headers: Mapping[str, str], body: bytes
-) -> Handshake | None:
-    """The reply to the app's handshake (Slack's challenge, Asana's X-Hook-Secret...), if it
-    is one."""
-    try:
-        from connectors.runtime.webhooks import handshake as connector_handshake  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    reply = connector_handshake(spec, method=method, headers=headers, body=body)
-    if reply is None:
-        return None
-    return Handshake(
-        status=int(getattr(reply, "status", 200)),
-        headers=dict(getattr(reply, "headers", None) or {}),
-        body=getattr(reply, "body", None),
-        secret=getattr(reply, "secret", None),
-    )
-
-
-def split(spec: WebhookSpec, body: Any) -> list[Any]:
-    """The events of an app-level delivery."""
-    try:
-        from connectors.runtime.webhooks import split_events  # type: ignore[attr-defined]
-    except ImportError:
-        return [body]
-    return list(split_events(spec, body))
 
 
 # --- Request handling ------------------------------------------------------------------------
@@ -226,18 +171,8 @@ def safe_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return Redactor().headers(headers.items())
 
 
-def handshake_response(reply: Handshake) -> Response:
-    body = reply.body
-    if body is None:
-        return Response(status_code=reply.status, headers=reply.headers)
-    if isinstance(body, (bytes, str)):
-        return Response(body, status_code=reply.status, headers=reply.headers)
-    return Response(
-        json.dumps(body),
-        status_code=reply.status,
-        headers=reply.headers,
-        media_type="application/json",
-    )
+def handshake_response(reply: HandshakeReply) -> Response:
+    return Response(reply.body, status_code=reply.status, headers=reply.headers)
 
 
 def temporal_down(exc: Exception) -> OsmoError:
@@ -330,50 +265,58 @@ async def receive_subscription_webhook(
     received = await Received.read(request, services.settings.webhook_body_limit)
     target = await run_in_threadpool(load_subscription, services, subscription_id)
     subscription, spec = target.subscription, target.spec
-    # A handshake may come while the subscription is being registered (Asana sends it during
-    # the registering request, before the sync marks the row `subscribed`): any existing row
-    # answers it. Deliveries need a `subscribed` one.
-    reply = None
-    if subscription is not None and spec is not None:
-        reply = handshake(
-            spec, method=received.method, headers=received.headers, body=received.body
-        )
-    if reply is None and (
-        subscription is None
-        or spec is None
-        or subscription.state != SubscriptionState.subscribed.value
-    ):
-        row = LogRow("unrouted", 404, error_message="no subscribed subscription at this URL")
-        if subscription is not None:
-            row.customer_id = subscription.customer_id
-            row.connection_id = subscription.connection_id
-            row.integration_key = subscription.integration_key
-            row.subscription_id = subscription.id
-        await run_in_threadpool(write_log, services, received, target.redactor, row)
-        raise OsmoError(
-            "not_found",
-            "event_subscription_not_found",
-            f"No subscribed event subscription {subscription_id!r}",
-            status=404,
-        )
-    assert subscription is not None and spec is not None
-    owner: dict[str, Any] = {
-        "customer_id": subscription.customer_id,
-        "connection_id": subscription.connection_id,
-        "integration_key": subscription.integration_key,
-        "subscription_id": subscription.id,
-    }
-    if reply is not None:
-        if reply.secret:
-            await run_in_threadpool(store_handshake_secret, services, subscription.id, reply.secret)
-        row = LogRow("handshake", reply.status, **owner)
-        await run_in_threadpool(write_log, services, received, target.redactor, row)
-        return handshake_response(reply)
+    url = public_url(services, request)
+    owner: dict[str, Any] = {}
+    if subscription is not None:
+        owner = {
+            "customer_id": subscription.customer_id,
+            "connection_id": subscription.connection_id,
+            "integration_key": subscription.integration_key,
+            "subscription_id": subscription.id,
+        }
     try:
-        verify(
+        # A handshake may come while the subscription is being registered (Asana sends it
+        # during the registering request, before the sync marks the row `subscribed`): any
+        # existing row answers it (a signed one is verified first). Deliveries need a
+        # `subscribed` row.
+        reply = None
+        if subscription is not None and spec is not None:
+            reply = handshake(
+                spec,
+                method=received.method,
+                headers=received.headers,
+                body=received.body,
+                url=url,
+                context=target.context,
+            )
+        if reply is None and (
+            subscription is None
+            or spec is None
+            or subscription.state != SubscriptionState.subscribed.value
+        ):
+            row = LogRow(
+                "unrouted", 404, error_message="no subscribed subscription at this URL", **owner
+            )
+            await run_in_threadpool(write_log, services, received, target.redactor, row)
+            raise OsmoError(
+                "not_found",
+                "event_subscription_not_found",
+                f"No subscribed event subscription {subscription_id!r}",
+                status=404,
+            )
+        assert subscription is not None and spec is not None
+        if reply is not None:
+            if reply.secret:
+                await run_in_threadpool(
+                    store_handshake_secret, services, subscription.id, reply.secret
+                )
+            row = LogRow("handshake", reply.status, **owner)
+            await run_in_threadpool(write_log, services, received, target.redactor, row)
+            return handshake_response(reply)
+        verify_request(
             spec,
             method=received.method,
-            url=public_url(services, request),
+            url=url,
             headers=received.headers,
             body=received.body,
             context=target.context,
@@ -550,16 +493,24 @@ async def receive_integration_webhook(
             f"No integration {integration_key!r} receiving webhooks",
             status=404,
         )
-    reply = handshake(spec, method=received.method, headers=received.headers, body=received.body)
-    if reply is not None:
-        row = LogRow("handshake", reply.status, integration_key=integration.key)
-        await run_in_threadpool(write_log, services, received, target.redactor, row)
-        return handshake_response(reply)
+    url = public_url(services, request)
     try:
-        verify(
+        reply = handshake(
             spec,
             method=received.method,
-            url=public_url(services, request),
+            headers=received.headers,
+            body=received.body,
+            url=url,
+            context=target.context,
+        )
+        if reply is not None:
+            row = LogRow("handshake", reply.status, integration_key=integration.key)
+            await run_in_threadpool(write_log, services, received, target.redactor, row)
+            return handshake_response(reply)
+        verify_request(
+            spec,
+            method=received.method,
+            url=url,
             headers=received.headers,
             body=received.body,
             context=target.context,
@@ -569,7 +520,7 @@ async def receive_integration_webhook(
         await run_in_threadpool(write_log, services, received, target.redactor, row)
         raise OsmoError("auth", "invalid_signature", str(exc), status=401) from exc
     body = decoded(received.body)
-    events = split(spec, body)
+    events = split_events(spec, body)
     per_connection, subscriptions, customers = await run_in_threadpool(
         route_all, services, integration, spec, events
     )

@@ -12,6 +12,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from core.events.messages import event_sync_workflow_id, inbox_workflow_id
 from core.events.models import EventSubscription
+from core.events.subscriptions import desired_for
 from tests.api.element_samples import FLOW
 from tests.api.event_helpers import connection, integration, use_temporal
 from tests.conftest import Osmo
@@ -198,3 +199,29 @@ async def test_a_write_succeeds_when_temporal_is_down(
     )
     assert response.status_code == 200, response.text
     assert response.json()["enabled"] is False
+
+
+async def test_the_sync_keeps_an_explicit_subscription_until_it_is_unsubscribed(
+    osmo_sqlite: Osmo, env: WorkflowEnvironment
+) -> None:
+    use_temporal(osmo_sqlite, env.client)
+    conn = github(osmo_sqlite, "acme")
+    sub = await create(osmo_sqlite, "acme", conn, ISSUES_CREATED)
+
+    def needed() -> set[str]:
+        with Session(osmo_sqlite.services.engine) as session:
+            return set(desired_for(session, conn).needs)
+
+    assert needed() == {row_hash(osmo_sqlite, sub["id"])}  # though no flow needs it
+    gone = await osmo_sqlite.call(
+        "POST", f"/external-event-subscriptions/{sub['id']}/unsubscribe", tenant="acme"
+    )
+    assert gone.status_code == 200 and gone.json()["explicit"] is False
+    assert needed() == set()
+
+
+def row_hash(osmo: Osmo, subscription_id: str) -> str:
+    with Session(osmo.services.engine) as session:
+        row = session.get(EventSubscription, subscription_id)
+        assert row is not None
+        return row.spec_hash

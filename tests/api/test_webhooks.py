@@ -3,15 +3,13 @@ history on the Temporal dev server (no worker needed: Temporal keeps the signals
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import time
-from types import SimpleNamespace
-from typing import Any
 
-import pytest
 from sqlmodel import Session, select
 from temporalio.testing import WorkflowEnvironment
 
-import connectors.runtime.webhooks as webhooks_runtime
 from core.events.models import EventSubscription, IncomingWebhook
 from tests.api.event_helpers import (
     GITHUB_SECRET,
@@ -31,15 +29,6 @@ from tests.conftest import Osmo
 def logs(osmo: Osmo) -> list[IncomingWebhook]:
     with Session(osmo.services.engine) as session:
         return list(session.exec(select(IncomingWebhook)).all())
-
-
-def set_secret(osmo: Osmo, subscription_id: str, secret: str | None) -> None:
-    with Session(osmo.services.engine) as session:
-        row = session.get(EventSubscription, subscription_id)
-        assert row is not None
-        row.webhook_secret_encrypted = osmo.services.encryptor.encrypt(secret) if secret else None
-        session.add(row)
-        session.commit()
 
 
 def github_subscription(osmo: Osmo, tenant: str = "acme", **kwargs: object) -> tuple[str, str]:
@@ -218,30 +207,21 @@ async def test_unknown_integration_is_404(osmo_sqlite: Osmo) -> None:
 
 
 async def test_handshake_is_answered_and_its_secret_kept_for_signatures(
-    osmo_sqlite: Osmo, env: WorkflowEnvironment, monkeypatch: pytest.MonkeyPatch
+    osmo_sqlite: Osmo, env: WorkflowEnvironment
 ) -> None:
-    """Asana-style: the app's first request carries `X-Hook-Secret` (unsigned) while the
-    subscription is being registered; Osmo echoes it and signs-checks later deliveries with
-    it. The connectors side declares handshakes (`handshake()` of the contract); it is stood
-    in for here by one answering that header."""
-
-    def asana_handshake(spec: object, *, method: str, headers: dict[str, str], body: bytes) -> Any:
-        secret = next((v for k, v in headers.items() if k.lower() == "x-hook-secret"), None)
-        if secret is None:
-            return None
-        return SimpleNamespace(
-            status=200, headers={"X-Hook-Secret": secret}, body=None, secret=secret
-        )
-
-    monkeypatch.setattr(webhooks_runtime, "handshake", asana_handshake, raising=False)
+    """Asana: while the webhook is being registered, Asana posts `X-Hook-Secret` (unsigned);
+    Osmo echoes it, keeps it encrypted, and checks later deliveries' `X-Hook-Signature` (hex
+    HMAC-SHA256 of the body) with it."""
     use_temporal(osmo_sqlite, env.client)
-    _, sub = github_subscription(osmo_sqlite, state="error")  # not subscribed yet
-    set_secret(osmo_sqlite, sub, None)
+    integration_id = integration(osmo_sqlite, "asana", "asana")
+    conn = connection(osmo_sqlite, integration_id, "acme", "oauth2", {"access_token": "a-tok"})
+    sub = subscription(osmo_sqlite, conn, state="error")  # registration not finished yet
 
     shake = await osmo_sqlite.client.post(
         f"/webhooks/subscriptions/{sub}", content=b"", headers={"X-Hook-Secret": "hs-123456"}
     )
-    assert shake.status_code == 200 and shake.headers["x-hook-secret"] == "hs-123456"
+    assert shake.status_code == 200, shake.text
+    assert shake.headers["x-hook-secret"] == "hs-123456"
     with Session(osmo_sqlite.services.engine) as session:
         row = session.get(EventSubscription, sub)
         assert row is not None and row.webhook_secret_encrypted
@@ -249,13 +229,17 @@ async def test_handshake_is_answered_and_its_secret_kept_for_signatures(
         row.state = "subscribed"
         session.add(row)
         session.commit()
-    body = body_of({"events": []})
-    wrong = await osmo_sqlite.client.post(
-        f"/webhooks/subscriptions/{sub}", content=body, headers=github_signed(body)
-    )
+    body = body_of({"events": [{"action": "changed", "resource": {"gid": "1"}}]})
+
+    def asana_signed(secret: str) -> dict[str, str]:
+        digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        return {"X-Hook-Signature": digest, "Content-Type": "application/json"}
+
+    path = f"/webhooks/subscriptions/{sub}"
+    wrong = await osmo_sqlite.client.post(path, content=body, headers=asana_signed("guess"))
     assert wrong.status_code == 401
-    right = await osmo_sqlite.client.post(
-        f"/webhooks/subscriptions/{sub}", content=body, headers=github_signed(body, "hs-123456")
-    )
+    right = await osmo_sqlite.client.post(path, content=body, headers=asana_signed("hs-123456"))
     assert right.status_code == 200, right.text
     assert [e.status for e in logs(osmo_sqlite)] == ["handshake", "rejected", "delivered"]
+    [delivery] = await delivered_signals(osmo_sqlite, sub)
+    assert delivery["body"]["events"][0]["resource"] == {"gid": "1"}
