@@ -189,6 +189,7 @@ async def test_app_event_type_definitions_are_checked_when_saved(osmo_sqlite: Os
         ({"key": "a", "schema": {"type": "no-such-type"}}, "schema"),
         ({"key": "b", "customerFormula": {"$noSuchFormula": 1}}, "customerFormula"),
         ({"key": "c", "integrationKey": ["crm"]}, "integrationKey"),
+        ({"key": "d", "name": [1]}, "name"),
     ]
     for body, path in cases:
         response = await osmo_sqlite.call("POST", "/app-event-types", json=body)

@@ -22,6 +22,7 @@ from api.models.errors import errors
 from api.params import DEFAULT_LIMIT, Cursor, Limit
 from core.elements.models import Element
 from core.elements.store import ElementStore
+from core.errors import validation_error
 from core.models import Integration
 
 
@@ -61,6 +62,8 @@ def integration_routes(router: APIRouter, kind: str, models: ElementModels) -> N
         body: dict[str, Any] = Body(...),
     ) -> Any:
         envelope, definition = split(body)
+        if not isinstance(envelope.get("name"), str | None):  # else a 500 at the database
+            raise validation_error([{"path": "name", "message": "must be a string"}])
         store = ElementStore(session)
         created = store.create(
             kind, required_key(envelope), envelope.get("name"), definition, integration

@@ -56,9 +56,10 @@ def universal_routes(router: APIRouter, kind: str, models: ElementModels) -> Non
         body: dict[str, Any] = Body(...),
     ) -> Any:
         envelope, definition = split(body)
-        if not isinstance(envelope.get("integrationKey", ""), str | None):
-            # A list or number would reach the database as a query parameter (a 500).
-            raise validation_error([{"path": "integrationKey", "message": "must be a string"}])
+        # A list or number would reach the database as a parameter (a 500).
+        for name in ("integrationKey", "name"):
+            if not isinstance(envelope.get(name), str | None):
+                raise validation_error([{"path": name, "message": "must be a string"}])
         integration = (
             get_integration(session, envelope["integrationKey"])
             if envelope.get("integrationKey")
