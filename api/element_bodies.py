@@ -125,6 +125,8 @@ def apply_changes(
     Customers change instances only (never their names) and only what the kind lets them.
     """
     envelope, changes = split(body)
+    if not isinstance(envelope.get("name"), str | None):  # else a 500 at the database
+        raise validation_error([{"path": "name", "message": "must be a string"}])
     return store.update(
         element,
         changes,

@@ -18,6 +18,7 @@ from api.openapi import install_openapi, operation_id
 from api.params import check_path_params
 from api.routes import (
     actions,
+    app_events,
     codec,
     compat,
     connect,
@@ -27,6 +28,8 @@ from api.routes import (
     connectors,
     customers,
     data_links,
+    event_logs,
+    event_subscriptions,
     field_mappings,
     flow_runs,
     integrations,
@@ -34,6 +37,7 @@ from api.routes import (
     oauth_callback,
     operations,
     proxy,
+    webhooks,
 )
 from api.routes.elements import element_router
 from api.services import Services
@@ -101,6 +105,10 @@ def create_app(
         actions,
         compat,
         codec,
+        webhooks,
+        event_subscriptions,
+        event_logs,
+        app_events,
     ):
         app.include_router(module.router)
     for kind in KINDS:

@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.flow_state import FlowRunInput, FlowRunResult, NodeRun
     from workflows.interpreter import Interpreter
+    from workflows.nodes.wait_for_event import awaits_app_event
 
 LIMIT_PATCH = "connection-run-limit"
 """Runs recorded before a run of a connection took a slot of the connection's limit."""
@@ -58,7 +59,14 @@ class FlowRunWorkflow:
 
     @workflow.signal(name="event")
     def event(self, payload: Any) -> None:
-        """An event for `wait-for-event` nodes; kept until a node whose filter matches takes it."""
+        """An event for `wait-for-event` nodes; kept until a node whose filter matches takes it.
+
+        An app event (`{type: "app-event", appEventType}`, sent to every waiting run of the
+        customer) is dropped unless a `wait-for-event` node of this run awaits its type.
+        """
+        input: FlowRunInput | None = getattr(self.interpreter, "input", None)
+        if input is not None and not awaits_app_event(input.snapshot.nodes, payload):
+            return
         self.interpreter.events.append(payload)
 
     @workflow.signal(name="slot")

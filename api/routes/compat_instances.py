@@ -18,10 +18,12 @@ from api.actions import ActionRunBody, run_for_connection
 from api.compat_selectors import action_request, instance_by_id, select_connection
 from api.deps import Caller, CallerDep, ServicesDep, SessionDep, get_connection, get_integration
 from api.element_bodies import apply_changes, element_public
+from api.event_hooks import after_write
 from api.models.actions import ActionRunResult
 from api.models.data_links import DataLinkCreate, DataLinkList, DataLinkPublic
 from api.models.elements import models_for
 from api.models.errors import errors
+from api.services import Services
 from core import data_links
 from core.elements.kinds import KINDS
 from core.elements.models import UNIVERSAL, Element
@@ -89,11 +91,15 @@ def selected_instance(request: Request, session: Session, caller: Caller, name: 
 
 
 def _customized(
-    session: Session, caller: Caller, element: Element, body: dict[str, Any]
+    services: Services, session: Session, caller: Caller, element: Element, body: dict[str, Any]
 ) -> dict[str, Any]:
-    """PATCH of an instance, as `PATCH /connections/{id}/{kind}/{key}` does it."""
+    """PATCH of an instance, as `PATCH /connections/{id}/{kind}/{key}` does it (enabling or
+    disabling a flow instance asks for an event sync of its connection)."""
     store = ElementStore(session)
-    return element_public(store, apply_changes(store, element, body, customer=not caller.is_admin))
+    updated = apply_changes(store, element, body, customer=not caller.is_admin)
+    answer = element_public(store, updated)
+    after_write(services, session, updated)
+    return answer
 
 
 def _instance_routes(name: str) -> None:
@@ -124,6 +130,7 @@ def _instance_routes(name: str) -> None:
     def patch_instance(
         request: Request,
         caller: CallerDep,
+        services: ServicesDep,
         session: SessionDep,
         body: Annotated[
             dict[str, Any],
@@ -132,7 +139,7 @@ def _instance_routes(name: str) -> None:
     ) -> dict[str, Any]:
         """Customizes the instance (e.g. `{enabled: false}` on a flow instance)."""
         element = selected_instance(request, session, caller, name)
-        return _customized(session, caller, element, body)
+        return _customized(services, session, caller, element, body)
 
     @router.post(
         f"/{name}-instance/reset",
@@ -142,10 +149,14 @@ def _instance_routes(name: str) -> None:
         response_model_exclude_unset=True,
         responses=errors(404),
     )
-    def reset_instance(request: Request, caller: CallerDep, session: SessionDep) -> dict[str, Any]:
+    def reset_instance(
+        request: Request, caller: CallerDep, services: ServicesDep, session: SessionDep
+    ) -> dict[str, Any]:
         store = ElementStore(session)
         element = store.reset(selected_instance(request, session, caller, name))
-        return element_public(store, element)
+        answer = element_public(store, element)
+        after_write(services, session, element)
+        return answer
 
     @router.post(
         f"/{name}-instances/{{instance_id}}/reset",
@@ -155,11 +166,13 @@ def _instance_routes(name: str) -> None:
         responses=errors(404),
     )
     def reset_instance_by_id(
-        instance_id: str, caller: CallerDep, session: SessionDep
+        instance_id: str, caller: CallerDep, services: ServicesDep, session: SessionDep
     ) -> dict[str, Any]:
         store = ElementStore(session)
         element = store.reset(instance_by_id(session, caller, kind, instance_id))
-        return element_public(store, element)
+        answer = element_public(store, element)
+        after_write(services, session, element)
+        return answer
 
     @router.get(
         f"/{name}-instances",

@@ -20,6 +20,7 @@ from api.deps import (
     connection_context,
     get_integration,
 )
+from api.event_hooks import request_syncs
 from api.models.connections import (
     ConnectionCreate,
     ConnectionPublic,
@@ -161,6 +162,7 @@ async def delete_connection(
         with contextlib.suppress(ConnectorError, OsmoError):
             await services.runtime.revoke(await connection_context(services, connection.id))
     await run_in_threadpool(forget_connection, session, connection)
+    await request_syncs(services, [connection.id])  # its subscriptions and schedules go
     return Response(status_code=204)
 
 

@@ -45,6 +45,19 @@ class AppDataSchemaDefinition(Definition):
     schema_: dict[str, Any] = Field(default_factory=dict, alias="schema")
 
 
+class AppEventTypeDefinition(Definition):
+    """An event the product sends to Osmo (`POST /app-events/{typeKey}`): its payload's
+    JSON Schema, an example, and the formula finding the customer for the global URL."""
+
+    schema_: dict[str, Any] = Field(default_factory=dict, alias="schema")
+    example: Any = None
+    customer_formula: Any = Field(
+        None,
+        description="Formula over `{payload}` giving the customer's tenantKey "
+        "(`POST /app-events/{typeKey}/webhook` with a workspace token).",
+    )
+
+
 def _pydantic_problems(exc: ValidationError) -> list[Problem]:
     problems = []
     for error in exc.errors():
@@ -80,6 +93,16 @@ def _schema_problems(definition: dict[str, Any]) -> list[Problem]:
     )
 
 
+def _app_event_type_problems(definition: dict[str, Any]) -> list[Problem]:
+    problems = _schema_problems(definition)
+    if definition.get("customerFormula") is not None:
+        problems += [
+            {"path": f"customerFormula{'.' + p.path if p.path else ''}", "message": p.message}
+            for p in validate_formula(definition["customerFormula"])
+        ]
+    return problems
+
+
 @dataclass(frozen=True)
 class ElementKind:
     """One kind of element and the rules of its definition."""
@@ -111,6 +134,7 @@ KINDS: dict[str, ElementKind] = {
         ),
         ElementKind("data-link-tables", DataLinkTableDefinition),
         ElementKind("app-data-schemas", AppDataSchemaDefinition, _schema_problems),
+        ElementKind("app-event-types", AppEventTypeDefinition, _app_event_type_problems),
         ElementKind(
             "flows", FlowDefinition, flow_problems, customizable=("parameters", "enabled", "nodes")
         ),

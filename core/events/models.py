@@ -70,6 +70,10 @@ class EventSubscription(SQLModel, table=True):
     webhook: dict[str, Any] | None = _json()
     # The secret the app signs this subscription's webhooks with (core/crypto.py).
     webhook_secret_encrypted: str | None = Field(default=None, sa_column=Column(Text))
+    # Created through `POST /connections/{id}/external-event-subscriptions` (or subscribed
+    # by hand): the sync keeps it even when no enabled flow instance needs it, until it is
+    # unsubscribed.
+    explicit: bool = Field(default=False)
 
 
 class IncomingWebhook(SQLModel, table=True):

@@ -200,6 +200,18 @@ def desired_for(session: Session, connection_id: str) -> Desired:
         schedule = schedule_of(snapshot)
         if schedule is not None:
             desired.schedules.append(ScheduleNeed(instance.id, snapshot, schedule, True))
+    # Subscriptions created through the API are kept, whatever the flows need, until
+    # unsubscribed.
+    for row in subscriptions_of(session, connection_id):
+        if row.explicit and row.state != SubscriptionState.unsubscribed.value:
+            need = SubscriptionNeed(
+                row.event_type,
+                row.collection_key,
+                dict(row.collection_parameters or {}),
+                row.connector_event_key,
+                row.pull_interval_seconds,
+            )
+            desired.add(need, f"explicit:{row.id}")
     return desired
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from tests.api.seed import Seeded
 
 # Path parameters naming objects that belong to one customer.
-OWNED = {"connection_id", "run_id", "log_id", "customer_id"}
+OWNED = {"connection_id", "run_id", "log_id", "customer_id", "subscription_id"}
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,11 @@ def fill(operation: Operation, seeded: Seeded, schema: dict[str, Any]) -> str:
         elif name == "customer_id":
             values[name] = seeded.customer_id
         elif name == "log_id":
-            values[name] = seeded.log_id
+            values[name] = seeded.log_ids.get(kind or "", seeded.log_id)
+        elif name == "subscription_id":
+            values[name] = seeded.subscription_id
+        elif name == "type_key":
+            values[name] = seeded.keys["app-event-types"]
         elif name == "run_id":
             assert seeded.run_id, "seed with Temporal to cover flow-run routes"
             values[name] = seeded.run_id

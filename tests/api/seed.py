@@ -11,6 +11,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from tests.api.connect_helpers import connect_oauth2, only_connection
 from tests.api.element_samples import FLOW, MAPPING
+from tests.api.event_seed import seed_events
 from tests.conftest import Osmo, create_crm_integration
 from tests.workflows.flow_fixtures import CREATE_CONTACT
 from workflows import search_attributes as sa
@@ -21,6 +22,7 @@ ELEMENTS: dict[str, dict[str, Any]] = {
     "field-mappings": MAPPING,
     "data-link-tables": {"key": "companies"},
     "app-data-schemas": {"key": "contact", "schema": {"type": "object"}},
+    "app-event-types": {"key": "order-paid", "schema": {"type": "object"}},
     "flows": FLOW,
     "actions": CREATE_CONTACT,
 }
@@ -37,6 +39,8 @@ class Seeded:
     run_id: str | None = None
     keys: dict[str, str] = field(default_factory=dict)  # kind → element key
     instance_ids: dict[str, str] = field(default_factory=dict)  # kind → connection instance id
+    subscription_id: str = ""
+    log_ids: dict[str, str] = field(default_factory=dict)  # event log route → a row's id
 
 
 async def _ok(osmo: Osmo, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
@@ -78,6 +82,7 @@ async def seed(
         keys={kind: str(body["key"]) for kind, body in ELEMENTS.items()},
         instance_ids=instance_ids,
     )
+    seeded.subscription_id, seeded.log_ids = seed_events(osmo, connection_id)
     if temporal is not None:
         seeded.run_id = f"flow-run-{uuid.uuid4().hex}"
         # No worker picks it up: it stays running, which is all reading it needs.

@@ -6,6 +6,10 @@ this node is not lost. The node takes the first kept event its `filter` (conditi
 event as the variable `event`, next to the node's usual variables) matches, and outputs it;
 events it does not match stay for later nodes.
 
+With `appEventType` the node takes only app events of that type (`{type: "app-event",
+appEventType, appEventId, payload}`, sent by `POST /app-events/{typeKey}`); without it, only
+events that are not app events.
+
 Config: `filter` (optional: without it any event matches) and `timeoutSeconds` (optional:
 without it the node waits as long as the run lives). On timeout the node fails with the
 non-retryable key `timeout`, so `onError: continue` lets the run go on without it and
@@ -26,6 +30,32 @@ with workflow.unsafe.imports_passed_through():
     from core.formulas import matches_filter
 
 
+APP_EVENT = "app-event"
+
+
+def is_app_event(event: Any) -> bool:
+    return isinstance(event, dict) and event.get("type") == APP_EVENT
+
+
+def takes(config: dict[str, Any], event: Any) -> bool:
+    """Whether a node with `config` may take `event` at all (before its filter)."""
+    wanted = config.get("appEventType")
+    if wanted:
+        return is_app_event(event) and event.get("appEventType") == wanted
+    return not is_app_event(event)
+
+
+def awaits_app_event(nodes: dict[str, dict[str, Any]], event: Any) -> bool:
+    """Whether `event` is not an app event, or some `wait-for-event` node awaits its type."""
+    if not is_app_event(event):
+        return True
+    return any(
+        node.get("type") == WaitForEvent.type
+        and (node.get("config") or {}).get("appEventType") == event.get("appEventType")
+        for node in nodes.values()
+    )
+
+
 class WaitForEvent(NodeType):
     type = "wait-for-event"
 
@@ -37,6 +67,8 @@ class WaitForEvent(NodeType):
         def matching() -> int | None:
             """Index of the first kept event the filter matches."""
             for index, event in enumerate(ctx.events):
+                if not takes(ctx.config, event):
+                    continue
                 if condition is None or matches_filter(
                     condition, {**ctx.variables, "event": event}
                 ):

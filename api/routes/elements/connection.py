@@ -6,13 +6,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
 
-from api.deps import CallerDep, ConnectionDep, SessionDep
+from api.deps import CallerDep, ConnectionDep, ServicesDep, SessionDep
 from api.element_bodies import (
     apply_changes,
     documented_body,
     public,
     updated_public,
 )
+from api.event_hooks import after_write
 from api.models.elements import ElementModels, ElementRevision
 from api.models.errors import errors
 from api.params import Key
@@ -53,6 +54,7 @@ def connection_routes(router: APIRouter, kind: str, models: ElementModels) -> No
     )
     def customize_connection_element(
         caller: CallerDep,
+        services: ServicesDep,
         session: SessionDep,
         connection: ConnectionDep,
         key: str,
@@ -62,22 +64,29 @@ def connection_routes(router: APIRouter, kind: str, models: ElementModels) -> No
         """Customers change only what the kind allows (and never frozen fields)."""
         store, found = instance(session, connection, key, instance_key)
         updated = apply_changes(store, found, body, customer=not caller.is_admin)
-        return public(models, store, updated)
+        answer = public(models, store, updated)
+        after_write(services, session, updated)
+        return answer
 
     @router.post(f"{path}/reset", response_model=models.public, responses=errors(400, 404))
     def reset_connection_element(
+        services: ServicesDep,
         session: SessionDep,
         connection: ConnectionDep,
         key: str,
         instance_key: InstanceKey = None,
     ) -> Any:
         store, found = instance(session, connection, key, instance_key)
-        return public(models, store, store.reset(found))
+        reset = store.reset(found)
+        answer = public(models, store, reset)
+        after_write(services, session, reset)
+        return answer
 
     @router.post(
         f"{path}/update-to-latest", response_model=models.updated, responses=errors(404, 409)
     )
     def update_connection_element_to_latest(
+        services: ServicesDep,
         session: SessionDep,
         connection: ConnectionDep,
         key: str,
@@ -87,4 +96,6 @@ def connection_routes(router: APIRouter, kind: str, models: ElementModels) -> No
         """Merges the parent's changes since customization; 422 (nothing saved) if they clash."""
         store, found = instance(session, connection, key, instance_key)
         merged, report = store.update_to_latest(found, body.revision if body else None)
-        return updated_public(models, store, merged, report)
+        answer = updated_public(models, store, merged, report)
+        after_write(services, session, merged)
+        return answer

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Body, Response
 
-from api.deps import AdminDep, CallerDep, IntegrationDep, SessionDep
+from api.deps import AdminDep, CallerDep, IntegrationDep, ServicesDep, SessionDep
 from api.element_bodies import (
     apply_changes,
     documented_body,
@@ -16,11 +16,13 @@ from api.element_bodies import (
     split,
     updated_public,
 )
+from api.event_hooks import affected_connections, after_write, request_syncs_from_thread
 from api.models.elements import ElementModels, ElementRevision
 from api.models.errors import errors
 from api.params import DEFAULT_LIMIT, Cursor, Limit
 from core.elements.models import Element
 from core.elements.store import ElementStore
+from core.errors import validation_error
 from core.models import Integration
 
 
@@ -54,16 +56,21 @@ def integration_routes(router: APIRouter, kind: str, models: ElementModels) -> N
     )
     def create_integration_element(
         _: AdminDep,
+        services: ServicesDep,
         session: SessionDep,
         integration: IntegrationDep,
         body: dict[str, Any] = Body(...),
     ) -> Any:
         envelope, definition = split(body)
+        if not isinstance(envelope.get("name"), str | None):  # else a 500 at the database
+            raise validation_error([{"path": "name", "message": "must be a string"}])
         store = ElementStore(session)
         created = store.create(
             kind, required_key(envelope), envelope.get("name"), definition, integration
         )
-        return public(models, store, created)
+        answer = public(models, store, created)
+        after_write(services, session, created)
+        return answer
 
     @router.get(f"{path}/{{key}}", response_model=models.public, responses=errors(404))
     def read_integration_element(
@@ -80,28 +87,45 @@ def integration_routes(router: APIRouter, kind: str, models: ElementModels) -> N
     )
     def update_integration_element(
         _: AdminDep,
+        services: ServicesDep,
         session: SessionDep,
         integration: IntegrationDep,
         key: str,
         body: dict[str, Any] = Body(...),
     ) -> Any:
         store, found = element(session, integration, key)
-        return public(models, store, apply_changes(store, found, body))
+        updated = apply_changes(store, found, body)
+        answer = public(models, store, updated)
+        after_write(services, session, updated)
+        return answer
 
     @router.delete(f"{path}/{{key}}", status_code=204, responses=errors(404))
     def delete_integration_element(
-        _: AdminDep, session: SessionDep, integration: IntegrationDep, key: str
+        _: AdminDep,
+        services: ServicesDep,
+        session: SessionDep,
+        integration: IntegrationDep,
+        key: str,
     ) -> Response:
         store, found = element(session, integration, key)
+        affected = affected_connections(session, found)
         store.delete(found)
+        request_syncs_from_thread(services, affected)
         return Response(status_code=204)
 
     @router.post(f"{path}/{{key}}/reset", response_model=models.public, responses=errors(400, 404))
     def reset_integration_element(
-        _: AdminDep, session: SessionDep, integration: IntegrationDep, key: str
+        _: AdminDep,
+        services: ServicesDep,
+        session: SessionDep,
+        integration: IntegrationDep,
+        key: str,
     ) -> Any:
         store, found = element(session, integration, key)
-        return public(models, store, store.reset(found))
+        reset = store.reset(found)
+        answer = public(models, store, reset)
+        after_write(services, session, reset)
+        return answer
 
     @router.post(
         f"{path}/{{key}}/update-to-latest",
@@ -110,6 +134,7 @@ def integration_routes(router: APIRouter, kind: str, models: ElementModels) -> N
     )
     def update_integration_element_to_latest(
         _: AdminDep,
+        services: ServicesDep,
         session: SessionDep,
         integration: IntegrationDep,
         key: str,
@@ -117,4 +142,6 @@ def integration_routes(router: APIRouter, kind: str, models: ElementModels) -> N
     ) -> Any:
         store, found = element(session, integration, key)
         merged, report = store.update_to_latest(found, body.revision if body else None)
-        return updated_public(models, store, merged, report)
+        answer = updated_public(models, store, merged, report)
+        after_write(services, session, merged)
+        return answer

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Response
 
-from api.deps import AdminDep, CallerDep, SessionDep, get_integration
+from api.deps import AdminDep, CallerDep, ServicesDep, SessionDep, get_integration
 from api.element_bodies import (
     apply_changes,
     documented_body,
@@ -18,10 +18,12 @@ from api.element_bodies import (
     required_key,
     split,
 )
+from api.event_hooks import affected_connections, after_write, request_syncs_from_thread
 from api.models.elements import ElementModels
 from api.models.errors import errors
 from api.params import DEFAULT_LIMIT, Cursor, Key, Limit
 from core.elements.store import ElementStore
+from core.errors import validation_error
 
 
 def universal_routes(router: APIRouter, kind: str, models: ElementModels) -> None:
@@ -49,10 +51,15 @@ def universal_routes(router: APIRouter, kind: str, models: ElementModels) -> Non
     )
     def create_element(
         _: AdminDep,
+        services: ServicesDep,
         session: SessionDep,
         body: dict[str, Any] = Body(...),
     ) -> Any:
         envelope, definition = split(body)
+        # A list or number would reach the database as a parameter (a 500).
+        for name in ("integrationKey", "name"):
+            if not isinstance(envelope.get(name), str | None):
+                raise validation_error([{"path": name, "message": "must be a string"}])
         integration = (
             get_integration(session, envelope["integrationKey"])
             if envelope.get("integrationKey")
@@ -62,7 +69,9 @@ def universal_routes(router: APIRouter, kind: str, models: ElementModels) -> Non
         element = store.create(
             kind, required_key(envelope), envelope.get("name"), definition, integration
         )
-        return public(models, store, element)
+        answer = public(models, store, element)
+        after_write(services, session, element)
+        return answer
 
     @router.get(f"/{kind}/{{selector}}", response_model=models.public, responses=errors(404))
     def read_element(_: CallerDep, session: SessionDep, selector: str) -> Any:
@@ -77,22 +86,36 @@ def universal_routes(router: APIRouter, kind: str, models: ElementModels) -> Non
     )
     def update_element(
         _: AdminDep,
+        services: ServicesDep,
         session: SessionDep,
         selector: str,
         body: dict[str, Any] = Body(...),
     ) -> Any:
         store = ElementStore(session)
-        return public(models, store, apply_changes(store, store.find(kind, selector), body))
+        updated = apply_changes(store, store.find(kind, selector), body)
+        answer = public(models, store, updated)
+        after_write(services, session, updated)
+        return answer
 
     @router.delete(f"/{kind}/{{selector}}", status_code=204, responses=errors(404))
-    def delete_element(_: AdminDep, session: SessionDep, selector: str) -> Response:
+    def delete_element(
+        _: AdminDep, services: ServicesDep, session: SessionDep, selector: str
+    ) -> Response:
         store = ElementStore(session)
-        store.delete(store.find(kind, selector))
+        found = store.find(kind, selector)
+        affected = affected_connections(session, found)
+        store.delete(found)
+        request_syncs_from_thread(services, affected)
         return Response(status_code=204)
 
     @router.post(
         f"/{kind}/{{selector}}/reset", response_model=models.public, responses=errors(400, 404)
     )
-    def reset_element(_: AdminDep, session: SessionDep, selector: str) -> Any:
+    def reset_element(
+        _: AdminDep, services: ServicesDep, session: SessionDep, selector: str
+    ) -> Any:
         store = ElementStore(session)
-        return public(models, store, store.reset(store.find(kind, selector)))
+        reset = store.reset(store.find(kind, selector))
+        answer = public(models, store, reset)
+        after_write(services, session, reset)
+        return answer
