@@ -35,8 +35,14 @@ async def connected(osmo_sqlite: Osmo, crm) -> str:
     return await crm_connection(osmo_sqlite, url)
 
 
+LIMIT_ACTIVITIES = {"acquire_run_slot", "release_run_slot"}
+
+
 async def activity_attempts(env: WorkflowEnvironment, run_id: str) -> list[int]:
-    """The attempt number each activity of the run ended on (1 = never retried)."""
+    """The attempt number each node activity of the run ended on (1 = never retried).
+
+    The connection limit's own steps (taking and giving back a slot) are not counted.
+    """
     handle = env.client.get_workflow_handle(run_id)
     attempts = []
     async for event in handle.fetch_history_events():
@@ -45,7 +51,9 @@ async def activity_attempts(env: WorkflowEnvironment, run_id: str) -> list[int]:
         elif event.marker_recorded_event_attributes.marker_name == "core_local_activity":
             # Local activities (short HTTP steps) record each result as a marker.
             data = event.marker_recorded_event_attributes.details["data"].payloads[0].data
-            attempts.append(json.loads(data)["attempt"])
+            marker = json.loads(data)
+            if marker["activity_type"] not in LIMIT_ACTIVITIES:
+                attempts.append(marker["attempt"])
     return attempts
 
 
