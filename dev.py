@@ -417,6 +417,23 @@ DEMO_FLOW: dict[str, object] = {
 }
 
 
+DEMO_EVENT_FLOW: dict[str, object] = {
+    "key": "new-contacts",
+    "name": "New contacts",
+    "nodes": {
+        "created": {  # a contact created in the CRM (its webhook, which Osmo registers)
+            "type": "data-record-created-trigger",
+            "config": {"collectionKey": "contacts"},
+            "links": [{"key": "email"}],
+        },
+        "email": {
+            "type": "transform-data",
+            "config": {"value": {"$var": "input.created.payload.object.properties.email"}},
+        },
+    },
+}
+
+
 def seed(settings: Settings, config: DevConfig) -> str:
     """Registers the demo integration and flow (once: later starts find them there)."""
     admin = mint_token(settings.workspace_secret, settings.workspace_key, is_admin=True)
@@ -433,6 +450,7 @@ def seed(settings: Settings, config: DevConfig) -> str:
         },
     )
     _post(f"{config.api_url}/flows", admin, DEMO_FLOW)
+    _post(f"{config.api_url}/flows", admin, DEMO_EVENT_FLOW)
     return "created" if status == 201 else "already there" if status == 409 else f"HTTP {status}"
 
 
@@ -476,6 +494,16 @@ Try it:
      (the run, its node runs and activity summaries are also in the Temporal UI)
   5. See what crossed the boundary:
      curl -s "{api}/external-api-logs?limit=5" -H "Authorization: Bearer $OSMO_ADMIN"
+  6. React to the CRM: enable the demo flow `new-contacts` (a contact created → its email);
+     Osmo registers a webhook with the CRM, then every contact created there starts a run:
+     curl -s -X PATCH {api}/connections/<id>/flows/new-contacts \\
+          -H "Authorization: Bearer $OSMO_ACME" -H 'Content-Type: application/json' \\
+          -d '{{"enabled": true}}'
+     curl -s -X POST {api}/connections/<id>/proxy/api/v1/contacts \\
+          -H "Authorization: Bearer $OSMO_ACME" -H 'Content-Type: application/json' \\
+          -d '{{"properties": {{"email": "grace@example.com"}}}}'
+     curl -s "{api}/flow-runs?flowKey=new-contacts" -H "Authorization: Bearer $OSMO_ACME"
+     curl -s "{api}/incoming-webhooks?limit=5" -H "Authorization: Bearer $OSMO_ADMIN"
 
 A process that stops is restarted (see the `osmo dev:` lines). Ctrl-C stops everything;
 data stays in {config.data_dir} for the next `make run`.

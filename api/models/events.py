@@ -49,6 +49,12 @@ class EventSubscriptionPublic(PublicModel):
     webhook: dict[str, Any] | None = Field(
         None, description="The webhook registered with the app (`{id, url, expiresAt}`)."
     )
+    webhook_url: str | None = Field(
+        None,
+        description="Where the app delivers this subscription's webhooks (to set up by hand "
+        "where the connector cannot register them, or for app-level webhooks the "
+        "integration's URL); null for polling.",
+    )
     explicit: bool = Field(
         False,
         description="Created through the API: kept even when no enabled flow needs it, until "

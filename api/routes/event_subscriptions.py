@@ -47,6 +47,7 @@ from core.events.messages import (
     spec_hash,
 )
 from core.events.models import EventSubscription, SubscriptionState
+from core.events.subscriptions import ingress_url, webhook_base
 from core.models import Connection, Integration, utcnow
 from workflows.event_inbox import EventInboxWorkflow
 
@@ -63,13 +64,35 @@ def _subscription(session: Session, caller: Caller, subscription_id: str) -> Eve
     return row
 
 
-def _public(row: EventSubscription) -> EventSubscriptionPublic:
-    return EventSubscriptionPublic.model_validate(row)
+def _webhook_scope(services: Services, session: Session, integration_key: str) -> str | None:
+    """`connection` or `app` (the connector's webhooks), None if it declares none."""
+    statement = select(Integration).where(Integration.key == integration_key)
+    integration = session.exec(statement).first()
+    spec = services.registry.get(integration.connector_key) if integration else None
+    return spec.webhooks.scope if spec is not None and spec.webhooks is not None else None
+
+
+def _public(
+    services: Services,
+    session: Session,
+    row: EventSubscription,
+    scopes: dict[str, str | None] | None = None,
+) -> EventSubscriptionPublic:
+    public = EventSubscriptionPublic.model_validate(row)
+    if row.source == "webhook":
+        scopes = {} if scopes is None else scopes
+        if row.integration_key not in scopes:
+            scopes[row.integration_key] = _webhook_scope(services, session, row.integration_key)
+        settings = services.settings
+        base = webhook_base(settings.webhook_public_url, settings.public_url)
+        public.webhook_url = ingress_url(base, row, scopes[row.integration_key])
+    return public
 
 
 @router.get(PATH, response_model=Page[EventSubscriptionPublic], responses=errors(400))
 def list_event_subscriptions(
     caller: CallerDep,
+    services: ServicesDep,
     session: SessionDep,
     connection_id: Annotated[Key | None, Query(alias="connectionId")] = None,
     integration_key: Annotated[Key | None, Query(alias="integrationKey")] = None,
@@ -93,16 +116,18 @@ def list_event_subscriptions(
         if value is not None:
             statement = statement.where(col(column) == value)
     rows, next_cursor = paginate(session, statement, EventSubscription, cursor=cursor, limit=limit)
-    return Page(items=[_public(r) for r in rows], cursor=next_cursor)
+    scopes: dict[str, str | None] = {}
+    items = [_public(services, session, r, scopes) for r in rows]
+    return Page(items=items, cursor=next_cursor)
 
 
 @router.get(
     f"{PATH}/{{subscription_id}}", response_model=EventSubscriptionPublic, responses=errors(404)
 )
 def read_event_subscription(
-    caller: CallerDep, session: SessionDep, subscription_id: str
+    caller: CallerDep, services: ServicesDep, session: SessionDep, subscription_id: str
 ) -> EventSubscriptionPublic:
-    return _public(_subscription(session, caller, subscription_id))
+    return _public(services, session, _subscription(session, caller, subscription_id))
 
 
 def _source(connector: ConnectorSpec, body: EventSubscriptionCreate) -> tuple[str, int | None]:
@@ -207,7 +232,7 @@ async def create_event_subscription(
     flows need. The event sync registers the webhook / starts the polling."""
     row = await run_in_threadpool(_create, services, session, connection, body)
     await request_syncs(services, [row.connection_id])
-    return _public(row)
+    return _public(services, session, row)
 
 
 def _set_state(
@@ -260,7 +285,7 @@ async def subscribe(
         _set_state, session, caller, subscription_id, SubscriptionState.subscribed.value, True
     )
     await request_syncs(services, [row.connection_id])
-    return _public(row)
+    return _public(services, session, row)
 
 
 async def _unsubscribe(
@@ -288,7 +313,7 @@ async def unsubscribe(
     event sync unregisters the webhook. A flow that still needs it subscribes it again."""
     row = await _unsubscribe(caller, services, session, subscription_id)
     await request_syncs(services, [row.connection_id])
-    return _public(row)
+    return _public(services, session, row)
 
 
 @router.post(
@@ -305,7 +330,7 @@ async def resubscribe(
         _set_state, session, caller, subscription_id, SubscriptionState.subscribed.value, True
     )
     await request_syncs(services, [row.connection_id])
-    return _public(row)
+    return _public(services, session, row)
 
 
 @router.post(
@@ -374,8 +399,8 @@ def _reset(session: Session, caller: Caller, subscription_id: str) -> EventSubsc
     responses=errors(404, 409),
 )
 def reset_subscription_cursor(
-    caller: CallerDep, session: SessionDep, subscription_id: str
+    caller: CallerDep, services: ServicesDep, session: SessionDep, subscription_id: str
 ) -> EventSubscriptionPublic:
     """Forgets the cursor, so the next subscribe polls from now (or takes a new snapshot
     without emitting events). Only while unsubscribed (409 otherwise)."""
-    return _public(_reset(session, caller, subscription_id))
+    return _public(services, session, _reset(session, caller, subscription_id))

@@ -40,10 +40,10 @@ _PARAMETER = re.compile(r"\{\{\s*integration\.parameters\.([A-Za-z0-9_\-]+)\s*\}
 def required_parameters(connector: ConnectorSpec, auth_options: list[str]) -> list[str]:
     """The `integration.parameters` a connection of this integration cannot work without.
 
-    Those the connector's templates read, except in its webhooks (not delivered yet) and in
-    auth options the integration does not enable: a template whose value is missing fails
-    every request (`template_value_missing`), so a missing `baseUrl` would only surface when a
-    customer first connects.
+    Those the connector's templates read, except in its webhooks (a missing webhook secret
+    rejects deliveries, 401) and in auth options the integration does not enable: a template
+    whose value is missing fails every request (`template_value_missing`), so a missing
+    `baseUrl` would only surface when a customer first connects.
     """
     enabled = [o for o in connector.auth if not auth_options or o.key in auth_options]
     text = connector.model_dump_json(by_alias=True, exclude={"auth", "webhooks"})

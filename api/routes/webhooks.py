@@ -45,6 +45,7 @@ from connectors.spec import WebhookSpec
 from core.errors import OsmoError
 from core.events.messages import WebhookDelivery
 from core.events.models import EventSubscription, IncomingWebhook, SubscriptionState
+from core.events.subscriptions import webhook_base
 from core.models import Connection, Integration
 from workflows.event_inbox import deliver
 
@@ -91,7 +92,7 @@ def decoded(body: bytes) -> Any:
 def public_url(services: Services, request: Request) -> str:
     """The URL the app called, as it saw it (what URL-covering signatures sign)."""
     settings = services.settings
-    base = (settings.webhook_public_url or settings.public_url).rstrip("/")
+    base = webhook_base(settings.webhook_public_url, settings.public_url)
     query = request.url.query
     return f"{base}{request.url.path}{'?' + query if query else ''}"
 

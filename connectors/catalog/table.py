@@ -28,14 +28,27 @@ METHOD_LETTERS = {
 }
 
 
+def _event_kind(spec: ConnectorSpec, source: object) -> str:
+    if not isinstance(source, WebhookEvents):
+        return "polling"
+    if spec.webhooks is None:
+        return "webhook without ingress"
+    if source.subscribe is not None:
+        return "webhook"
+    return "app webhook" if spec.webhooks.scope == "app" else "webhook set up by hand"
+
+
 def _events(spec: ConnectorSpec) -> str:
-    """Event types the connector declares; nothing delivers them yet, so none counts as working."""
-    kinds: dict[str, int] = {"webhook": 0, "polling": 0}
+    """How many event types (created, updated, deleted of a collection) arrive each way."""
+    kinds: dict[str, int] = {}
     for collection in spec.data_collections:
         for _, source in collection.events:
             if source is not None:
-                kinds["webhook" if isinstance(source, WebhookEvents) else "polling"] += 1
-    return ", ".join(f"{count} {kind}" for kind, count in kinds.items() if count) or "—"
+                kind = _event_kind(spec, source)
+                kinds[kind] = kinds.get(kind, 0) + 1
+    order = ["webhook", "app webhook", "webhook set up by hand", "webhook without ingress"]
+    order.append("polling")
+    return ", ".join(f"{kinds[kind]} {kind}" for kind in order if kind in kinds) or "—"
 
 
 def _auth_cell(spec: ConnectorSpec) -> str:
@@ -57,8 +70,7 @@ def _collections_cell(spec: ConnectorSpec) -> str:
 def connectors_table(specs: Iterable[ConnectorSpec]) -> str:
     """The Markdown table of connectors (one row per connector, sorted by key)."""
     rows = [
-        "| Connector | Auth options | Operations | Data collections | Events declared "
-        "(not delivered yet) | Unified models |",
+        "| Connector | Auth options | Operations | Data collections | Events | Unified models |",
         "|---|---|---|---|---|---|",
     ]
     for spec in sorted(specs, key=lambda s: s.key):
@@ -79,9 +91,12 @@ def connectors_table(specs: Iterable[ConnectorSpec]) -> str:
             *rows,
             "",
             f"Methods: {legend}. Events: how many event types (created, updated, deleted of a "
-            "collection) the connector declares by webhook and by polling. Osmo does not "
-            "deliver events yet: no webhook or poll reaches a flow, so these are declared, "
-            "not working.",
+            "collection) reach flows each way: `webhook`, registered with the app by Osmo "
+            "when a flow needs it; `app webhook`, one webhook for the whole app (set its URL, "
+            "`/webhooks/integrations/{key}`, in the app's developer settings once) routed to "
+            "connections; `webhook set up by hand`, per connection, the app has no API to "
+            "register it (the subscription's `webhookUrl` says where); `polling`, pulled on a "
+            "durable timer. See [docs/events.md](docs/events.md).",
         ]
     )
 

@@ -332,9 +332,9 @@ def verify_request(
 
     Args:
         spec: The connector's `webhooks` section, or one signature scheme. With a section,
-            the request is checked with the first scheme (`signature`, then
-            `alternativeSignatures`) whose header it carries; a section without any scheme
-            checks nothing (the app does not sign its webhooks).
+            the request is checked with the schemes (`signature`, then
+            `alternativeSignatures`) whose header it carries and passes when one verifies;
+            a section without any scheme checks nothing (the app does not sign its webhooks).
         method: The HTTP method of the request.
         url: The full URL the app called, as the app saw it (Osmo's public webhook URL, path
             and query): HubSpot v3 and Trello sign it. None when unknown: a scheme that
@@ -355,10 +355,20 @@ def verify_request(
         schemes = [s for s in (spec.signature, *spec.alternative_signatures) if s is not None]
     if not schemes:
         return
-    chosen = next((s for s in schemes if _carries(s, headers)), schemes[0])
-    _verify_scheme(
-        chosen, method=method, url=url, headers=headers, body=body, context=context, now=now
-    )
+    # Several schemes can share a header (Stripe signs app-level endpoints with the secret the
+    # product configured and endpoints Osmo registered with each endpoint's own): the request
+    # passes when one of those it carries verifies.
+    carried = [s for s in schemes if _carries(s, headers)] or schemes[:1]
+    failures: list[WebhookVerificationError] = []
+    for scheme in carried:
+        try:
+            _verify_scheme(
+                scheme, method=method, url=url, headers=headers, body=body, context=context, now=now
+            )
+            return
+        except WebhookVerificationError as exc:
+            failures.append(exc)
+    raise failures[0]
 
 
 def verify_signature(

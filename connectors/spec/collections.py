@@ -134,8 +134,7 @@ EventSource = Annotated[WebhookEvents | PullLatestRecords | FullScan, Field(disc
 
 
 class CollectionEvents(SpecModel):
-    """How the app tells about created, updated and deleted records (declared; not delivered
-    by Osmo yet)."""
+    """How the app tells about created, updated and deleted records (docs/events.md)."""
 
     created: EventSource | None = Field(None, description="Source of 'record created' events.")
     updated: EventSource | None = Field(None, description="Source of 'record updated' events.")
@@ -175,7 +174,8 @@ class DataCollection(SpecModel):
     update: CollectionMethod | None = Field(None, description="Updates record `id` with `fields`.")
     delete: CollectionMethod | None = Field(None, description="Deletes record `id`.")
     events: CollectionEvents = Field(
-        default_factory=CollectionEvents, description="Event sources (declared, not delivered yet)."
+        default_factory=CollectionEvents,
+        description="Event sources: webhooks or polling (docs/events.md).",
     )
     udm: UdmMapping | None = Field(None, description="Mapping to a unified data model.")
     unique_fields: builtins.list[str] = Field(

@@ -53,7 +53,7 @@ class ConnectorSpec(SpecModel):
         default_factory=list, description="The app's record types."
     )
     webhooks: WebhookSpec | None = Field(
-        None, description="How the app calls Osmo (declared; not delivered yet)."
+        None, description="How the app calls Osmo: signatures, handshakes, routing, event ids."
     )
     components: str | None = Field(
         None,

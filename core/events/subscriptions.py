@@ -218,6 +218,22 @@ def desired_for(session: Session, connection_id: str) -> Desired:
 # -- subscription rows ----------------------------------------------------------------------
 
 
+def webhook_base(webhook_public_url: str | None, public_url: str) -> str:
+    """Where apps reach Osmo's webhook ingress (`OSMO_WEBHOOK_PUBLIC_URL`, else the API's)."""
+    return (webhook_public_url or public_url).rstrip("/")
+
+
+def ingress_url(base: str, row: EventSubscription, scope: str | None) -> str | None:
+    """The URL the app delivers this subscription's webhooks to: the subscription's own for
+    per-connection webhooks (registered by Osmo, or set up by hand where the connector cannot
+    register them), the integration's for app-level webhooks; None for polling."""
+    if row.source != "webhook":
+        return None
+    if scope == "app":
+        return f"{base}/webhooks/integrations/{row.integration_key}"
+    return f"{base}/webhooks/subscriptions/{row.id}"
+
+
 def subscriptions_of(session: Session, connection_id: str) -> list[EventSubscription]:
     return list(
         session.exec(

@@ -12,7 +12,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from core.events.messages import event_sync_workflow_id, inbox_workflow_id
 from core.events.models import EventSubscription
-from core.events.subscriptions import desired_for
+from core.events.subscriptions import desired_for, ingress_url, webhook_base
 from tests.api.element_samples import FLOW
 from tests.api.event_helpers import connection, integration, use_temporal
 from tests.conftest import Osmo
@@ -65,6 +65,10 @@ async def test_create_by_spec_asks_for_a_sync_and_is_idempotent(
     assert first["id"] == again["id"]
     assert (first["source"], first["state"], first["explicit"]) == ("webhook", "subscribed", True)
     assert first["collectionParameters"] == {"owner": "octo", "repo": "hello"}
+    # GitHub's webhooks are per connection: the subscription's own ingress URL.
+    assert first["webhookUrl"].endswith(f"/webhooks/subscriptions/{first['id']}")
+    listed = await osmo_sqlite.call("GET", "/external-event-subscriptions", tenant="acme")
+    assert [s["webhookUrl"] for s in listed.json()["items"]] == [first["webhookUrl"]]
     sync = await signals(osmo_sqlite, event_sync_workflow_id(conn))
     assert [name for name, _ in sync] == ["sync", "sync"]
 
@@ -225,3 +229,23 @@ def row_hash(osmo: Osmo, subscription_id: str) -> str:
         row = session.get(EventSubscription, subscription_id)
         assert row is not None
         return row.spec_hash
+
+
+def test_the_ingress_url_is_the_integrations_for_app_level_webhooks_and_none_for_polling() -> None:
+    row = EventSubscription(
+        id="sub1",
+        customer_id="c",
+        connection_id="conn",
+        integration_key="hub",
+        event_type="data-record-created",
+        spec_hash="h",
+        source="webhook",
+    )
+    base = webhook_base("https://hooks.example.com/", "https://api.example.com")
+    assert ingress_url(base, row, "app") == "https://hooks.example.com/webhooks/integrations/hub"
+    assert ingress_url(base, row, "connection") == (
+        "https://hooks.example.com/webhooks/subscriptions/sub1"
+    )
+    row.source = "pull-latest-records"
+    assert ingress_url(base, row, "connection") is None
+    assert webhook_base(None, "https://api.example.com/") == "https://api.example.com"

@@ -366,9 +366,9 @@ def test_table_lists_connectors_between_the_markers() -> None:
     table = connectors_table(specs)
     assert "| [Fake CRM](https://example.invalid/fake-crm/docs) `fake-crm` | oauth2, " in table
     assert "| 3 | contacts (LFMCUD) | 3 webhook | contacts |" in table
-    # Nothing delivers events yet: the table must not present declared events as working.
-    assert "| Events declared (not delivered yet) |" in table
-    assert "declared, not working" in table
+    # Osmo registers the fake CRM's webhooks; the legend says what each way means.
+    assert "| Data collections | Events | Unified models |" in table
+    assert "`webhook`, registered with the app by Osmo" in table
     readme = "intro\n<!-- connectors:start -->\nold\n<!-- connectors:end -->\nrest\n"
     updated = with_table(readme, table)
     assert updated.startswith("intro\n<!-- connectors:start -->\n| Connector |")

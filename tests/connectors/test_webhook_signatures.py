@@ -541,6 +541,30 @@ def test_jira_picks_the_scheme_whose_header_the_request_carries() -> None:
             verify_request(webhooks, headers=forged, now=NOW, **kwargs)
 
 
+def test_stripe_accepts_the_app_level_secret_and_a_registered_endpoints_own() -> None:
+    """The app-level endpoint the product configured signs with the integration's secret;
+    each endpoint Osmo registered (POST /webhook_endpoints) with the secret Stripe returned
+    for it. Both pass at the subscription's URL; a third secret does not."""
+    webhooks = spec("stripe")
+    body = b'{"id":"evt_1","type":"customer.created","account":"acct_1"}'
+
+    def signed(secret: str) -> dict[str, str]:
+        return {"Stripe-Signature": f"t={NOW},v1={hex_hmac(secret, f'{NOW}.'.encode() + body)}"}
+
+    app_level = {"integration": {"parameters": {"webhookSigningSecret": "whsec_app"}}}
+    registered = {**app_level, "webhook": {"id": "we_1", "secret": "whsec_endpoint"}}
+    kwargs: dict[str, Any] = {"method": "POST", "url": SUBSCRIPTION_URL, "body": body, "now": NOW}
+    verify_request(webhooks, headers=signed("whsec_app"), context=app_level, **kwargs)
+    verify_request(webhooks, headers=signed("whsec_endpoint"), context=registered, **kwargs)
+    verify_request(webhooks, headers=signed("whsec_app"), context=registered, **kwargs)
+    for context in (app_level, registered):
+        with pytest.raises(WebhookVerificationError):
+            verify_request(webhooks, headers=signed("whsec_other"), context=context, **kwargs)
+    # At the integration's URL there is no endpoint secret: only the app-level one passes.
+    with pytest.raises(WebhookVerificationError):
+        verify_request(webhooks, headers=signed("whsec_endpoint"), context=app_level, **kwargs)
+
+
 def test_pipedrive_checks_the_user_name_too() -> None:
     headers = {"Authorization": "Basic " + base64.b64encode(b"someone:pd-password-8").decode()}
     with pytest.raises(WebhookVerificationError, match="do not match"):

@@ -17,6 +17,7 @@ import pytest
 from sqlmodel import Session
 from temporalio import activity
 from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -31,6 +32,7 @@ from core.events.messages import (
 )
 from core.events.models import EventSubscription
 from tests.conftest import Osmo
+from tests.dev_stack import free_ports
 from tests.events_fixtures import (
     add_subscription,
     connector_event_flow,
@@ -43,9 +45,11 @@ from tests.events_fixtures import (
     runs_of,
 )
 from tests.processes import ROOT, osmo_env, stop
+from tests.temporal_env import temporal_command
 from tests.workflows.flow_fixtures import define, finished, flow_worker
 from worker import WORKFLOWS, build_activities
 from workflows.event_inbox import EventInboxWorkflow, deliver
+from workflows.search_attributes import dev_server_args
 
 
 @pytest.fixture
@@ -346,3 +350,75 @@ async def test_a_polled_subscription_pulls_on_its_timer_and_keeps_the_cursor_aft
     assert recorded_at_pull == [0, 0, 1, 2]
     # Each cursor stored only once the events of its pull were recorded.
     assert saved == [({"page": 1}, 0), ({"page": 2}, 1), ({"page": 3}, 2), ({"page": 4}, 3)]
+
+
+def start_temporal(db_file: Path, port: int) -> subprocess.Popen[bytes]:
+    """A dev server keeping its state in `db_file`, as `make run` starts it."""
+    command = [
+        *temporal_command(),
+        "--db-filename", str(db_file), "--port", str(port), "--headless",
+        "--log-level", "error", *dev_server_args(),
+    ]  # fmt: skip
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+async def connect_when_up(address: str, timeout: float = 60) -> Client:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        try:
+            client = await Client.connect(address)
+            await client.count_workflows("WorkflowType = 'EventInbox'")  # the frontend answers
+            return client
+        except (RuntimeError, RPCError):  # not listening yet, or not serving yet
+            if loop.time() > deadline:
+                raise
+            await asyncio.sleep(0.3)
+
+
+async def test_a_temporal_server_killed_mid_stream_keeps_every_delivery_it_accepted(
+    osmo: Osmo, crm, tmp_path: Path
+) -> None:
+    """kill -9 of the dev server (its database file kept) between two halves of a stream:
+    what it accepted before is processed once after it is back, the second half too."""
+    [port] = free_ports(1)
+    address = f"127.0.0.1:{port}"
+    db_file = tmp_path / "temporal.db"
+    server = start_temporal(db_file, port)
+    worker = None
+    try:
+        client = with_converter(await connect_when_up(address), osmo.settings)
+        osmo.services.temporal_client = client
+        task_queue = f"osmo-{uuid.uuid4()}"
+        osmo.services.settings.task_queue = task_queue
+        connection_id = await hooks_connection(osmo, crm[1])
+        await define(osmo, connector_event_flow("every"))
+        every = await flow_instance(osmo, connection_id, "every")
+        subscription = add_subscription(osmo, connection_id, connector_event_key="*")
+        count = 40
+
+        async def send(first: int, last: int) -> None:
+            for n in range(first, last, 2):
+                batch = [thing(f"e{n}"), thing(f"e{n + 1}"), thing(f"e{max(n - 1, 0)}")]
+                await deliver(client, task_queue, subscription, connection_id, delivery(*batch))
+
+        await send(0, count // 2)  # accepted: held in the inbox's history only
+        worker = start_worker(osmo, address, task_queue)
+        for _ in range(600):  # until the inbox is part way through
+            if await logged_now(osmo, subscription) >= 1:
+                break
+            await asyncio.sleep(0.02)
+        server.send_signal(signal.SIGKILL)
+        server.wait(timeout=10)
+        assert await logged_now(osmo, subscription) < count
+        server = start_temporal(db_file, port)
+        client = with_converter(await connect_when_up(address), osmo.settings)
+        osmo.services.temporal_client = client
+        await send(count // 2, count)  # the worker reconnects by itself
+        rows = await logged(osmo, subscription, count, timeout=90)
+        assert all(len(r.launched_flow_run_ids) == 1 for r in rows.values())
+        assert await runs_of(client, every, count, timeout=30) == count
+    finally:
+        stop(worker)
+        server.send_signal(signal.SIGKILL)
+        server.wait(timeout=10)
