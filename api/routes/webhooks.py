@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -251,6 +251,42 @@ def store_handshake_secret(services: Services, subscription_id: str, secret: str
         session.commit()
 
 
+async def rejected(
+    services: Services,
+    received: Received,
+    redactor: Redactor,
+    owner: dict[str, Any],
+    exc: WebhookVerificationError,
+) -> NoReturn:
+    """Logs the request `rejected` and answers 401 `invalid_signature`."""
+    row = LogRow("rejected", 401, error_message=str(exc), **owner)
+    await run_in_threadpool(write_log, services, received, redactor, row)
+    raise OsmoError("auth", "invalid_signature", str(exc), status=401) from exc
+
+
+async def verified(
+    services: Services,
+    received: Received,
+    spec: WebhookSpec,
+    url: str,
+    context: dict[str, Any],
+    redactor: Redactor,
+    owner: dict[str, Any],
+) -> None:
+    """Checks the request's signature as the connector says; `rejected` when it fails."""
+    try:
+        verify_request(
+            spec,
+            method=received.method,
+            url=url,
+            headers=received.headers,
+            body=received.body,
+            context=context,
+        )
+    except WebhookVerificationError as exc:
+        await rejected(services, received, redactor, owner, exc)
+
+
 @router.post(
     "/subscriptions/{subscription_id}",
     response_model=WebhookAccepted,
@@ -314,18 +350,9 @@ async def receive_subscription_webhook(
             row = LogRow("handshake", reply.status, **owner)
             await run_in_threadpool(write_log, services, received, target.redactor, row)
             return handshake_response(reply)
-        verify_request(
-            spec,
-            method=received.method,
-            url=url,
-            headers=received.headers,
-            body=received.body,
-            context=target.context,
-        )
-    except WebhookVerificationError as exc:
-        row = LogRow("rejected", 401, error_message=str(exc), **owner)
-        await run_in_threadpool(write_log, services, received, target.redactor, row)
-        raise OsmoError("auth", "invalid_signature", str(exc), status=401) from exc
+    except WebhookVerificationError as exc:  # a signed handshake
+        await rejected(services, received, target.redactor, owner, exc)
+    await verified(services, received, spec, url, target.context, target.redactor, owner)
     row = LogRow("delivered", 200, subscription_ids=[subscription.id], **owner)
     entry = await run_in_threadpool(write_log, services, received, target.redactor, row)
     delivery = WebhookDelivery(
@@ -495,6 +522,7 @@ async def receive_integration_webhook(
             status=404,
         )
     url = public_url(services, request)
+    owner: dict[str, Any] = {"integration_key": integration.key}
     try:
         reply = handshake(
             spec,
@@ -508,18 +536,9 @@ async def receive_integration_webhook(
             row = LogRow("handshake", reply.status, integration_key=integration.key)
             await run_in_threadpool(write_log, services, received, target.redactor, row)
             return handshake_response(reply)
-        verify_request(
-            spec,
-            method=received.method,
-            url=url,
-            headers=received.headers,
-            body=received.body,
-            context=target.context,
-        )
-    except WebhookVerificationError as exc:
-        row = LogRow("rejected", 401, integration_key=integration.key, error_message=str(exc))
-        await run_in_threadpool(write_log, services, received, target.redactor, row)
-        raise OsmoError("auth", "invalid_signature", str(exc), status=401) from exc
+    except WebhookVerificationError as exc:  # a signed handshake
+        await rejected(services, received, target.redactor, owner, exc)
+    await verified(services, received, spec, url, target.context, target.redactor, owner)
     body = decoded(received.body)
     events = split_events(spec, body)
     per_connection, subscriptions, customers = await run_in_threadpool(
