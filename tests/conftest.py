@@ -99,10 +99,15 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
     await environment.shutdown()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
-    """The time-skipping test server, shared by the session, for tests that wait out timers
-    and retry delays; each test uses a fresh task queue."""
+    """The time-skipping test server, one per test module, for tests that wait out timers
+    and retry delays; each test uses a fresh task queue.
+
+    Not shared by the session: the server skips time only while nothing is in flight, so a
+    workflow another module left running (an activity whose worker is gone) kept it from
+    skipping, and a 30 s Retry-After was waited in real time.
+    """
     environment = await time_skipping()
     yield environment
     await environment.shutdown()

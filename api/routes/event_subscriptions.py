@@ -232,7 +232,7 @@ async def create_event_subscription(
     flows need. The event sync registers the webhook / starts the polling."""
     row = await run_in_threadpool(_create, services, session, connection, body)
     await request_syncs(services, [row.connection_id])
-    return _public(services, session, row)
+    return await run_in_threadpool(_public, services, session, row)
 
 
 def _set_state(
@@ -285,7 +285,7 @@ async def subscribe(
         _set_state, session, caller, subscription_id, SubscriptionState.subscribed.value, True
     )
     await request_syncs(services, [row.connection_id])
-    return _public(services, session, row)
+    return await run_in_threadpool(_public, services, session, row)
 
 
 async def _unsubscribe(
@@ -313,7 +313,7 @@ async def unsubscribe(
     event sync unregisters the webhook. A flow that still needs it subscribes it again."""
     row = await _unsubscribe(caller, services, session, subscription_id)
     await request_syncs(services, [row.connection_id])
-    return _public(services, session, row)
+    return await run_in_threadpool(_public, services, session, row)
 
 
 @router.post(
@@ -330,7 +330,7 @@ async def resubscribe(
         _set_state, session, caller, subscription_id, SubscriptionState.subscribed.value, True
     )
     await request_syncs(services, [row.connection_id])
-    return _public(services, session, row)
+    return await run_in_threadpool(_public, services, session, row)
 
 
 @router.post(

@@ -187,7 +187,7 @@ async def test_killed_worker_with_deliveries_held_and_runs_queued_processes_each
         key = f"{FLOW_KEY}-{uuid.uuid4().hex[:6]}"
         slow = flow(key)
         slow["nodes"]["email"]["links"] = [{"key": "pause"}]
-        slow["nodes"]["pause"] = {"type": "delay", "config": {"seconds": 0.5}}
+        slow["nodes"]["pause"] = {"type": "delay", "config": {"seconds": 0.2}}
         assert (await osmo.call("POST", "/flows", json=slow)).status_code == 201
         instance = f"/connections/{connection_id}/flows/{key}"
         assert (await osmo.call("GET", instance, tenant="acme")).status_code == 200
@@ -195,7 +195,7 @@ async def test_killed_worker_with_deliveries_held_and_runs_queued_processes_each
         subscription = await subscribed(osmo, fake, connection_id)
         [registration] = fake.webhooks.subscriptions.values()
 
-        sent = await fake.webhooks.burst(registration.id, 60, redeliver=0.1, concurrency=10)
+        sent = await fake.webhooks.burst(registration.id, 30, redeliver=0.1, concurrency=10)
         assert set(sent["statuses"]) == {200}
 
         async def some_recorded() -> bool:
@@ -205,7 +205,7 @@ async def test_killed_worker_with_deliveries_held_and_runs_queued_processes_each
         worker.send_signal(signal.SIGKILL)
         worker.wait(timeout=10)
         # Accepted while no worker runs: held by Temporal for the next one.
-        late = await fake.webhooks.burst(registration.id, 20, redeliver=0.1, seed=8)
+        late = await fake.webhooks.burst(registration.id, 10, redeliver=0.1, seed=8)
         assert set(late["statuses"]) == {200}
         replacement = start_worker(osmo.settings, address, task_queue, **settings)
         expected = sorted(sent["eventIds"] + late["eventIds"])
