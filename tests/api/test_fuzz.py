@@ -18,6 +18,7 @@ import hypothesis
 import pytest
 import requests
 import schemathesis
+import schemathesis.specs.openapi.schemas  # on the main thread: see below
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.result import Ok
@@ -39,6 +40,11 @@ from tests.conftest import (
     start_osmo,
 )
 from tests.fakes import FakeCRM, serve
+
+# schemathesis.specs.openapi.schemas is imported here, on the main thread, rather than lazily
+# by `schemathesis.openapi.from_dict` in the fuzzing thread: pytest rewrites schemathesis'
+# modules (it is a pytest plugin) with `ast.parse`, and CPython 3.11 parsing in a thread raised
+# "SystemError: AST constructor recursion depth mismatch" there.
 from tests.workflows.flow_fixtures import flow_worker
 
 EXAMPLES_PER_OPERATION = 4
