@@ -8,10 +8,12 @@ worker starts, every event is processed exactly once."""
 from __future__ import annotations
 
 import asyncio
+import copy
 import hashlib
 import hmac
 import json
 import signal
+import subprocess
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -22,29 +24,17 @@ from temporalio.testing import WorkflowEnvironment
 
 from core.blobs import with_converter
 from demo.fake_crm import FakeCRM
+from dev import DEMO_EVENT_FLOW
 from tests.api.connect_helpers import connect_oauth2, only_connection
 from tests.conftest import Osmo, create_crm_integration
 from tests.processes import start_worker, stop
 
-FLOW_KEY = "new-contacts"
+FLOW_KEY = str(DEMO_EVENT_FLOW["key"])
 
 
 def flow(key: str) -> dict[str, Any]:
-    """A contact created in the CRM → one run that reads the event."""
-    return {
-        "key": key,
-        "nodes": {
-            "created": {
-                "type": "data-record-created-trigger",
-                "config": {"collectionKey": "contacts"},
-                "links": [{"key": "email"}],
-            },
-            "email": {
-                "type": "transform-data",
-                "config": {"value": {"$var": "input.created.payload.object.properties.email"}},
-            },
-        },
-    }
+    """A contact created in the CRM → one run that reads the event: the flow `make run` seeds."""
+    return {**copy.deepcopy(DEMO_EVENT_FLOW), "key": key}
 
 
 async def until(check: Callable[[], Awaitable[bool]], seconds: float, what: str) -> None:
@@ -103,10 +93,11 @@ def signed(secret: str, body: bytes, timestamp: int) -> dict[str, str]:
     }
 
 
-async def test_a_thousand_redelivered_shuffled_webhooks_start_one_run_per_event(
-    osmo_sqlite: Osmo, crm: tuple[FakeCRM, str], env: WorkflowEnvironment
-) -> None:
-    osmo, (fake, crm_url) = osmo_sqlite, crm
+async def connected_worker(
+    osmo: Osmo, crm_url: str, env: WorkflowEnvironment, **settings: str
+) -> tuple[str, Callable[[], subprocess.Popen[bytes]]]:
+    """acme connected to the fake CRM, Osmo's API on the test's task queue; the connection's id
+    and how to start a worker process (Osmo's webhook URL being the API's)."""
     await create_crm_integration(osmo, crm_url)
     await connect_oauth2(osmo, "acme")
     connection_id = (await only_connection(osmo, "acme"))["id"]
@@ -114,7 +105,16 @@ async def test_a_thousand_redelivered_shuffled_webhooks_start_one_run_per_event(
     address = env.client.service_client.config.target_host
     osmo.services.temporal_client = with_converter(env.client, osmo.settings)
     osmo.services.settings.task_queue = task_queue
-    worker = start_worker(osmo.settings, address, task_queue, OSMO_WEBHOOK_PUBLIC_URL=osmo.url)
+    env_vars = {"OSMO_WEBHOOK_PUBLIC_URL": osmo.url, **settings}
+    return connection_id, lambda: start_worker(osmo.settings, address, task_queue, **env_vars)
+
+
+async def test_a_thousand_redelivered_shuffled_webhooks_start_one_run_per_event(
+    osmo_sqlite: Osmo, crm: tuple[FakeCRM, str], env: WorkflowEnvironment
+) -> None:
+    osmo, (fake, crm_url) = osmo_sqlite, crm
+    connection_id, new_worker = await connected_worker(osmo, crm_url, env)
+    worker = new_worker()
     try:
         key = f"{FLOW_KEY}-{uuid.uuid4().hex[:6]}"
         assert (await osmo.call("POST", "/flows", json=flow(key))).status_code == 201
@@ -172,16 +172,11 @@ async def test_killed_worker_with_deliveries_held_and_runs_queued_processes_each
     osmo_sqlite: Osmo, crm: tuple[FakeCRM, str], env: WorkflowEnvironment
 ) -> None:
     osmo, (fake, crm_url) = osmo_sqlite, crm
-    await create_crm_integration(osmo, crm_url)
-    await connect_oauth2(osmo, "acme")
-    connection_id = (await only_connection(osmo, "acme"))["id"]
-    task_queue = f"osmo-{uuid.uuid4()}"
-    address = env.client.service_client.config.target_host
-    osmo.services.temporal_client = with_converter(env.client, osmo.settings)
-    osmo.services.settings.task_queue = task_queue
     # One run at a time per connection, so runs queue behind the limit when the worker dies.
-    settings = {"OSMO_WEBHOOK_PUBLIC_URL": osmo.url, "OSMO_FLOW_RUNS_PER_CONNECTION": "1"}
-    worker = start_worker(osmo.settings, address, task_queue, **settings)
+    connection_id, new_worker = await connected_worker(
+        osmo, crm_url, env, OSMO_FLOW_RUNS_PER_CONNECTION="1"
+    )
+    worker = new_worker()
     replacement = None
     try:
         key = f"{FLOW_KEY}-{uuid.uuid4().hex[:6]}"
@@ -207,7 +202,7 @@ async def test_killed_worker_with_deliveries_held_and_runs_queued_processes_each
         # Accepted while no worker runs: held by Temporal for the next one.
         late = await fake.webhooks.burst(registration.id, 8, redeliver=0.1, seed=8)
         assert set(late["statuses"]) == {200}
-        replacement = start_worker(osmo.settings, address, task_queue, **settings)
+        replacement = new_worker()
         expected = sorted(sent["eventIds"] + late["eventIds"])
 
         async def all_completed() -> bool:
