@@ -32,6 +32,7 @@ fakes on loopback (real HTTP, real sockets).
 
 from __future__ import annotations
 
+import abc
 import base64
 import hashlib
 import hmac
@@ -68,7 +69,7 @@ def _json_body(raw: bytes) -> Any:
     return json.loads(raw) if raw else None
 
 
-class Vendor:
+class Vendor(abc.ABC):
     """A vendor fake: an ASGI `app`, the `hooks` registered, `requests` received."""
 
     host: str = ""
@@ -89,8 +90,9 @@ class Vendor:
 
         self.routes()
 
+    @abc.abstractmethod
     def routes(self) -> None:
-        raise NotImplementedError
+        """Adds the vendor's webhook registration endpoints to `self.app`."""
 
     def failing(self) -> Response | None:
         if self.fail_next:

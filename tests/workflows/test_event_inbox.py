@@ -236,10 +236,7 @@ async def test_a_worker_killed_while_the_inbox_holds_events_loses_and_repeats_no
     worker = start_worker(osmo, address, task_queue)
     replacement = None
     try:
-        for _ in range(600):  # until the inbox is part way through
-            if await logged_now(osmo, subscription) >= 1:
-                break
-            await asyncio.sleep(0.02)
+        await part_way_through(osmo, subscription)
         worker.send_signal(signal.SIGKILL)
         worker.wait(timeout=10)
         held = await logged_now(osmo, subscription)
@@ -254,6 +251,14 @@ async def test_a_worker_killed_while_the_inbox_holds_events_loses_and_repeats_no
 
 async def logged_now(osmo: Osmo, subscription_id: str) -> int:
     return len(log_rows(osmo, subscription_id))
+
+
+async def part_way_through(osmo: Osmo, subscription_id: str) -> None:
+    """Until the inbox has recorded its first event (up to 12 s)."""
+    for _ in range(600):
+        if await logged_now(osmo, subscription_id) >= 1:
+            return
+        await asyncio.sleep(0.02)
 
 
 async def test_a_polled_subscription_pulls_on_its_timer_and_keeps_the_cursor_after_launching(
@@ -404,10 +409,7 @@ async def test_a_temporal_server_killed_mid_stream_keeps_every_delivery_it_accep
 
         await send(0, count // 2)  # accepted: held in the inbox's history only
         worker = start_worker(osmo, address, task_queue)
-        for _ in range(600):  # until the inbox is part way through
-            if await logged_now(osmo, subscription) >= 1:
-                break
-            await asyncio.sleep(0.02)
+        await part_way_through(osmo, subscription)
         server.send_signal(signal.SIGKILL)
         server.wait(timeout=10)
         assert await logged_now(osmo, subscription) < count
