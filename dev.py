@@ -282,11 +282,14 @@ def foreground_terminal() -> Iterator[None]:
     its own in the foreground, only `osmo dev` gets Ctrl-C, stops the stack, and exits 0;
     make exits 0 after it. Without a terminal (tests, CI) nothing changes.
 
-    Ctrl-C is taken even when whatever started us ignores SIGINT (a job a script put in the
-    background does, and Python then installs no handler of its own): the stack still stops.
+    Ctrl-C is taken even when whatever started us ignores or blocks SIGINT (a job a script put
+    in the background ignores it, and Python then installs no handler of its own): the stack
+    still stops.
     """
     if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+    # Nor blocked: a signal mask is inherited too.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
     restore: Callable[[], None] = lambda: None  # noqa: E731
     with contextlib.suppress(OSError):
         fd = sys.stdin.fileno()

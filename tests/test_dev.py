@@ -11,6 +11,7 @@ import os
 import pty
 import select
 import shlex
+import signal
 import subprocess
 import sys
 import time
@@ -185,6 +186,9 @@ def test_ctrl_c_in_a_terminal_reaches_the_launcher_and_not_make() -> None:
     shell standing in for make: it must see the launcher exit 0, and live to say so."""
     pid, fd = pty.fork()
     if pid == 0:  # a session leader owning the terminal, as a shell's job is
+        # A terminal's shell has default signals, whatever this test process inherited.
+        signal.pthread_sigmask(signal.SIG_SETMASK, set())
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
         os.chdir(ROOT)
         command = f"{shlex.quote(sys.executable)} -c {shlex.quote(CTRL_C_CHILD)}; echo status=$?"
         os.execv("/bin/sh", ["sh", "-c", command])
