@@ -21,7 +21,7 @@ from activities.event_pulls import EventPullActivities
 from activities.event_sync import EventSyncActivities
 from activities.events import EventActivities
 from activities.http import HttpActivities
-from activities.limits import ACTIVITIES as LIMIT_ACTIVITIES
+from activities.limits import LimitActivities
 from connectors.registry import ConnectorRegistry
 from connectors.runtime import ConnectorRuntime, DatabaseApiLogSink
 from core.blobs import blob_store, connect
@@ -31,7 +31,6 @@ from core.logging import configure_logging
 from core.settings import Settings, get_settings
 from core.stores.connections import ConnectionStore
 from workflows.action_run import ActionRunWorkflow
-from workflows.connection_limiter import ConnectionRunLimiter
 from workflows.event_inbox import EventInboxWorkflow
 from workflows.event_sync import EventSyncWorkflow
 from workflows.flow_run import FlowRunWorkflow
@@ -43,7 +42,6 @@ WORKFLOWS = [
     ActionRunWorkflow,
     EventInboxWorkflow,
     EventSyncWorkflow,
-    ConnectionRunLimiter,
 ]
 
 
@@ -68,6 +66,7 @@ class Activities:
     event_sync: EventSyncActivities
     events: EventActivities
     event_pulls: EventPullActivities
+    limits: LimitActivities
 
     def methods(self) -> list[Callable[..., Any]]:
         """Every activity of every class above: a method defined is a method registered."""
@@ -109,6 +108,7 @@ def build_activities(settings: Settings) -> Activities:
         EventSyncActivities(settings, engine, runtime, connections, encryptor),
         EventActivities(engine, settings, runtime.registry, start_event_flow_run),
         EventPullActivities(engine, runtime, connections, blob_store(settings), encryptor),
+        LimitActivities(engine),
     )
 
 
@@ -128,7 +128,7 @@ def build_worker(client: Client, settings: Settings, activities: Activities) -> 
         task_queue=settings.task_queue,
         graceful_shutdown_timeout=timedelta(seconds=20),
         workflows=WORKFLOWS,
-        activities=[*activities.methods(), *LIMIT_ACTIVITIES],
+        activities=activities.methods(),
         workflow_task_poller_behavior=PollerBehaviorSimpleMaximum(WORKFLOW_TASK_POLLS),
         nonsticky_to_sticky_poll_ratio=NONSTICKY_TO_STICKY_POLL_RATIO,
     )

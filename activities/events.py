@@ -14,7 +14,6 @@ import asyncio
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any, Protocol
 
 from sqlalchemy.engine import Engine
@@ -22,7 +21,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 from temporalio import activity
 from temporalio.client import Client
-from temporalio.service import RPCError, RPCStatusCode
 
 from connectors.registry import ConnectorRegistry
 from connectors.runtime.redaction import Redactor
@@ -40,19 +38,18 @@ from core.events.messages import (
     ExternalEvent,
     WebhookDelivery,
     event_flow_run_id,
-    limiter_workflow_id,
 )
 from core.events.models import EventSubscription, ExternalEventLogRecord
 from core.formulas import matches_filter
 from core.models import Connection, Integration, utcnow
 from core.settings import Settings
+from core.stores.run_slots import RunSlots
 
 logger = logging.getLogger("osmo.events")
 
 POLLED_SOURCES = ("pull-latest-records", "full-scan")
 DEFAULT_POLL_SECONDS = 300
 FINAL = ("launched", "no-flows", "rejected", "failed")
-LIMITER_QUERY_TIMEOUT = timedelta(seconds=5)
 LAUNCH_CONCURRENCY = 16
 """Events of a batch launched at once (each: a few database statements and Temporal starts)."""
 
@@ -105,7 +102,7 @@ class Subscription:
 
 @dataclass
 class QueueState:
-    """The connection's run slots as the limiter reported them, counted on as runs start."""
+    """The connection's run slots as the database had them, counted on as runs start."""
 
     running: int = 0
     waiting: int = 0
@@ -371,21 +368,9 @@ class EventActivities:
             limit=self.settings.flow_runs_per_connection,
             queue_limit=self.settings.connection_queue_limit,
         )
-        handle = client.get_workflow_handle(limiter_workflow_id(connection_id))
-        try:
-            found = await handle.query("state", rpc_timeout=LIMITER_QUERY_TIMEOUT)
-        except RPCError as exc:
-            if exc.status != RPCStatusCode.NOT_FOUND:
-                logger.warning("connection %s: limiter not queried: %s", connection_id, exc)
-            return state
-        except Exception as exc:  # no limiter worker yet, a closed limiter...: no queue known
-            logger.warning("connection %s: limiter not queried: %s", connection_id, exc)
-            return state
-        if isinstance(found, dict):
-            state.running = len(found.get("running") or [])
-            state.waiting = len(found.get("waiting") or [])
-            state.limit = int(found.get("limit") or state.limit)
-            state.queue_limit = int(found.get("queueLimit") or state.queue_limit)
+        counts = await asyncio.to_thread(RunSlots(self.engine).counts, connection_id)
+        if counts is not None:
+            state.running, state.waiting, state.limit, state.queue_limit = counts
             state.known = True
         return state
 

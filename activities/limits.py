@@ -1,107 +1,49 @@
-"""Per-connection flow run slots (docs/limits.md): the activities of `FlowRun` and of the
-`ConnectionRunLimiter` workflow (workflows/connection_limiter.py), and the values they exchange.
+"""Per-connection flow run slots (docs/limits.md): the local activities `FlowRun` takes and gives
+back its slot with, over the slots kept in the database (core/stores/run_slots.py).
 
-The limiter is addressed by name here (activities must not import workflows): workflow type
-`ConnectionRunLimiter`, update `acquire`, signal `release`.
+A run that finds a free slot takes it in one short transaction and goes on in the same workflow
+task: no other workflow, signal or task is involved. A run that finds none is queued; the run
+that frees a slot grants it to the first queued run that fits and tells it with a `slot` signal.
+A queued run also asks again now and then (`FlowRun`'s timer), so a signal lost with a worker
+that died between the grant and the signal only delays it.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy.engine import Engine
 from temporalio import activity
-from temporalio.client import WorkflowExecutionStatus
-from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
-from core.events.messages import limiter_workflow_id
+from core.models import utcnow
+from core.stores.run_slots import GRANTED, QUEUED, REJECTED, RunSlots
 
-LIMITER_WORKFLOW = "ConnectionRunLimiter"
+__all__ = ["GRANTED", "QUEUED", "REJECTED", "AcquireInput", "LimitActivities", "ReleaseInput"]
 
-GRANTED, QUEUED, REJECTED = "granted", "queued", "rejected"
+LEAK_CHECK_SECONDS = 60.0
+"""At most this often per connection, and only while runs of it are queued, the runs holding
+its slots are checked for one that closed without giving its slot back (a terminated `FlowRun`
+never runs its `finally`); those slots go to the queue."""
 
-LEAK_CHECK_SECONDS = 300
-"""How often a limiter holding runs checks whether any of them closed without releasing (a
-terminated `FlowRun` never runs its `finally`)."""
-
-IDLE_SECONDS = 600
-"""How long a limiter holding nothing stays alive before it ends (the next acquire starts it
-again)."""
-
-
-@dataclass
-class Waiting:
-    """A run waiting for a slot: its id and the flow whose cap applies to it."""
-
-    run_id: str
-    flow: str | None = None
-
-
-@dataclass
-class LimiterInput:
-    """A `ConnectionRunLimiter`'s state: empty at its start, carried over by continue-as-new."""
-
-    connection_id: str
-    limit: int = 10
-    queue_limit: int = 10_000
-    running: dict[str, str | None] = field(default_factory=dict)
-    """Runs holding a slot, each with the flow (instance id) it belongs to."""
-    waiting: list[Waiting] = field(default_factory=list)
-    """Runs waiting for a slot, first come first served (a run whose flow is at its cap lets
-    the runs behind it pass)."""
-    flow_limits: dict[str, int] = field(default_factory=dict)
-    """Each flow's `maxParallelRuns`, as its latest acquire said."""
-    rejected: int = 0
-    outbox: dict[str, str] = field(default_factory=dict)
-    """Answers not sent yet, by run id."""
-    leak_check_seconds: float = LEAK_CHECK_SECONDS
-    idle_seconds: float = IDLE_SECONDS
+SIGNAL_TIMEOUT = timedelta(seconds=10)
 
 
 @dataclass
 class AcquireInput:
-    """What `FlowRun` asks the limiter for (the local activity `acquire_run_slot`)."""
+    """What `FlowRun` asks for (the local activity `acquire_run_slot`)."""
 
     connection_id: str
     run_id: str
-    task_queue: str
     limit: int
     queue_limit: int
     flow: str | None = None
     flow_limit: int | None = None
-
-
-def acquire_request(input: AcquireInput) -> dict[str, Any]:
-    """The `acquire` update's argument."""
-    return {
-        "runId": input.run_id,
-        "limit": input.limit,
-        "queueLimit": input.queue_limit,
-        "flow": input.flow,
-        "flowLimit": input.flow_limit,
-    }
-
-
-@activity.defn(name="acquire_run_slot")
-async def acquire_run_slot(input: AcquireInput) -> None:
-    """Asks the connection's limiter for a slot, starting the limiter if it is not running
-    (signal-with-start); the answer comes back as a `slot` signal to the run. Idempotent per
-    run id: a retry gets the same answer again."""
-    await activity.client().start_workflow(
-        LIMITER_WORKFLOW,
-        LimiterInput(input.connection_id, input.limit, input.queue_limit),
-        id=limiter_workflow_id(input.connection_id),
-        task_queue=input.task_queue,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        start_signal="acquire",
-        start_signal_args=[acquire_request(input)],
-        static_summary=f"Flow run slots of connection {input.connection_id}",
-        rpc_timeout=timedelta(seconds=10),
-    )
 
 
 @dataclass
@@ -110,67 +52,113 @@ class ReleaseInput:
     run_id: str
 
 
-@activity.defn(name="release_run_slot")
-async def release_run_slot(input: ReleaseInput) -> None:
-    """Signals `release` to the connection's limiter; no limiter: it holds nothing of the run.
+class LimitActivities:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        leak_check_seconds: float = LEAK_CHECK_SECONDS,
+        client: Client | None = None,
+    ) -> None:
+        self.slots = RunSlots(engine, leak_check_seconds=leak_check_seconds)
+        self._client = client
 
-    A local activity rather than a signal from workflow code: the run then ends in the same
-    workflow task, without waiting for Temporal to confirm the signal in another one.
-    """
-    handle = activity.client().get_workflow_handle(limiter_workflow_id(input.connection_id))
-    try:
-        await handle.signal("release", input.run_id, rpc_timeout=timedelta(seconds=10))
-    except RPCError as exc:
-        if exc.status != RPCStatusCode.NOT_FOUND:
-            raise
+    def client(self) -> Client:
+        return self._client or activity.client()
 
-
-@activity.defn(name="signal_slots")
-async def signal_slots(answers: dict[str, str]) -> list[str]:
-    """Signals `slot` with its answer to each run; returns the runs that are gone (closed or
-    never started), whose slots go to the next runs.
-
-    A local activity, for the same reason as `release_run_slot`: the limiter answers a batch
-    of runs in one workflow task.
-    """
-    client = activity.client()
-
-    async def tell(run_id: str, answer: str) -> str | None:
-        try:
-            await client.get_workflow_handle(run_id).signal(
-                "slot", answer, rpc_timeout=timedelta(seconds=10)
+    @activity.defn(name="acquire_run_slot")
+    async def acquire_run_slot(self, input: AcquireInput) -> str:
+        """Takes a slot, or queues the run (`granted` | `queued` | `rejected`). Idempotent per
+        run: a queued run asking again learns whether it was granted meanwhile."""
+        acquired = await asyncio.to_thread(
+            self.slots.acquire,
+            input.connection_id,
+            input.run_id,
+            limit=input.limit,
+            queue_limit=input.queue_limit,
+            flow=input.flow,
+            flow_limit=input.flow_limit,
+        )
+        await self.tell(input.connection_id, acquired.granted)
+        if not acquired.check_leaks:
+            return acquired.answer
+        if await self.release_leaked(input.connection_id):
+            again = await asyncio.to_thread(
+                self.slots.acquire,
+                input.connection_id,
+                input.run_id,
+                limit=input.limit,
+                queue_limit=input.queue_limit,
+                flow=input.flow,
+                flow_limit=input.flow_limit,
             )
-        except RPCError as exc:
-            if exc.status != RPCStatusCode.NOT_FOUND:  # closed runs answer NOT_FOUND too
-                raise
-            return run_id
-        return None
+            return again.answer
+        return acquired.answer
 
-    gone = await asyncio.gather(*(tell(run_id, answer) for run_id, answer in answers.items()))
-    return [run_id for run_id in gone if run_id is not None]
+    @activity.defn(name="release_run_slot")
+    async def release_run_slot(self, input: ReleaseInput) -> None:
+        """Gives the run's slot back (or takes it out of the queue) and tells the queued runs
+        granted in its place. Idempotent.
+
+        A local activity rather than a signal from workflow code: the run ends in the same
+        workflow task, without waiting for Temporal to confirm anything in another one.
+        """
+        granted = await asyncio.to_thread(self.slots.release, input.connection_id, input.run_id)
+        await self.tell(input.connection_id, granted)
+
+    async def tell(self, connection_id: str, granted: list[str]) -> None:
+        """Signals `slot: granted` to each run granted; a run that is gone (closed, never
+        started) gives its slot back, which may grant the next ones."""
+        client = self.client()
+        while granted:
+
+            async def signal(run_id: str) -> str | None:
+                try:
+                    await client.get_workflow_handle(run_id).signal(
+                        "slot", GRANTED, rpc_timeout=SIGNAL_TIMEOUT
+                    )
+                except RPCError as exc:
+                    if exc.status != RPCStatusCode.NOT_FOUND:  # closed runs answer NOT_FOUND too
+                        raise
+                    return run_id
+                return None
+
+            gone = [r for r in await asyncio.gather(*map(signal, granted)) if r is not None]
+            granted = []
+            for run_id in gone:
+                activity.logger.info("run %s is gone: its slot goes to the next", run_id)
+                granted += await asyncio.to_thread(self.slots.release, connection_id, run_id)
+
+    async def release_leaked(self, connection_id: str) -> bool:
+        """Gives back the slots of runs that closed without releasing them; whether any were."""
+        older = utcnow() - timedelta(seconds=1)  # a run granted this instant is surely running
+        holders = await asyncio.to_thread(self.slots.holders, connection_id, older)
+        closed = await closed_runs(self.client(), holders)
+        for run_id in closed:
+            activity.logger.warning("run %s closed without releasing its slot", run_id)
+            granted = await asyncio.to_thread(self.slots.release, connection_id, run_id)
+            await self.tell(connection_id, granted)
+        return bool(closed)
 
 
-@activity.defn(name="closed_runs")
-async def closed_runs(run_ids: list[str]) -> list[str]:
+async def closed_runs(client: Client, run_ids: list[str]) -> list[str]:
     """The runs among `run_ids` that are no longer running (closed, or gone)."""
-    client = activity.client()
-    closed = []
-    for run_id in run_ids:
+
+    async def closed(run_id: str) -> bool:
         try:
-            description = await client.get_workflow_handle(run_id).describe()
+            description = await client.get_workflow_handle(run_id).describe(
+                rpc_timeout=SIGNAL_TIMEOUT
+            )
         except RPCError as exc:
             if exc.status != RPCStatusCode.NOT_FOUND:
                 raise
-            closed.append(run_id)
-            continue
-        if description.status != WorkflowExecutionStatus.RUNNING:
-            closed.append(run_id)
-    return closed
+            return True
+        return description.status != WorkflowExecutionStatus.RUNNING
+
+    flags = await asyncio.gather(*map(closed, run_ids))
+    return [run_id for run_id, flag in zip(run_ids, flags, strict=True) if flag]
 
 
-ACTIVITIES: list[Callable[..., Any]] = [
-    acquire_run_slot,
-    release_run_slot,
-    signal_slots,
-    closed_runs,
-]
+def limit_activities(engine: Engine, **options: Any) -> list[Callable[..., Any]]:
+    instance = LimitActivities(engine, **options)
+    return [instance.acquire_run_slot, instance.release_run_slot]

@@ -145,6 +145,42 @@ class RequestBudget(SQLModel, table=True):
     count: int = Field(default=0)
 
 
+class ConnectionRunQueue(SQLModel, table=True):
+    """A connection's flow run limit (docs/limits.md): the row every slot change locks first,
+    so the changes of one connection happen one after another on every database."""
+
+    __tablename__ = "connection_run_queues"
+
+    connection_id: str = Field(primary_key=True)
+    run_limit: int = Field(default=10)
+    queue_limit: int = Field(default=10_000)
+    rejected: int = Field(default=0, sa_type=BigInteger)
+    """Runs refused because the queue was full, ever."""
+    next_seq: int = Field(default=0, sa_type=BigInteger)
+    """Bumped by every change: the order of the queue."""
+    checked_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime()))
+    """When the slots were last checked for runs that closed without giving theirs back."""
+
+
+class RunSlot(SQLModel, table=True):
+    """A flow run holding one of its connection's slots (`running`) or queued for one
+    (`waiting`). Deleted when the run gives it back."""
+
+    __tablename__ = "run_slots"
+    __table_args__ = (Index("ix_run_slots_connection_state_seq", "connection_id", "state", "seq"),)
+
+    run_id: str = Field(primary_key=True, max_length=255)
+    """The `FlowRun` workflow id."""
+    connection_id: str = Field(max_length=64)
+    state: str = Field(max_length=16)
+    seq: int = Field(sa_type=BigInteger)
+    flow: str | None = Field(default=None, max_length=255)
+    """The flow instance whose `maxParallelRuns` caps this run (None: no cap)."""
+    flow_limit: int | None = Field(default=None)
+    since: datetime = _ts()
+    """When it was queued, or granted."""
+
+
 class ApiCallState(StrEnum):
     """Where an external call stands: `pending` while sent (forever, if the process died
     before the answer), `completed` with the app's answer, `failed` with none (network)."""

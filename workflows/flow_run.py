@@ -27,9 +27,8 @@ with workflow.unsafe.imports_passed_through():
         QUEUED,
         REJECTED,
         AcquireInput,
+        LimitActivities,
         ReleaseInput,
-        acquire_run_slot,
-        release_run_slot,
     )
     from workflows.flow_state import FlowRunInput, FlowRunResult, NodeRun
     from workflows.interpreter import Interpreter
@@ -37,6 +36,9 @@ with workflow.unsafe.imports_passed_through():
 
 LIMIT_PATCH = "connection-run-limit"
 """Runs recorded before a run of a connection took a slot of the connection's limit."""
+
+SLOT_CHECK_MAX = timedelta(minutes=15)
+"""The longest a queued run waits before it asks again whether it got a slot."""
 
 ACQUIRE_TIMEOUT = timedelta(seconds=30)
 ACQUIRE_RETRY = RetryPolicy(
@@ -49,7 +51,7 @@ class FlowRunWorkflow:
     def __init__(self) -> None:
         self.interpreter = Interpreter()
         self.slot_state = "none"
-        """`none` (no slot to take), `waiting` (for the limiter's answer), `queued`, `granted`
+        """`none` (no slot to take), `waiting` (for the acquire's answer), `queued`, `granted`
         or `rejected`."""
         self.slot_answer: str | None = None
 
@@ -71,7 +73,8 @@ class FlowRunWorkflow:
 
     @workflow.signal(name="slot")
     def slot(self, answer: str = GRANTED) -> None:
-        """The connection's limiter answers: `granted`, `queued` (`granted` follows), `rejected`."""
+        """A slot came free for this queued run (`granted`; runs recorded with the former
+        limiter workflow also got `queued` and `rejected` this way)."""
         if self.slot_answer in (None, QUEUED):  # a repeated answer changes nothing
             self.slot_answer = answer
 
@@ -96,7 +99,7 @@ class FlowRunWorkflow:
             raise  # the next run keeps the slot; or evicted from the worker's cache: not ended
         except BaseException:
             # Failed or stopped (a stop while queued leaves the queue). A terminated run never
-            # gets here: the limiter's leak guard releases its slot.
+            # gets here: the leak check of a queued run gives its slot back.
             if self.slot_state != "rejected":
                 await self._release(connection_id)
             raise
@@ -108,26 +111,24 @@ class FlowRunWorkflow:
         assert input.connection_limit is not None
         snapshot = input.snapshot
         flow_limit = snapshot.max_parallel_runs
-        self.slot_state = "waiting"
-        await workflow.execute_local_activity(
-            acquire_run_slot,
-            AcquireInput(
-                connection_id=connection_id,
-                run_id=workflow.info().workflow_id,
-                task_queue=workflow.info().task_queue,
-                limit=input.connection_limit,
-                queue_limit=input.queue_limit,
-                flow=snapshot.flow_instance_id if flow_limit else None,
-                flow_limit=flow_limit,
-            ),
-            start_to_close_timeout=ACQUIRE_TIMEOUT,
-            retry_policy=ACQUIRE_RETRY,
+        request = AcquireInput(
+            connection_id=connection_id,
+            run_id=workflow.info().workflow_id,
+            limit=input.connection_limit,
+            queue_limit=input.queue_limit,
+            flow=snapshot.flow_instance_id if flow_limit else None,
+            flow_limit=flow_limit,
         )
-        await workflow.wait_condition(lambda: self.slot_answer is not None)
+        self.slot_state = "waiting"
+        answer = await self._ask(request)
+        if answer is None:  # recorded when a limiter workflow answered by a signal
+            await workflow.wait_condition(lambda: self.slot_answer is not None)
+        elif self.slot_answer in (None, QUEUED):
+            self.slot_answer = answer
         if self.slot_answer == QUEUED:
             self.slot_state = QUEUED
             workflow.upsert_memo({"slot": QUEUED})
-            await workflow.wait_condition(lambda: self.slot_answer != QUEUED)
+            await self._wait_for_slot(request, input.slot_check_seconds)
             workflow.upsert_memo({"slot": GRANTED})
         if self.slot_answer == REJECTED:
             self.slot_state = REJECTED
@@ -142,10 +143,34 @@ class FlowRunWorkflow:
             )
         self.slot_state = GRANTED
 
+    async def _ask(self, request: AcquireInput) -> str | None:
+        return await workflow.execute_local_activity_method(
+            LimitActivities.acquire_run_slot,
+            request,
+            start_to_close_timeout=ACQUIRE_TIMEOUT,
+            retry_policy=ACQUIRE_RETRY,
+        )
+
+    async def _wait_for_slot(self, request: AcquireInput, check_seconds: float) -> None:
+        """Waits for the `slot` signal of the run that frees one; asks again after
+        `check_seconds`, then twice as long each time up to `SLOT_CHECK_MAX` (a signal lost
+        with a dying worker, a holder terminated without giving its slot back)."""
+        wait = check_seconds
+        while self.slot_answer == QUEUED:
+            try:
+                await workflow.wait_condition(
+                    lambda: self.slot_answer != QUEUED, timeout=timedelta(seconds=wait)
+                )
+            except TimeoutError:
+                answer = await self._ask(request)
+                if self.slot_answer == QUEUED and answer is not None:
+                    self.slot_answer = answer
+                wait = min(wait * 2, SLOT_CHECK_MAX.total_seconds())
+
     async def _release(self, connection_id: str) -> None:
         """Gives the slot back (or leaves the queue): also when the run failed or was stopped."""
-        await workflow.execute_local_activity(
-            release_run_slot,
+        await workflow.execute_local_activity_method(
+            LimitActivities.release_run_slot,
             ReleaseInput(connection_id, workflow.info().workflow_id),
             start_to_close_timeout=ACQUIRE_TIMEOUT,
             retry_policy=ACQUIRE_RETRY,

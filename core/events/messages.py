@@ -34,11 +34,6 @@ def event_sync_workflow_id(connection_id: str) -> str:
     return f"event-sync-{connection_id}"
 
 
-def limiter_workflow_id(connection_id: str) -> str:
-    """The `ConnectionRunLimiter` holding a connection's flow run slots and queue."""
-    return f"connection-runs-{connection_id}"
-
-
 def schedule_id(flow_instance_id: str) -> str:
     """The Temporal Schedule of a flow instance's `schedule-trigger`."""
     return f"flow-schedule-{flow_instance_id}"

@@ -4,17 +4,14 @@ respected."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlmodel import Session, select
-from temporalio import workflow
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
-from temporalio.worker import Worker
 
 from activities.events import EventActivities
 from connectors.registry import ConnectorRegistry
@@ -25,9 +22,9 @@ from core.events.messages import (
     ExternalEvent,
     WebhookDelivery,
     event_flow_run_id,
-    limiter_workflow_id,
 )
 from core.events.models import EventSubscription, ExternalEventLogRecord
+from core.stores.run_slots import RunSlots
 from tests.conftest import Osmo
 from tests.events_fixtures import (
     add_subscription,
@@ -212,26 +209,6 @@ async def test_a_retried_launch_starts_nothing_twice_and_logs_once(
         assert e1.payload is not None and "s3cret-value" not in e1.payload  # redacted
 
 
-@workflow.defn(name="FullLimiter", sandboxed=False)
-class FullLimiter:
-    """Stands in for the connection's `ConnectionRunLimiter` with every slot and the whole
-    queue taken (its `state` query as the limiter answers it)."""
-
-    @workflow.query(name="state")
-    def state(self) -> dict[str, Any]:
-        return {
-            "running": ["r1", "r2"],
-            "waiting": ["w1", "w2"],
-            "limit": 2,
-            "queueLimit": 2,
-            "rejected": 0,
-        }
-
-    @workflow.run
-    async def run(self) -> None:
-        await workflow.wait_condition(lambda: False)
-
-
 async def test_events_over_the_connection_queue_are_rejected_and_logged(
     osmo: Osmo, crm, env: WorkflowEnvironment
 ) -> None:
@@ -239,18 +216,11 @@ async def test_events_over_the_connection_queue_are_rejected_and_logged(
     await define(osmo, connector_event_flow("every"))
     await flow_instance(osmo, connection_id, "every")
     subscription = add_subscription(osmo, connection_id, connector_event_key="*")
-    task_queue = f"limiter-{uuid.uuid4()}"
-    async with Worker(env.client, task_queue=task_queue, workflows=[FullLimiter]):
-        limiter = await env.client.start_workflow(
-            FullLimiter.run, id=limiter_workflow_id(connection_id), task_queue=task_queue
-        )
-        try:
-            environment = ActivityEnvironment(client=env.client)
-            result = await environment.run(
-                activities_for(osmo).launch_events, subscription, [event("e1")]
-            )
-        finally:
-            await limiter.terminate()
+    slots = RunSlots(osmo.services.engine)
+    for run_id in ("r1", "r2", "w1", "w2"):  # every slot and the whole queue taken
+        slots.acquire(connection_id, run_id, limit=2, queue_limit=2)
+    environment = ActivityEnvironment(client=env.client)
+    result = await environment.run(activities_for(osmo).launch_events, subscription, [event("e1")])
     assert result == [
         {
             "eventId": "e1",

@@ -1,7 +1,8 @@
-"""Per-connection flow run limits on the dev server (update-with-start needs the real server):
-at most `limit` runs of a connection run at once, the others wait in its queue and all finish,
-a full queue rejects, a terminated run's slot comes back, a worker restart and a continue-as-new
-keep every slot, and a flow's `maxParallelRuns` caps its runs inside the connection's limit."""
+"""Per-connection flow run limits on the dev server, with the slots in a database: at most
+`limit` runs of a connection run at once, the others wait in its queue and all finish, a full
+queue rejects, a terminated run's slot comes back, a lost `slot` signal only delays a run, a
+worker restart and a continue-as-new keep every slot, and a flow's `maxParallelRuns` caps its
+runs inside the connection's limit."""
 
 from __future__ import annotations
 
@@ -13,16 +14,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy.engine import Engine
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.limits import ACTIVITIES, LimiterInput
+from activities.limits import LimitActivities
+from core.db import create_db_engine, migrate
 from core.elements.kinds import KINDS
-from core.events.messages import limiter_workflow_id
-from workflows.connection_limiter import ConnectionRunLimiter
+from core.stores.run_slots import RunSlots
 from workflows.flow_run import FlowRunWorkflow
 from workflows.flow_state import FlowRunInput, FlowRunResult, FlowSnapshot
 
@@ -36,24 +37,40 @@ Run = WorkflowHandle[FlowRunWorkflow, FlowRunResult]
 STICKY = timedelta(seconds=1)
 
 
+ENGINES: dict[str, Engine] = {}
+"""Each test's database (by connection id): the worker's activities and the checks share it."""
+
+
+@pytest.fixture
+def engine(sqlite_url: str) -> Engine:
+    engine = create_db_engine(sqlite_url)
+    migrate(engine)
+    return engine
+
+
 @contextlib.asynccontextmanager
-async def limit_worker(client: Client, queue: str, **options: Any) -> AsyncIterator[None]:
+async def limit_worker(
+    client: Client, queue: str, engine: Engine, *, leak_check_seconds: float = 60, **options: Any
+) -> AsyncIterator[None]:
+    limits = LimitActivities(engine, leak_check_seconds=leak_check_seconds)
     async with Worker(
         client,
         task_queue=queue,
-        workflows=[FlowRunWorkflow, ConnectionRunLimiter],
-        activities=ACTIVITIES,
+        workflows=[FlowRunWorkflow],
+        activities=[limits.acquire_run_slot, limits.release_run_slot],
         **options,
     ):
         yield
 
 
 @pytest.fixture
-async def setup(env: WorkflowEnvironment) -> AsyncIterator[tuple[Client, str, str]]:
+async def setup(env: WorkflowEnvironment, engine: Engine) -> AsyncIterator[tuple[Client, str, str]]:
     """A worker on a fresh task queue, and a connection id of this test's own."""
     queue, connection_id = f"limits-{uuid.uuid4()}", f"c-{uuid.uuid4()}"
-    async with limit_worker(env.client, queue):
+    ENGINES[connection_id] = engine
+    async with limit_worker(env.client, queue, engine):
         yield env.client, queue, connection_id
+    del ENGINES[connection_id]
 
 
 async def start(
@@ -79,15 +96,18 @@ async def start(
 
 
 async def limiter_state(client: Client, connection_id: str) -> dict[str, Any]:
-    handle = client.get_workflow_handle(limiter_workflow_id(connection_id))
-    return dict(await handle.query("state", rpc_timeout=timedelta(seconds=2)))
+    """The connection's slots as the database holds them."""
+    state = RunSlots(ENGINES[connection_id]).state(connection_id)
+    if state is None:
+        raise LookupError(f"no run of {connection_id} ever asked for a slot")
+    return state.as_dict()
 
 
 async def until(check: Any, what: str, seconds: float = 20) -> Any:
     """Polls `check()` (a coroutine function) until it answers something truthy."""
     deadline = asyncio.get_running_loop().time() + seconds
     while asyncio.get_running_loop().time() < deadline:
-        with contextlib.suppress(Exception):  # the limiter may not be started yet
+        with contextlib.suppress(Exception):  # no run may have asked for a slot yet
             if value := await check():
                 return value
         await asyncio.sleep(0.05)
@@ -172,24 +192,46 @@ async def test_a_full_queue_rejects_the_runs_over_it(setup) -> None:
     assert await settled(client, connection_id, 0, 0)
 
 
-async def test_a_terminated_runs_slot_is_released_by_the_leak_guard(setup) -> None:
+async def test_a_terminated_runs_slot_is_released_by_the_leak_check(
+    env: WorkflowEnvironment, engine: Engine
+) -> None:
+    client, queue, connection_id = env.client, f"limits-{uuid.uuid4()}", f"c-{uuid.uuid4()}"
+    ENGINES[connection_id] = engine
+    async with limit_worker(client, queue, engine, leak_check_seconds=0.5):
+        holder = await start(client, queue, connection_id, connection_limit=1)
+        await settled(client, connection_id, 1, 0)
+        behind = await start(
+            client, queue, connection_id, connection_limit=1, slot_check_seconds=1
+        )  # fmt: skip
+        await settled(client, connection_id, 1, 1)
+        await holder.terminate("gone without releasing")
+        # The queued run asks again after 1 s; its ask checks the holders and finds it closed.
+        state = await settled(client, connection_id, 1, 0)
+        assert state["running"] == [behind.id]
+        await until(lambda: waiting_for_event(behind), "the run behind to get the slot")
+        await behind.signal(FlowRunWorkflow.event, {})
+        assert (await behind.result()).state == "completed"
+        assert await settled(client, connection_id, 0, 0)
+
+
+async def test_a_lost_slot_signal_only_delays_the_queued_run(setup) -> None:
+    """A worker that died between granting a slot and signalling it: the queued run's own
+    check finds the slot granted."""
     client, queue, connection_id = setup
-    await client.start_workflow(  # as an acquire would start it, with a quick leak guard
-        ConnectionRunLimiter.run,
-        LimiterInput(connection_id, leak_check_seconds=1),
-        id=limiter_workflow_id(connection_id),
-        task_queue=queue,
-    )
     holder = await start(client, queue, connection_id, connection_limit=1)
     await settled(client, connection_id, 1, 0)
-    behind = await start(client, queue, connection_id, connection_limit=1)
+    behind = await start(client, queue, connection_id, connection_limit=1, slot_check_seconds=1)
     await settled(client, connection_id, 1, 1)
-    await holder.terminate("gone without releasing")
-    state = await settled(client, connection_id, 1, 0)
-    assert state["running"] == [behind.id]
-    await until(lambda: waiting_for_event(behind), "the run behind to get the slot")
+    # The holder's slot goes to the run behind in the database, and nobody tells it.
+    granted = RunSlots(ENGINES[connection_id]).release(connection_id, holder.id)
+    assert granted == [behind.id]
+    assert await behind.query(FlowRunWorkflow.slot_query) == "queued"
+    await until(lambda: waiting_for_event(behind), "the run behind to find its slot", 30)
     await behind.signal(FlowRunWorkflow.event, {})
     assert (await behind.result()).state == "completed"
+    await until(lambda: waiting_for_event(holder), "the holder to wait")
+    await holder.signal(FlowRunWorkflow.event, {})
+    assert (await holder.result()).state == "completed"  # its release is a no-op now
     assert await settled(client, connection_id, 0, 0)
 
 
@@ -207,10 +249,11 @@ async def test_a_stopped_queued_run_leaves_the_queue(setup) -> None:
     assert await settled(client, connection_id, 0, 0)
 
 
-async def test_a_worker_restart_keeps_every_run(env: WorkflowEnvironment) -> None:
+async def test_a_worker_restart_keeps_every_run(env: WorkflowEnvironment, engine: Engine) -> None:
     client, queue, connection_id = env.client, f"limits-{uuid.uuid4()}", f"c-{uuid.uuid4()}"
+    ENGINES[connection_id] = engine
     # Tasks of this worker's workflows go to the next one after 1 s (instead of 5 s each).
-    async with limit_worker(client, queue, sticky_queue_schedule_to_start_timeout=STICKY):
+    async with limit_worker(client, queue, engine, sticky_queue_schedule_to_start_timeout=STICKY):
         runs = [await start(client, queue, connection_id, connection_limit=2) for _ in range(5)]
         await settled(client, connection_id, 2, 3)
         holding = (await limiter_state(client, connection_id))["running"]
@@ -220,7 +263,7 @@ async def test_a_worker_restart_keeps_every_run(env: WorkflowEnvironment) -> Non
     await first.signal(FlowRunWorkflow.event, {})
     # A new worker picks everything up. Until a workflow's next task moved it to this worker,
     # Temporal sends queries to the old worker: they time out and `until` asks again.
-    async with limit_worker(client, queue):
+    async with limit_worker(client, queue, engine):
         done = {first.id}
         assert (await first.result()).state == "completed"
         while len(done) < 5:
@@ -287,7 +330,7 @@ async def test_a_flows_max_parallel_runs_caps_it_inside_the_connection_limit(set
     for running, waiting in ((2, 1), (3, 1), (3, 2)):
         free.append(await start(client, queue, connection_id, connection_limit=3))
         state = await settled(client, connection_id, running, waiting)
-    # The two capped runs were started together: either may have reached the limiter first.
+    # The two capped runs were started together: either may have asked first.
     first, second = sorted(capped, key=lambda run: run.id not in state["running"])
     assert set(state["running"]) == {first.id, free[0].id, free[1].id}
     assert state["waiting"] == [second.id, free[2].id]
@@ -305,7 +348,7 @@ async def test_a_run_without_a_limit_takes_no_slot(setup) -> None:
     assert await run.query(FlowRunWorkflow.slot_query) == "none"
     await run.signal(FlowRunWorkflow.event, {})
     assert (await run.result()).state == "completed"
-    with pytest.raises(RPCError):  # no limiter was ever started
+    with pytest.raises(LookupError):  # it never asked for a slot
         await limiter_state(client, connection_id)
 
 
