@@ -308,6 +308,10 @@ def stack(tmp: Path, args: argparse.Namespace, stub_url: str, queue: str) -> Ite
                 proc.kill()
         for log in logs.values():
             log.close()
+        if keep := os.environ.get("BENCH_KEEP_LOGS"):  # a directory to copy the logs to
+            Path(keep).mkdir(parents=True, exist_ok=True)
+            for name in logs:
+                (Path(keep) / f"{name}.log").write_bytes((tmp / f"{name}.log").read_bytes())
 
 
 # --- seeding through the API ---------------------------------------------------------------

@@ -154,6 +154,8 @@ class ConnectionRunQueue(SQLModel, table=True):
     connection_id: str = Field(primary_key=True)
     run_limit: int = Field(default=10)
     queue_limit: int = Field(default=10_000)
+    waiting: int = Field(default=0)
+    """Runs queued (`run_slots` rows in state `waiting`), kept with them."""
     rejected: int = Field(default=0, sa_type=BigInteger)
     """Runs refused because the queue was full, ever."""
     next_seq: int = Field(default=0, sa_type=BigInteger)

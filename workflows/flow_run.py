@@ -37,7 +37,7 @@ with workflow.unsafe.imports_passed_through():
 LIMIT_PATCH = "connection-run-limit"
 """Runs recorded before a run of a connection took a slot of the connection's limit."""
 
-SLOT_CHECK_MAX = timedelta(minutes=15)
+SLOT_CHECK_MAX = timedelta(hours=1)
 """The longest a queued run waits before it asks again whether it got a slot."""
 
 ACQUIRE_TIMEOUT = timedelta(seconds=30)
@@ -126,10 +126,10 @@ class FlowRunWorkflow:
         elif self.slot_answer in (None, QUEUED):
             self.slot_answer = answer
         if self.slot_answer == QUEUED:
+            # Not written to the memo: an upsert is a visibility write per change, and a busy
+            # connection queues most of its runs. The `slot` query and `run_slots` tell.
             self.slot_state = QUEUED
-            workflow.upsert_memo({"slot": QUEUED})
             await self._wait_for_slot(request, input.slot_check_seconds)
-            workflow.upsert_memo({"slot": GRANTED})
         if self.slot_answer == REJECTED:
             self.slot_state = REJECTED
             raise ApplicationError(

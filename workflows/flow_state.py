@@ -85,7 +85,7 @@ class FlowRunInput:
     (`connection_queue_full`). `OSMO_CONNECTION_QUEUE_LIMIT`."""
     holds_slot: bool = False
     """The run holds its connection slot already (a continue-as-new of a run that took it)."""
-    slot_check_seconds: float = 30.0
+    slot_check_seconds: float = 300.0
     """A queued run asks again whether it got a slot after this long, then twice as long
     each time (docs/limits.md): the `slot` signal is the fast way, this the safety net."""
     launched_by: dict[str, Any] | None = None

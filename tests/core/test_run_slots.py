@@ -38,6 +38,7 @@ def test_concurrent_asks_never_exceed_the_limit_and_the_queue_is_served_in_order
     assert state is not None
     assert sorted(state.running) == sorted(f"run-{n}" for n in granted)
     assert len(state.waiting) == 37
+    assert slots.counts("c1") == (3, 37, 3, 100)  # the queue's own count agrees with its rows
     # Each release hands the slot to the first run queued, in the order they were queued.
     order = list(state.waiting)
     served: list[str] = []
@@ -51,6 +52,7 @@ def test_concurrent_asks_never_exceed_the_limit_and_the_queue_is_served_in_order
     assert served == order
     final = slots.state("c1")
     assert final is not None and final.running == [] and final.waiting == []
+    assert slots.counts("c1") == (0, 0, 3, 100)
 
 
 def test_a_full_queue_rejects_and_counts_it(engine: Engine) -> None:

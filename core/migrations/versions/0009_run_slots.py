@@ -25,6 +25,7 @@ def upgrade() -> None:
         sa.Column("connection_id", sqlmodel.sql.sqltypes.AutoString(), primary_key=True),
         sa.Column("run_limit", sa.Integer(), nullable=False),
         sa.Column("queue_limit", sa.Integer(), nullable=False),
+        sa.Column("waiting", sa.Integer(), nullable=False),
         sa.Column("rejected", sa.BigInteger(), nullable=False),
         sa.Column("next_seq", sa.BigInteger(), nullable=False),
         sa.Column("checked_at", core.timestamps.UtcDateTime(timezone=True), nullable=True),
