@@ -87,7 +87,10 @@ def create_app(
         app.state.services = services
     install_error_handlers(app)
     install_limits(app, settings)
+    # Webhooks first: Starlette tries routes in order, and the apps' deliveries are the
+    # busiest route (matching ~200 routes before it was a sixth of the API's work per webhook).
     for module in (
+        webhooks,
         customers,
         integrations,
         connections,
@@ -105,7 +108,6 @@ def create_app(
         actions,
         compat,
         codec,
-        webhooks,
         event_subscriptions,
         event_logs,
         app_events,

@@ -11,6 +11,7 @@ from temporalio.client import Client
 from api.known_customers import KnownCustomers
 from connectors.registry import ConnectorRegistry
 from connectors.runtime import ConnectorRuntime, DatabaseApiLogSink
+from core.batch_writer import BatchWriter
 from core.blobs import connect
 from core.crypto import Encryptor
 from core.db import create_db_engine, migrate
@@ -33,6 +34,11 @@ class Services:
     known_customers: KnownCustomers = field(default_factory=KnownCustomers)
     action_snapshots: SnapshotCache[ActionSnapshot] = field(default_factory=SnapshotCache)
     flow_snapshots: SnapshotCache[FlowSnapshot] = field(default_factory=SnapshotCache)
+    webhook_logs: BatchWriter = field(init=False)
+    """The incoming-webhook log rows, committed in groups (core/batch_writer.py)."""
+
+    def __post_init__(self) -> None:
+        self.webhook_logs = BatchWriter(self.engine)
 
     async def temporal(self) -> Client:
         """The Temporal client, connected on first use (the API starts without Temporal)."""

@@ -132,11 +132,11 @@ class LogRow:
     subscription_ids: list[str] = field(default_factory=list)
 
 
-def write_log(
+def log_entry(
     services: Services, received: Received, redactor: Redactor, row: LogRow
 ) -> IncomingWebhook:
     """The incoming webhook row (headers and body redacted, the body truncated)."""
-    entry = IncomingWebhook(
+    return IncomingWebhook(
         customer_id=row.customer_id,
         connection_id=row.connection_id,
         integration_key=row.integration_key,
@@ -151,9 +151,15 @@ def write_log(
         error_message=row.error_message,
         subscription_ids=row.subscription_ids,
     )
-    with Session(services.engine, expire_on_commit=False) as session:
-        session.add(entry)
-        session.commit()
+
+
+async def write_log(
+    services: Services, received: Received, redactor: Redactor, row: LogRow
+) -> IncomingWebhook:
+    """Writes the row; returns once it is committed, together with the rows of the other
+    requests of the moment (group commit, core/batch_writer.py)."""
+    entry = log_entry(services, received, redactor, row)
+    await services.webhook_logs.add(entry)
     return entry
 
 
@@ -188,11 +194,13 @@ def temporal_down(exc: Exception) -> OsmoError:
 
 async def hand_over(
     services: Services,
-    log_id: str,
+    entry: IncomingWebhook,
     deliveries: Iterable[tuple[str, str, WebhookDelivery]],
 ) -> None:
-    """`deliver()` to every (subscription, connection, delivery); returns once Temporal
-    accepted them all, else marks the log `failed` and raises 503."""
+    """Writes the log row `entry` and, meanwhile, `deliver()`s to every (subscription,
+    connection, delivery); returns once both are done, else marks the row `failed` and raises
+    503 when Temporal did not accept them all."""
+    logged = asyncio.ensure_future(services.webhook_logs.add(entry))
     try:
         client = await services.temporal()
         queue = services.settings.task_queue
@@ -200,9 +208,11 @@ async def hand_over(
             *(deliver(client, queue, sid, cid, delivery) for sid, cid, delivery in deliveries)
         )
     except (OsmoError, RPCError, RuntimeError) as exc:
-        log.warning("webhook %s: delivery to Temporal failed: %s", log_id, exc)
-        await run_in_threadpool(mark_failed, services, log_id, str(exc))
+        log.warning("webhook %s: delivery to Temporal failed: %s", entry.id, exc)
+        await logged
+        await run_in_threadpool(mark_failed, services, entry.id, str(exc))
         raise temporal_down(exc) from exc
+    await logged
 
 
 # --- Per-subscription webhooks ------------------------------------------------------------------
@@ -260,7 +270,7 @@ async def rejected(
 ) -> NoReturn:
     """Logs the request `rejected` and answers 401 `invalid_signature`."""
     row = LogRow("rejected", 401, error_message=str(exc), **owner)
-    await run_in_threadpool(write_log, services, received, redactor, row)
+    await write_log(services, received, redactor, row)
     raise OsmoError("auth", "invalid_signature", str(exc), status=401) from exc
 
 
@@ -334,7 +344,7 @@ async def receive_subscription_webhook(
             row = LogRow(
                 "unrouted", 404, error_message="no subscribed subscription at this URL", **owner
             )
-            await run_in_threadpool(write_log, services, received, target.redactor, row)
+            await write_log(services, received, target.redactor, row)
             raise OsmoError(
                 "not_found",
                 "event_subscription_not_found",
@@ -348,20 +358,20 @@ async def receive_subscription_webhook(
                     store_handshake_secret, services, subscription.id, reply.secret
                 )
             row = LogRow("handshake", reply.status, **owner)
-            await run_in_threadpool(write_log, services, received, target.redactor, row)
+            await write_log(services, received, target.redactor, row)
             return handshake_response(reply)
     except WebhookVerificationError as exc:  # a signed handshake
         await rejected(services, received, target.redactor, owner, exc)
     await verified(services, received, spec, url, target.context, target.redactor, owner)
     row = LogRow("delivered", 200, subscription_ids=[subscription.id], **owner)
-    entry = await run_in_threadpool(write_log, services, received, target.redactor, row)
+    entry = log_entry(services, received, target.redactor, row)
     delivery = WebhookDelivery(
         incoming_webhook_id=entry.id,
         headers=safe_headers(received.headers),
         body=decoded(received.body),
         received_at=received.received_at,
     )
-    await hand_over(services, entry.id, [(subscription.id, subscription.connection_id, delivery)])
+    await hand_over(services, entry, [(subscription.id, subscription.connection_id, delivery)])
     return WebhookAccepted(id=entry.id, status="delivered", subscription_ids=[subscription.id])
 
 
@@ -514,7 +524,7 @@ async def receive_integration_webhook(
             integration_key=integration.key if integration else None,
             error_message="no integration with webhooks at this URL",
         )
-        await run_in_threadpool(write_log, services, received, target.redactor, row)
+        await write_log(services, received, target.redactor, row)
         raise OsmoError(
             "not_found",
             "webhook_integration_not_found",
@@ -534,7 +544,7 @@ async def receive_integration_webhook(
         )
         if reply is not None:
             row = LogRow("handshake", reply.status, integration_key=integration.key)
-            await run_in_threadpool(write_log, services, received, target.redactor, row)
+            await write_log(services, received, target.redactor, row)
             return handshake_response(reply)
     except WebhookVerificationError as exc:  # a signed handshake
         await rejected(services, received, target.redactor, owner, exc)
@@ -557,7 +567,7 @@ async def receive_integration_webhook(
             integration_key=integration.key,
             error_message="no subscribed connection takes these events",
         )
-        entry = await run_in_threadpool(write_log, services, received, target.redactor, row)
+        entry = await write_log(services, received, target.redactor, row)
         response.status_code = 202
         return WebhookAccepted(id=entry.id, status="unrouted")
     connection_ids = sorted({connection_id for _, connection_id in targets})
@@ -571,7 +581,7 @@ async def receive_integration_webhook(
         subscription_id=targets[0][0] if len(targets) == 1 else None,
         subscription_ids=[subscription_id for subscription_id, _ in targets],
     )
-    entry = await run_in_threadpool(write_log, services, received, target.redactor, row)
+    entry = log_entry(services, received, target.redactor, row)
     deliveries = [
         (
             subscription_id,
@@ -586,5 +596,5 @@ async def receive_integration_webhook(
         )
         for subscription_id, connection_id in targets
     ]
-    await hand_over(services, entry.id, deliveries)
+    await hand_over(services, entry, deliveries)
     return WebhookAccepted(id=entry.id, status="delivered", subscription_ids=row.subscription_ids)
