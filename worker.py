@@ -131,6 +131,7 @@ def build_worker(client: Client, settings: Settings, activities: Activities) -> 
         activities=activities.methods(),
         workflow_task_poller_behavior=PollerBehaviorSimpleMaximum(WORKFLOW_TASK_POLLS),
         nonsticky_to_sticky_poll_ratio=NONSTICKY_TO_STICKY_POLL_RATIO,
+        max_cached_workflows=settings.worker_cached_workflows,
     )
 
 

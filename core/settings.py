@@ -203,6 +203,15 @@ class Settings(BaseSettings):
             "`maxParallelRuns` can lower it); more wait in the connection's queue."
         ),
     )
+    worker_cached_workflows: int = Field(
+        250,
+        ge=0,
+        description=(
+            "Workflow runs a worker keeps in memory between their tasks (Temporal's sticky "
+            "cache). A run evicted from it replays its history on its next task; the SDK's "
+            "default of 1,000 let a worker grow past 300 MB with a connection's queued runs."
+        ),
+    )
     connection_queue_limit: int = Field(
         10_000,
         ge=1,
