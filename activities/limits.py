@@ -11,10 +11,8 @@ that died between the grant and the signal only delays it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from sqlalchemy.engine import Engine
 from temporalio import activity
@@ -22,7 +20,7 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
 from core.models import utcnow
-from core.stores.run_slots import GRANTED, QUEUED, REJECTED, RunSlots
+from core.stores.run_slots import GRANTED, QUEUED, REJECTED, Acquired, RunSlots
 
 __all__ = ["GRANTED", "QUEUED", "REJECTED", "AcquireInput", "LimitActivities", "ReleaseInput"]
 
@@ -70,7 +68,14 @@ class LimitActivities:
     async def acquire_run_slot(self, input: AcquireInput) -> str:
         """Takes a slot, or queues the run (`granted` | `queued` | `rejected`). Idempotent per
         run: a queued run asking again learns whether it was granted meanwhile."""
-        acquired = await asyncio.to_thread(
+        acquired = await self._acquire(input)
+        await self.tell(input.connection_id, acquired.granted)
+        if acquired.check_leaks and await self.release_leaked(input.connection_id):
+            return (await self._acquire(input)).answer  # its slot may have come meanwhile
+        return acquired.answer
+
+    async def _acquire(self, input: AcquireInput) -> Acquired:
+        return await asyncio.to_thread(
             self.slots.acquire,
             input.connection_id,
             input.run_id,
@@ -79,21 +84,6 @@ class LimitActivities:
             flow=input.flow,
             flow_limit=input.flow_limit,
         )
-        await self.tell(input.connection_id, acquired.granted)
-        if not acquired.check_leaks:
-            return acquired.answer
-        if await self.release_leaked(input.connection_id):
-            again = await asyncio.to_thread(
-                self.slots.acquire,
-                input.connection_id,
-                input.run_id,
-                limit=input.limit,
-                queue_limit=input.queue_limit,
-                flow=input.flow,
-                flow_limit=input.flow_limit,
-            )
-            return again.answer
-        return acquired.answer
 
     @activity.defn(name="release_run_slot")
     async def release_run_slot(self, input: ReleaseInput) -> None:
@@ -157,8 +147,3 @@ async def closed_runs(client: Client, run_ids: list[str]) -> list[str]:
 
     flags = await asyncio.gather(*map(closed, run_ids))
     return [run_id for run_id, flag in zip(run_ids, flags, strict=True) if flag]
-
-
-def limit_activities(engine: Engine, **options: Any) -> list[Callable[..., Any]]:
-    instance = LimitActivities(engine, **options)
-    return [instance.acquire_run_slot, instance.release_run_slot]
