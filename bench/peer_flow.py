@@ -538,7 +538,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         tempfile.TemporaryDirectory() as tmp_name,
         stack(Path(tmp_name), args, stub_url, queue) as s,
     ):
-        limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+        # Idle connections are dropped after 4 s, before uvicorn closes them (5 s): reusing one
+        # the server is closing at that moment fails with ReadError, a client artifact.
+        limits = httpx.Limits(
+            max_connections=100, max_keepalive_connections=100, keepalive_expiry=4
+        )
         async with httpx.AsyncClient(timeout=120, limits=limits) as client:
             connection_id = await seed(client, s.api_url, stub_url)
             action_url = f"{s.api_url}/connections/{connection_id}/actions/create-record/run"

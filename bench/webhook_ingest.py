@@ -115,7 +115,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     stub_url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
     queue = f"webhook-ingest-{uuid.uuid4().hex[:8]}"
     with tempfile.TemporaryDirectory() as tmp, stack(Path(tmp), args, stub_url, queue) as s:
-        limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+        # Idle connections are dropped after 4 s, before uvicorn closes them (5 s): reusing one
+        # the server is closing at that moment fails with ReadError, a client artifact.
+        limits = httpx.Limits(
+            max_connections=200, max_keepalive_connections=200, keepalive_expiry=4
+        )
         async with httpx.AsyncClient(timeout=120, limits=limits) as client:
             _, subscription_id, _ = await seed(client, s.api_url, stub_url, stub, flow(NEVER))
             url = f"{s.api_url}/webhooks/subscriptions/{subscription_id}"
