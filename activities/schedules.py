@@ -42,6 +42,7 @@ from temporalio.client import (
 from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 from temporalio.service import RPCError, RPCStatusCode
 
+from core import patches
 from core.elements.snapshots import FlowSnapshot
 from core.errors import OsmoError
 from core.events.messages import schedule_id
@@ -182,6 +183,7 @@ def flow_run_input(
         "start_node_key": None,
         "trigger_type": TRIGGER_TYPE,
         "launched_by": {"type": "schedule", "scheduleId": schedule_id(flow_instance_id)},
+        "built_in_patches": list(patches.BUILT_IN),
     }
     if history_limit is not None:
         value["history_limit"] = history_limit

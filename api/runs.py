@@ -14,6 +14,7 @@ from api.models.actions import ActionRunResult
 from api.models.flow_runs import FlowRunPublic
 from api.services import Services
 from connectors.runtime.errors import ERROR_KEYS, ConnectorError
+from core import patches
 from core.elements.snapshots import ActionSnapshot
 from core.errors import OsmoError
 from workflows import starts
@@ -82,7 +83,7 @@ async def execute_action(
     try:
         output = await client.execute_workflow(
             ActionRunWorkflow.run,
-            ActionRunInput(snapshot, input),
+            ActionRunInput(snapshot, input, list(patches.BUILT_IN)),
             id=run_id,
             task_queue=services.settings.task_queue,
             search_attributes=TypedSearchAttributes(attributes),

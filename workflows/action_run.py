@@ -8,7 +8,7 @@ action with the node's own retry settings.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -29,6 +29,8 @@ RUN_TIMEOUT = timedelta(seconds=2 * ACTIVITY_TIMEOUT_SECONDS)
 class ActionRunInput:
     snapshot: ActionSnapshot
     input: Any = None
+    built_in_patches: list[str] = field(default_factory=list)
+    """The patches its code takes for granted (core/patches.py, `FlowRunInput`'s field)."""
 
 
 # Any exception fails the run rather than retrying its task: the caller is waiting for an answer.
@@ -37,6 +39,7 @@ class ActionRunInput:
 class ActionRunWorkflow:
     @workflow.run
     async def run(self, input: ActionRunInput) -> Any:
+        self.built_in_patches = frozenset(input.built_in_patches)  # read by patching.patched
         host = NodeContext(
             node_key=input.snapshot.action_key,
             node={"retry": {"maximumAttempts": 1}, "timeoutSeconds": ACTIVITY_TIMEOUT_SECONDS},

@@ -21,6 +21,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
+from workflows.patching import patched
+
 with workflow.unsafe.imports_passed_through():
     from activities.limits import (
         GRANTED,
@@ -30,12 +32,12 @@ with workflow.unsafe.imports_passed_through():
         LimitActivities,
         ReleaseInput,
     )
+    from core import patches
     from workflows.flow_state import FlowRunInput, FlowRunResult, NodeRun
     from workflows.interpreter import Interpreter
     from workflows.nodes.wait_for_event import awaits_app_event
 
-LIMIT_PATCH = "connection-run-limit"
-"""Runs recorded before a run of a connection took a slot of the connection's limit."""
+LIMIT_PATCH = patches.CONNECTION_RUN_LIMIT
 
 SLOT_CHECK_MAX = timedelta(hours=1)
 """The longest a queued run waits before it asks again whether it got a slot."""
@@ -85,10 +87,11 @@ class FlowRunWorkflow:
 
     @workflow.run
     async def run(self, input: FlowRunInput) -> FlowRunResult:
+        self.built_in_patches = frozenset(input.built_in_patches)  # read by patching.patched
         connection_id = input.snapshot.connection_id
         if connection_id is None or input.connection_limit is None:
             return await self.interpreter.run(input)
-        if not workflow.patched(LIMIT_PATCH):
+        if not patched(LIMIT_PATCH):
             return await self.interpreter.run(input)
         try:
             if not input.holds_slot:

@@ -85,6 +85,9 @@ class FlowRunInput:
     (`connection_queue_full`). `OSMO_CONNECTION_QUEUE_LIMIT`."""
     holds_slot: bool = False
     """The run holds its connection slot already (a continue-as-new of a run that took it)."""
+    built_in_patches: list[str] = field(default_factory=list)
+    """The patches this run's code takes for granted (core/patches.py; `BUILT_IN` for runs
+    started now): asked of Temporal only when missing, as in runs recorded before."""
     slot_check_seconds: float = 300.0
     """A queued run asks again whether it got a slot after this long, then twice as long
     each time (docs/limits.md): the `slot` signal is the fast way, this the safety net."""

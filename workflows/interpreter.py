@@ -40,9 +40,11 @@ from temporalio.exceptions import ApplicationError, is_cancelled_exception
 from workflows.breadth_first import run_breadth_first
 from workflows.nodes import NODE_TYPES, NodeContext
 from workflows.nodes.errors import as_node_error
+from workflows.patching import patched
 
 # Passed through when this module is loaded inside the sandbox (the replay suite's check).
 with workflow.unsafe.imports_passed_through():
+    from core import patches
     from core.elements.flows import MAX_CONCURRENCY
     from core.formulas import matches_filter
     from workflows.flow_state import (
@@ -56,12 +58,8 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.schedule_input import with_scheduled_time
 
-DEPTH_FIRST_PATCH = "depth-first-lanes"
-"""Runs recorded before it walked the graph breadth first, one node at a time."""
-
-CANCELLED_ACTIVITY_PATCH = "cancelled-activity-cancels-node-run"
-"""Runs recorded before it failed a node run whose activity was cancelled (and went on past
-it with `onError: continue`)."""
+DEPTH_FIRST_PATCH = patches.DEPTH_FIRST
+CANCELLED_ACTIVITY_PATCH = patches.CANCELLED_ACTIVITY
 
 
 def start_node(input: FlowRunInput) -> str:
@@ -142,7 +140,7 @@ class Interpreter:
             "flowRun": {"id": workflow.info().workflow_id},
         }
         try:
-            if not workflow.patched(DEPTH_FIRST_PATCH):
+            if not patched(DEPTH_FIRST_PATCH):
                 return await run_breadth_first(self, input, start_node(input))
             return await self._run_depth_first(input)
         except NodeFailed as failed:
@@ -335,7 +333,7 @@ class Interpreter:
             node_run.finished_at = workflow.now().isoformat()
             raise
         except Exception as exc:  # recorded on the node run, then onError decides
-            if is_cancelled_exception(exc) and workflow.patched(CANCELLED_ACTIVITY_PATCH):
+            if is_cancelled_exception(exc) and patched(CANCELLED_ACTIVITY_PATCH):
                 # Its activity was cancelled (a failure elsewhere, or a stop): cancelled like
                 # a timer, so `onError: continue` never carries on past it and a rerun from
                 # the failed node runs it again.

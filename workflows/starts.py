@@ -4,12 +4,14 @@ API (`api/runs.py`) and by the event inbox's `launch_events` activity (which get
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from core import patches
 from core.elements.snapshots import FlowSnapshot
 from workflows import search_attributes as sa
 from workflows.flow_run import FlowRunWorkflow
@@ -69,6 +71,8 @@ async def start_flow_run(
         WorkflowAlreadyStartedError: A run with this id exists (with `reject_duplicate`, or
             running).
     """
+    if not run_input.built_in_patches:
+        run_input = replace(run_input, built_in_patches=list(patches.BUILT_IN))
     await client.start_workflow(
         FlowRunWorkflow.run,
         run_input,

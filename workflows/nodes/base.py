@@ -16,8 +16,10 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 from workflows.nodes.errors import node_error
+from workflows.patching import patched
 
 with workflow.unsafe.imports_passed_through():
+    from core import patches
     from core.formulas import UNDEFINED, evaluate, matches_filter
 
 DEFAULT_TIMEOUT = timedelta(minutes=2)
@@ -82,9 +84,9 @@ def activity_timeouts(
     return ActivityTimeouts(start_to_close, HEARTBEAT_TIMEOUT if heartbeats else None)
 
 
-LOCAL_ACTIVITIES_PATCH = "local-activities"
+LOCAL_ACTIVITIES_PATCH = patches.LOCAL_ACTIVITIES
 """Runs recorded before short steps ran as local activities scheduled regular ones: they replay
-as recorded; runs started since record this patch and run those steps locally."""
+as recorded; runs started since run those steps locally."""
 
 LOCAL_ACTIVITY_LIMIT = timedelta(minutes=5)
 """The longest start-to-close timeout a step may have and still run as a local activity. A local
@@ -197,7 +199,7 @@ class NodeContext:
         if (
             local
             and timeouts.start_to_close <= LOCAL_ACTIVITY_LIMIT
-            and workflow.patched(LOCAL_ACTIVITIES_PATCH)
+            and patched(LOCAL_ACTIVITIES_PATCH)
         ):
             # No heartbeat: a local activity runs inside the workflow task, and a worker lost
             # mid-step is noticed when that task times out (seconds), then the step runs again.
