@@ -16,7 +16,7 @@ from temporalio.testing import WorkflowEnvironment
 from core.blobs import with_converter
 from tests.api.openapi_calls import OWNED, body_of, fill, operations
 from tests.api.seed import Seeded, seed
-from tests.conftest import Osmo
+from tests.conftest import Osmo, make_settings, start_osmo
 from tests.fakes import FakeCRM
 
 # Reads the owner can make on the seeded objects (proof the generated paths are real).
@@ -24,6 +24,14 @@ from tests.fakes import FakeCRM
 OWNER_CHECKED = {"GET"}
 # Some routes need a filter to do anything (deleting links); other routes ignore it.
 FILTER = {"appRecordId": "a1"}
+
+
+@pytest.fixture
+async def osmo_sqlite(sqlite_url: str) -> AsyncIterator[Osmo]:
+    """Osmo without the per-caller rate limit: the intruder calls every route back to back,
+    more than the default burst of 100 (a 429 would hide what the route answers)."""
+    async for running in start_osmo(make_settings(sqlite_url, rate_limit_per_second=0)):
+        yield running
 
 
 @pytest.fixture
