@@ -124,8 +124,15 @@ class FlowRunWorkflow:
         )
         self.slot_state = "waiting"
         answer = await self._ask(request)
-        if answer is None:  # recorded when a limiter workflow answered by a signal
+        if answer is None:
+            # Recorded when a limiter workflow answered by signals (`queued`, then `granted`):
+            # such a run replays as it ran — its memo upserts, no timer of its own.
             await workflow.wait_condition(lambda: self.slot_answer is not None)
+            if self.slot_answer == QUEUED:
+                self.slot_state = QUEUED
+                workflow.upsert_memo({"slot": QUEUED})
+                await workflow.wait_condition(lambda: self.slot_answer != QUEUED)
+                workflow.upsert_memo({"slot": GRANTED})
         elif self.slot_answer in (None, QUEUED):
             self.slot_answer = answer
         if self.slot_answer == QUEUED:
